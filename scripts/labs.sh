@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Open the lambdalab labs in JupyterLab on a fresh machine.
+#
+#   bash scripts/labs.sh                          # opens labs/00_start_here.ipynb in your browser
+#   bash scripts/labs.sh --no-browser --port 8899 # extra arguments go to `jupyter lab`
+#
+# Creates .venv (python3 -m venv; PYTHON=... picks another interpreter, 3.11+) if it is missing,
+# installs lambdalab into it in editable mode, then starts JupyterLab from it.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+PYTHON="${PYTHON:-python3}"
+VENV="${LAMBDALAB_VENV:-.venv}"
+
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+        || { echo "labs.sh: lambdalab needs Python 3.11+, $PYTHON is $("$PYTHON" -V 2>&1)" >&2; exit 1; }
+    echo "labs.sh: creating $VENV with $("$PYTHON" -V 2>&1)"
+    "$PYTHON" -m venv "$VENV"
+fi
+echo "labs.sh: installing lambdalab into $VENV"
+"$VENV/bin/python" -m pip install --progress-bar off -q -e .
+
+extra=()
+if [ "$(id -u)" = 0 ]; then extra+=(--allow-root); fi   # Jupyter refuses root without it
+exec "$VENV/bin/python" -m jupyterlab "${extra[@]}" labs/00_start_here.ipynb "$@"
