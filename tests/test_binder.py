@@ -1,0 +1,100 @@
+"""The Binder environment: pinned like pyproject says, and able to run the first lab.
+
+Binder (repo2docker) installs binder/requirements.txt, then runs binder/postBuild, which installs
+lambdalab itself with --no-deps. The slow test below does the same in a fresh venv and runs
+labs/00_start_here.ipynb with nbval in it, so a missing dependency or a pin that does not work
+together shows up here rather than in a workshop.
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tomllib
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BINDER = ROOT / "binder"
+START = ROOT / "labs" / "00_start_here.ipynb"
+
+
+def runtime_dependencies() -> dict[str, Requirement]:
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    reqs = [Requirement(d) for d in deps]
+    return {canonicalize_name(r.name): r for r in reqs}
+
+
+def binder_pins() -> dict[str, Requirement]:
+    pins = {}
+    for line in (BINDER / "requirements.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            r = Requirement(line)
+            pins[canonicalize_name(r.name)] = r
+    return pins
+
+
+def test_binder_pins_exactly_the_runtime_dependencies():
+    deps, pins = runtime_dependencies(), binder_pins()
+    assert sorted(pins) == sorted(deps), "binder/requirements.txt must list pyproject's dependencies, nothing else"
+    for name, pin in pins.items():
+        specs = list(pin.specifier)
+        assert len(specs) == 1 and specs[0].operator == "==", f"{name} is not pinned with ==: {pin}"
+        version = specs[0].version
+        assert deps[name].specifier.contains(version, prereleases=True), (
+            f"binder pins {name}=={version}, outside pyproject's {deps[name].specifier}")
+
+
+def test_binder_files():
+    assert (BINDER / "runtime.txt").read_text().strip() == "python-3.11"
+    post = BINDER / "postBuild"
+    assert os.access(post, os.X_OK), "binder/postBuild must be executable"
+    assert "pip install --no-deps" in post.read_text()
+
+
+def _copy_checkout(dst: pathlib.Path) -> pathlib.Path:
+    """The repo as Binder would clone it: no venvs, caches or build litter."""
+    ignore = shutil.ignore_patterns(".git", ".venv", "venv", "__pycache__", "*.egg-info", "build", "dist",
+                                    ".pytest_cache", ".hypothesis", ".ipynb_checkpoints", "out")
+    return pathlib.Path(shutil.copytree(ROOT, dst, ignore=ignore))
+
+
+def _run(cmd, *, cwd, env, timeout, what):
+    r = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=timeout)
+    assert r.returncode == 0, f"{what} failed (exit {r.returncode}):\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
+    return r
+
+
+@pytest.mark.slow
+def test_binder_environment_runs_start_here(tmp_path):
+    if not START.exists():
+        pytest.skip("labs/00_start_here.ipynb does not exist yet")
+    repo = _copy_checkout(tmp_path / "repo")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    bindir = venv / "bin"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")}
+    env.update(PATH=f"{bindir}{os.pathsep}{env.get('PATH', '')}", VIRTUAL_ENV=str(venv),
+               PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_PROGRESS_BAR="off",
+               JUPYTER_DATA_DIR=str(tmp_path / "jupyter-data"),  # no kernelspecs from ~/.local
+               JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
+               MPLCONFIGDIR=str(tmp_path / "mpl"), PYTHONDONTWRITEBYTECODE="1")
+    py = str(bindir / "python")
+    # repo2docker: requirements.txt first (pip's cache makes this quick after the main install) ...
+    _run([py, "-m", "pip", "install", "-q", "-r", str(repo / "binder" / "requirements.txt"), "nbval", "pytest"],
+         cwd=repo, env=env, timeout=600, what="pip install -r binder/requirements.txt")
+    # ... then postBuild, which installs lambdalab itself without touching the pins
+    _run(["bash", "binder/postBuild"], cwd=repo, env=env, timeout=300, what="binder/postBuild")
+    # the installed package, not the checkout's source, must be what the notebook imports
+    shutil.rmtree(repo / "lambdalab")
+    r = _run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", "--nbval-current-env",
+              "--nbval-cell-timeout=120", "labs/00_start_here.ipynb"],
+             cwd=repo, env=env, timeout=300, what="nbval labs/00_start_here.ipynb in the Binder env")
+    assert " passed" in r.stdout

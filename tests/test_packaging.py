@@ -1,0 +1,111 @@
+"""The package's public surface and what ships: `__all__`, lazy heavy imports, stripped notebooks."""
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import pathlib
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+# The top-level names CONTRACT.md fixes (`ll.Lab`, `ll.sleep`, the distributions, `ll.ClientError`).
+# `ll.widgets` is a subpackage reached by attribute, deliberately not in __all__: a star import must
+# not pull in ipywidgets.
+PUBLIC = {"Lab", "sleep", "Fixed", "Exponential", "Uniform", "LogNormal", "ClientError"}
+HEAVY = ("ipywidgets", "matplotlib", "anyio")
+
+
+def test_all_is_exactly_the_contract_surface():
+    import lambdalab
+
+    assert len(lambdalab.__all__) == len(set(lambdalab.__all__)), "duplicate names in __all__"
+    assert set(lambdalab.__all__) == PUBLIC
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC))
+def test_public_name_is_importable(name):
+    ns: dict = {}
+    exec(f"from lambdalab import {name}", ns)
+    obj = ns[name]
+    if name == "ClientError":
+        assert isinstance(obj, type) and issubclass(obj, Exception)
+    else:
+        assert callable(obj)
+
+
+def _heavy_modules_after(code: str) -> list[str]:
+    probe = (
+        f"import sys, json\n{code}\n"
+        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
+    )
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def test_import_does_not_load_widgets_plotting_or_anyio():
+    assert _heavy_modules_after("import lambdalab") == []
+
+
+def test_star_import_does_not_load_widgets_plotting_or_anyio():
+    assert _heavy_modules_after("from lambdalab import *") == []
+
+
+def test_virtual_lab_does_not_load_widgets_plotting_or_anyio():
+    # DESIGN.md: the core never imports them; only widgets/ and realtime/ may.
+    assert _heavy_modules_after("import lambdalab as ll\nll.Lab(seed=0)") == []
+
+
+def test_every_source_directory_is_a_package():
+    # setuptools' find_packages() skips a directory without __init__.py: its modules would be
+    # missing from the wheel (and from Binder) while the editable install still works.
+    missing = [
+        str(d.relative_to(ROOT))
+        for d in sorted((ROOT / "lambdalab").rglob("*"))
+        if d.is_dir() and d.name != "__pycache__" and any(d.glob("*.py")) and not (d / "__init__.py").exists()
+    ]
+    assert missing == []
+
+
+def test_project_metadata():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    project = meta["project"]
+    assert project["name"] == "lambdalab"
+    assert project["license"] == "Apache-2.0"
+    assert project["requires-python"] == ">=3.11"
+    assert "Apache License" in (ROOT / "LICENSE").read_text()
+    pytest_cfg = meta["tool"]["pytest"]["ini_options"]
+    assert "nbval" not in pytest_cfg.get("addopts", ""), "nbval runs explicitly: pytest --nbval-lax labs/"
+    assert {m.split(":")[0] for m in pytest_cfg["markers"]} >= {"browser", "slow"}
+    try:
+        installed = importlib.metadata.version("lambdalab")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("lambdalab is imported from the source tree, not installed")
+    assert installed == project["version"]
+
+
+# ---------------------------------------------------------------- notebooks are committed stripped
+NOTEBOOKS = sorted(p for p in (ROOT / "labs").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+@pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks under labs/ yet")
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(ROOT)) for p in NOTEBOOKS])
+def test_notebook_is_stripped(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    problems = []
+    if "widgets" in nb.get("metadata", {}):
+        problems.append("notebook metadata holds saved widget state ('widgets')")
+    for i, cell in enumerate(nb.get("cells", []), start=1):
+        if "widgets" in cell.get("metadata", {}):
+            problems.append(f"cell {i}: metadata holds 'widgets'")
+        if cell.get("cell_type") != "code":
+            continue
+        if cell.get("outputs"):
+            problems.append(f"cell {i}: has {len(cell['outputs'])} output(s)")
+        if cell.get("execution_count") is not None:
+            problems.append(f"cell {i}: execution_count={cell['execution_count']}")
+    assert not problems, f"{path.name} is not stripped (clear outputs before committing): {problems}"
