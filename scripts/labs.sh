@@ -20,8 +20,13 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 echo "labs.sh: installing lambdalab into $VENV"
-"$VENV/bin/python" -m pip install --progress-bar off -q -e .
+# (the grep drops pip's notes about optional local indexes that do not hold a package)
+"$VENV/bin/python" -m pip install --progress-bar off -q -e . 2>&1 \
+    | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 
 extra=()
 if [ "$(id -u)" = 0 ]; then extra+=(--allow-root); fi   # Jupyter refuses root without it
-exec "$VENV/bin/python" -m jupyterlab "${extra[@]}" labs/00_start_here.ipynb "$@"
+start=()
+if [ -f labs/00_start_here.ipynb ]; then start=(labs/00_start_here.ipynb); fi
+# ${a[@]+"${a[@]}"}: empty arrays are fine under `set -u`, even in macOS's bash 3.2
+exec "$VENV/bin/python" -m jupyterlab ${extra[@]+"${extra[@]}"} ${start[@]+"${start[@]}"} "$@"

@@ -31,7 +31,10 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PY="$VENV/bin/python"
 say "installing lambdalab[test] into $VENV"
-"$PY" -m pip install --progress-bar off -q -e '.[test]' || die "pip install -e '.[test]'"
+# (the grep drops pip's notes about optional local indexes that do not hold a package)
+"$PY" -m pip install --progress-bar off -q -e '.[test]' 2>&1 \
+    | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+[ "${PIPESTATUS[0]}" = 0 ] || die "pip install -e '.[test]'"
 
 # ---- 2. Chromium for tests/browser
 if [ ! -x /usr/bin/chromium ]; then
