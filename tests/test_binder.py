@@ -85,7 +85,7 @@ def test_binder_environment_runs_start_here(tmp_path):
                PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_PROGRESS_BAR="off",
                JUPYTER_DATA_DIR=str(tmp_path / "jupyter-data"),  # no kernelspecs from ~/.local
                JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
-               MPLCONFIGDIR=str(tmp_path / "mpl"), PYTHONDONTWRITEBYTECODE="1")
+               PYTHONDONTWRITEBYTECODE="1")
     py = str(bindir / "python")
     # repo2docker: requirements.txt first (pip's cache makes this quick after the main install) ...
     _run([py, "-m", "pip", "install", "-q", "-r", str(repo / "binder" / "requirements.txt"), "nbval", "pytest"],

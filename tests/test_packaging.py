@@ -60,6 +60,13 @@ def test_virtual_lab_does_not_load_widgets_plotting_or_anyio():
     assert _heavy_modules_after("import lambdalab as ll\nll.Lab(seed=0)") == []
 
 
+@pytest.mark.skipif(not (ROOT / "lambdalab" / "widgets" / "__init__.py").exists(), reason="no lambdalab.widgets yet")
+def test_widgets_are_reached_by_attribute_and_loaded_on_use():
+    # CONTRACT.md: `ll.widgets.Stepper(lab)` after a plain `import lambdalab as ll`.
+    loaded = _heavy_modules_after("import lambdalab as ll\nll.widgets.Stepper")
+    assert "ipywidgets" in loaded
+
+
 def test_every_source_directory_is_a_package():
     # setuptools' find_packages() skips a directory without __init__.py: its modules would be
     # missing from the wheel (and from Binder) while the editable install still works.

@@ -111,7 +111,7 @@ class JupyterLab:
         env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(self.tmp / "runtime"),
                    JUPYTER_DATA_DIR=str(self.tmp / "data"),  # no stray kernelspecs from ~/.local
                    JUPYTER_CONFIG_DIR=str(self.tmp / "config"),
-                   JUPYTERLAB_SETTINGS_DIR=str(settings), MPLCONFIGDIR=str(self.tmp / "mpl"),
+                   JUPYTERLAB_SETTINGS_DIR=str(settings),
                    NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost", PYTHONUNBUFFERED="1")
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, cwd=self.root_dir, env=env, stdin=subprocess.DEVNULL,
