@@ -1,0 +1,22 @@
+"""lambdalab: AWS Lambda's architecture, in process, on a virtual clock, for learning.
+
+The public surface is small: ``Lab`` (one region's worth of Lambda), ``sleep`` (virtual time inside handler
+code), the duration distributions and ``ClientError``. ``lambdalab.widgets`` (ipywidgets views) and
+``lambdalab.check`` (lab self-checks) are imported on first use so that ``import lambdalab`` stays light.
+"""
+from __future__ import annotations
+
+from .control_plane.errors import ClientError
+from .engine.distributions import Exponential, Fixed, LogNormal, Uniform
+from .lab import Lab
+from .sandbox.vtime import sleep
+
+__all__ = ["Lab", "sleep", "Fixed", "Exponential", "Uniform", "LogNormal", "ClientError"]
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name in ("widgets", "check"):
+        import importlib
+        return importlib.import_module(f"lambdalab.{name}")
+    raise AttributeError(f"module 'lambdalab' has no attribute {name!r}")

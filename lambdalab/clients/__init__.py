@@ -1,0 +1,1 @@
+"""boto3-shaped clients over the lab's components."""

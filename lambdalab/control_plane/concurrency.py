@@ -1,0 +1,124 @@
+"""Concurrency settings: the account limit, reserved concurrency and provisioned concurrency.
+
+An account has 1,000 concurrent executions per region by default. Reserving concurrency for a function both
+caps it and sets that share aside; at least 100 must stay unreserved for everything else. Provisioned
+concurrency keeps N environments of a published version (or an alias) initialised ahead of time; it cannot
+exceed the function's reserved concurrency and does not apply to ``$LATEST``.
+
+Provisioned environments are built through the same Worker Manager and Init path as on-demand ones
+(``AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency``); the config is ``IN_PROGRESS`` until all are
+initialised, then ``READY``, or ``FAILED`` if Init fails. We simplify: allocation is not rate limited.
+"""
+from __future__ import annotations
+
+from .errors import aws_error
+
+__all__ = ["Concurrency", "MIN_UNRESERVED"]
+
+MIN_UNRESERVED = 100
+
+
+class Concurrency:
+    def __init__(self, lab) -> None:
+        self.lab = lab
+
+    def total_reserved(self, excluding: str | None = None) -> int:
+        return sum(fn.reserved or 0 for name, fn in self.lab.control_plane.functions.items() if name != excluding)
+
+    # --- reserved -----------------------------------------------------------------------------------------
+    def put_function_concurrency(self, *, FunctionName, ReservedConcurrentExecutions) -> dict:
+        op = "PutFunctionConcurrency"
+        fn = self.lab.control_plane.get(FunctionName, op)
+        n = ReservedConcurrentExecutions
+        if not isinstance(n, int) or n < 0:
+            raise aws_error("ValidationException", f"1 validation error detected: Value '{n}' at "
+                            "'reservedConcurrentExecutions' failed to satisfy constraint: Member must have value "
+                            "greater than or equal to 0", 400, operation=op)
+        if self.lab.account_concurrency - self.total_reserved(fn.name) - n < MIN_UNRESERVED:
+            raise aws_error("InvalidParameterValueException",
+                            "Specified ReservedConcurrentExecutions for function decreases account's "
+                            f"UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}].", 400,
+                            operation=op)
+        provisioned = sum(c["RequestedProvisionedConcurrentExecutions"] for c in fn.provisioned_configs.values())
+        if n < provisioned:
+            raise aws_error("InvalidParameterValueException",
+                            f"ReservedConcurrentExecutions {n} should not be lower than function's total "
+                            f"provisioned concurrency [{provisioned}].", 400, operation=op)
+        fn.reserved = n
+        return {"ReservedConcurrentExecutions": n}
+
+    def get_function_concurrency(self, *, FunctionName) -> dict:
+        fn = self.lab.control_plane.get(FunctionName, "GetFunctionConcurrency")
+        return {} if fn.reserved is None else {"ReservedConcurrentExecutions": fn.reserved}
+
+    def delete_function_concurrency(self, *, FunctionName) -> dict:
+        fn = self.lab.control_plane.get(FunctionName, "DeleteFunctionConcurrency")
+        fn.reserved = None
+        return {"ResponseMetadata": {"HTTPStatusCode": 204}}
+
+    def get_account_settings(self) -> dict:
+        functions = self.lab.control_plane.functions.values()
+        code_size = sum(fn.latest.config["CodeSize"] + sum(v.config["CodeSize"] for v in fn.versions.values())
+                        for fn in functions)
+        return {
+            "AccountLimit": {"TotalCodeSize": 80530636800, "CodeSizeUnzipped": 262144000,
+                             "CodeSizeZipped": 52428800, "ConcurrentExecutions": self.lab.account_concurrency,
+                             "UnreservedConcurrentExecutions": self.lab.account_concurrency - self.total_reserved()},
+            "AccountUsage": {"TotalCodeSize": code_size, "FunctionCount": len(self.lab.control_plane.functions)},
+        }
+
+    # --- provisioned ----------------------------------------------------------------------------------------
+    def put_provisioned_concurrency_config(self, *, FunctionName, Qualifier, ProvisionedConcurrentExecutions):
+        op = "PutProvisionedConcurrencyConfig"
+        cp = self.lab.control_plane
+        fn = cp.get(FunctionName, op)
+        n = ProvisionedConcurrentExecutions
+        if not isinstance(n, int) or n < 1:
+            raise aws_error("ValidationException", f"1 validation error detected: Value '{n}' at "
+                            "'provisionedConcurrentExecutions' failed to satisfy constraint: Member must have value "
+                            "greater than or equal to 1", 400, operation=op)
+        if Qualifier == "$LATEST":
+            raise aws_error("InvalidParameterValueException",
+                            "Provisioned Concurrency Configs cannot be applied to unpublished function versions.",
+                            400, operation=op)
+        if Qualifier in fn.aliases:
+            alias = fn.aliases[Qualifier]
+            if alias.function_version == "$LATEST":
+                raise aws_error("InvalidParameterValueException",
+                                "Provisioned Concurrency Configs cannot be applied to unpublished function versions.",
+                                400, operation=op)
+            version = alias.function_version
+        elif Qualifier in fn.versions:
+            version = Qualifier
+        else:
+            raise cp.not_found(fn.name, Qualifier, op)
+        other = sum(c["RequestedProvisionedConcurrentExecutions"] for q, c in fn.provisioned_configs.items()
+                    if q != Qualifier)
+        if fn.reserved is not None and other + n > fn.reserved:
+            raise aws_error("InvalidParameterValueException",
+                            f"Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution "
+                            f"for function: {fn.reserved}", 400, operation=op)
+        if self.lab.account_concurrency - self.total_reserved() - other - n < MIN_UNRESERVED:
+            raise aws_error("InvalidParameterValueException",
+                            "Specified ProvisionedConcurrentExecutions for function decreases account's "
+                            f"UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}].", 400,
+                            operation=op)
+        return self.lab.provisioned.configure(fn, Qualifier, fn.versions[version], n)
+
+    def get_provisioned_concurrency_config(self, *, FunctionName, Qualifier) -> dict:
+        op = "GetProvisionedConcurrencyConfig"
+        fn = self.lab.control_plane.get(FunctionName, op)
+        config = fn.provisioned_configs.get(Qualifier)
+        if config is None:
+            raise aws_error("ProvisionedConcurrencyConfigNotFoundException",
+                            "No Provisioned Concurrency Config found for this function", 404, operation=op)
+        return {k: val for k, val in config.items() if not k.startswith("_")}
+
+    def delete_provisioned_concurrency_config(self, *, FunctionName, Qualifier) -> dict:
+        op = "DeleteProvisionedConcurrencyConfig"
+        fn = self.lab.control_plane.get(FunctionName, op)
+        if Qualifier not in fn.provisioned_configs:
+            raise aws_error("ProvisionedConcurrencyConfigNotFoundException",
+                            "No Provisioned Concurrency Config found for this function", 404, operation=op)
+        self.lab.provisioned.remove(fn, Qualifier)
+        return {"ResponseMetadata": {"HTTPStatusCode": 204}}

@@ -1,0 +1,486 @@
+"""Functions, versions and aliases: Lambda's control plane.
+
+In AWS the control plane stores each function's configuration and code and moves it through states: a new
+function is ``Pending`` while Lambda prepares it (``StateReasonCode: Creating``) and becomes ``Active`` (or
+``Failed``); an update sets ``LastUpdateStatus`` to ``InProgress`` and then ``Successful``. ``$LATEST`` is the
+mutable head; ``PublishVersion`` freezes code + configuration as ``1``, ``2``, ...; an alias names one version
+and may send a weighted share of traffic to one more.
+
+Here a ``FunctionVersion`` object is one immutable snapshot of code + configuration. Updating ``$LATEST``
+installs a new snapshot, so execution environments, which are tied to the snapshot they were created for, never
+run mixed code: new invokes get new environments, as in AWS. We simplify timing: Pending lasts
+``PENDING_SECONDS`` of virtual time (longer with a VpcConfig, for the ENI), and an update ``UPDATE_SECONDS``.
+A VpcConfig whose subnet id contains ``full`` makes creation fail, so learners can see the Failed state.
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+from typing import Any
+
+from . import validation as v
+from .errors import aws_error
+
+PENDING_SECONDS = 1.0
+VPC_PENDING_SECONDS = 20.0
+UPDATE_SECONDS = 1.0
+
+
+class FunctionVersion:
+    """One snapshot of a function: configuration dict (boto3's FunctionConfiguration), code, and model knobs."""
+
+    __slots__ = ("function", "version", "config", "files", "model", "key", "qualified_arn", "provisioned")
+
+    def __init__(self, function: "Function", version: str, config: dict, files: dict, model: dict, key: int):
+        self.function = function
+        self.version = version
+        self.config = config
+        self.files = files
+        self.model = model          # duration / init_duration distributions, source kind, bootstrap ...
+        self.key = key              # identity of this snapshot (environments are pooled by it)
+        self.qualified_arn = f"{function.arn}:{version}"
+        self.provisioned = None     # ProvisionedConcurrency bookkeeping (set by the fleet)
+
+    @property
+    def name(self) -> str:
+        return self.function.name
+
+    @property
+    def memory(self) -> int:
+        return self.config["MemorySize"]
+
+    @property
+    def timeout(self) -> int:
+        return self.config["Timeout"]
+
+    def __repr__(self) -> str:
+        return f"<FunctionVersion {self.function.name}:{self.version}>"
+
+
+class Alias:
+    __slots__ = ("name", "function_version", "weights", "description", "revision_id", "arn")
+
+    def __init__(self, arn, name, function_version, weights, description, revision_id):
+        self.arn, self.name, self.function_version = arn, name, function_version
+        self.weights, self.description, self.revision_id = weights, description, revision_id
+
+    def configuration(self) -> dict:
+        out = {"AliasArn": self.arn, "Name": self.name, "FunctionVersion": self.function_version,
+               "Description": self.description, "RevisionId": self.revision_id}
+        if self.weights:
+            out["RoutingConfig"] = {"AdditionalVersionWeights": dict(self.weights)}
+        return out
+
+
+class Function:
+    """A function: its ``$LATEST`` snapshot, published versions, aliases and per-function settings."""
+
+    def __init__(self, name: str, arn: str) -> None:
+        self.name = name
+        self.arn = arn
+        self.latest: FunctionVersion | None = None
+        self.versions: dict[str, FunctionVersion] = {}
+        self.aliases: dict[str, Alias] = {}
+        self.next_version = 1
+        self.reserved: int | None = None
+        self.event_invoke_config: dict | None = None
+        self.provisioned_configs: dict[str, dict] = {}   # qualifier -> config record
+
+    def snapshot(self, qualifier: str) -> FunctionVersion | None:
+        if qualifier == "$LATEST":
+            return self.latest
+        return self.versions.get(qualifier)
+
+
+class ControlPlane:
+    """The function registry with Lambda's API semantics. Methods take boto3's parameters, return its dicts."""
+
+    def __init__(self, lab) -> None:
+        self.lab = lab
+        self.functions: dict[str, Function] = {}
+        self._keys = 0
+
+    # --- helpers -----------------------------------------------------------------------------------------
+    def function_arn(self, name: str) -> str:
+        return f"arn:aws:lambda:{self.lab.region}:{self.lab.account_id}:function:{name}"
+
+    def not_found(self, name: str, qualifier: str | None = None, operation: str = "GetFunction"):
+        arn = self.function_arn(name) + (f":{qualifier}" if qualifier else "")
+        return aws_error("ResourceNotFoundException", f"Function not found: {arn}", 404, operation=operation)
+
+    def get(self, function_name: str, operation: str = "GetFunction") -> Function:
+        name = v.check_function_name(function_name, operation)
+        fn = self.functions.get(name)
+        if fn is None:
+            raise self.not_found(name, operation=operation)
+        return fn
+
+    def resolve(self, function_name: str, qualifier: str | None, operation: str = "Invoke"):
+        """Name (+ qualifier) -> (Function, the qualifier as given, Alias or None). Raises 404 like Lambda."""
+        name = v.check_function_name(function_name, operation)
+        _, arn_qualifier = v.split_qualifier(function_name)
+        if qualifier and arn_qualifier and qualifier != arn_qualifier:
+            raise aws_error("InvalidParameterValueException",
+                            "The derived qualifier from the function name does not match the specified qualifier.",
+                            400, operation=operation)
+        qualifier = qualifier or arn_qualifier
+        fn = self.functions.get(name)
+        if fn is None:
+            raise self.not_found(name, qualifier or "$LATEST", operation)
+        if qualifier in (None, "$LATEST"):
+            return fn, qualifier, None
+        if qualifier in fn.aliases:
+            return fn, qualifier, fn.aliases[qualifier]
+        if qualifier in fn.versions:
+            return fn, qualifier, None
+        raise self.not_found(name, qualifier, operation)
+
+    def _new_key(self) -> int:
+        self._keys += 1
+        return self._keys
+
+    def _timestamp(self) -> str:
+        return self.lab.iso_time(self.lab.now, millis=True, offset="+0000")
+
+    def _revision(self) -> str:
+        return self.lab.ids.uuid()
+
+    # --- create / read / update / delete -------------------------------------------------------------------
+    def create_function(self, *, FunctionName, Role, Code, Runtime="python3.12", Handler=None, Description="",
+                        Timeout=3, MemorySize=128, Publish=False, Environment=None, EphemeralStorage=None,
+                        PackageType="Zip", Architectures=None, VpcConfig=None, DeadLetterConfig=None,
+                        TracingConfig=None, Tags=None, Layers=None, SnapStart=None, LoggingConfig=None,
+                        KMSKeyArn=None, _model=None, **unsupported) -> dict:
+        op = "CreateFunction"
+        if unsupported:
+            raise aws_error("InvalidParameterValueException",
+                            f"Unsupported parameter(s) in lambdalab: {', '.join(sorted(unsupported))}", 400,
+                            operation=op)
+        name = v.check_function_name(FunctionName, op)
+        if ":" in FunctionName:
+            raise aws_error("InvalidParameterValueException", "FunctionName must not contain a qualifier", 400,
+                            operation=op)
+        v.check_runtime(Runtime, op)
+        handler = Handler if Handler is not None else ("bootstrap" if Runtime.startswith("provided") else None)
+        if handler is None and not Runtime.startswith("provided"):
+            raise aws_error("InvalidParameterValueException", "Handler is required for a Zip function.", 400,
+                            operation=op)
+        v.check_handler(handler, op)
+        v.check_range(Timeout, "timeout", 1, 900, op)
+        v.check_range(MemorySize, "memorySize", 128, 10240, op)
+        storage = (EphemeralStorage or {}).get("Size", 512)
+        v.check_range(storage, "ephemeralStorage.size", 512, 10240, op)
+        variables = v.check_environment(Environment, op)
+        if PackageType != "Zip":
+            raise aws_error("InvalidParameterValueException", "lambdalab runs Zip packages only.", 400, operation=op)
+        if not isinstance(Code, dict) or "ZipFile" not in Code:
+            raise aws_error("InvalidParameterValueException",
+                            "Please provide a source for function code (Code.ZipFile).", 400, operation=op)
+        files = v.unzip_code(Code["ZipFile"], op)
+        if Architectures not in (None, ["x86_64"], ["arm64"]):
+            raise aws_error("ValidationException", "Architectures must be ['x86_64'] or ['arm64'].", 400,
+                            operation=op)
+        if VpcConfig and VpcConfig.get("SubnetIds") and not VpcConfig.get("SecurityGroupIds"):
+            raise aws_error("InvalidParameterValueException",
+                            "SecurityGroupIds are required when SubnetIds are specified.", 400, operation=op)
+        if name in self.functions:
+            raise aws_error("ResourceConflictException", f"Function already exist: {name}", 409, operation=op)
+        # all checks passed: from here on nothing can fail
+        fn = Function(name, self.function_arn(name))
+        zip_bytes = bytes(Code["ZipFile"])
+        config = {
+            "FunctionName": name, "FunctionArn": fn.arn, "Runtime": Runtime, "Role": Role, "Handler": handler,
+            "CodeSize": len(zip_bytes),
+            "Description": Description, "Timeout": Timeout, "MemorySize": MemorySize,
+            "LastModified": self._timestamp(),
+            "CodeSha256": base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode(),
+            "Version": "$LATEST", "TracingConfig": TracingConfig or {"Mode": "PassThrough"},
+            "RevisionId": self._revision(), "State": "Pending",
+            "StateReason": "The function is being created.", "StateReasonCode": "Creating",
+            "PackageType": "Zip", "Architectures": Architectures or ["x86_64"],
+            "EphemeralStorage": {"Size": storage},
+            "SnapStart": {"ApplyOn": (SnapStart or {}).get("ApplyOn", "None"), "OptimizationStatus": "Off"},
+            "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{name}"},
+            "RuntimeVersionConfig": {"RuntimeVersionArn": self.lab.runtime_version_arn(Runtime)},
+        }
+        if variables:
+            config["Environment"] = {"Variables": variables}
+        if DeadLetterConfig:
+            config["DeadLetterConfig"] = dict(DeadLetterConfig)
+        if VpcConfig:
+            config["VpcConfig"] = {"SubnetIds": list(VpcConfig.get("SubnetIds", [])),
+                                   "SecurityGroupIds": list(VpcConfig.get("SecurityGroupIds", [])),
+                                   "VpcId": "vpc-" + hashlib.sha1(repr(VpcConfig).encode()).hexdigest()[:17]}
+        model = dict(_model or {})
+        fn.latest = FunctionVersion(fn, "$LATEST", config, files, model, self._new_key())
+        self.functions[name] = fn
+        delay = VPC_PENDING_SECONDS if VpcConfig and VpcConfig.get("SubnetIds") else PENDING_SECONDS
+        failed = any("full" in s for s in (VpcConfig or {}).get("SubnetIds", []))
+        self.lab.engine.schedule(delay, self._finish_create, fn, failed)
+        result = copy.deepcopy(config)
+        if Publish:
+            self.lab.engine.schedule(delay, lambda: self.publish_version(FunctionName=name))
+        return result
+
+    def _finish_create(self, fn: Function, failed: bool) -> None:
+        if self.functions.get(fn.name) is not fn:
+            return
+        cfg = fn.latest.config
+        if failed:
+            cfg.update(State="Failed", StateReasonCode="SubnetOutOfIPAddresses",
+                       StateReason="Lambda was not able to create an ENI in the VPC of the Lambda function "
+                                   "because the subnet has no free IP addresses.")
+        else:
+            cfg.update(State="Active", StateReasonCode="Idle")
+            cfg.pop("StateReason", None)
+            cfg["LastUpdateStatus"] = "Successful"
+        self.lab.on_function_state(fn)
+
+    def get_function_configuration(self, *, FunctionName, Qualifier=None) -> dict:
+        fn, qualifier, alias = self.resolve(FunctionName, Qualifier, "GetFunctionConfiguration")
+        snap = fn.snapshot(alias.function_version if alias else (qualifier or "$LATEST"))
+        return copy.deepcopy(snap.config)
+
+    def get_function(self, *, FunctionName, Qualifier=None) -> dict:
+        fn, qualifier, alias = self.resolve(FunctionName, Qualifier, "GetFunction")
+        config = self.get_function_configuration(FunctionName=FunctionName, Qualifier=Qualifier)
+        out = {"Configuration": config,
+               "Code": {"RepositoryType": "S3",
+                        "Location": f"https://awslambda-{self.lab.region}-tasks.s3.{self.lab.region}.amazonaws.com/"
+                                    f"snapshots/{self.lab.account_id}/{fn.name}"},
+               "Tags": {}}
+        if fn.reserved is not None:
+            out["Concurrency"] = {"ReservedConcurrentExecutions": fn.reserved}
+        return out
+
+    def list_functions(self, **_) -> dict:
+        return {"Functions": [copy.deepcopy(f.latest.config) for _, f in sorted(self.functions.items())]}
+
+    def _updating(self, fn: Function, op: str) -> None:
+        cfg = fn.latest.config
+        if cfg["State"] == "Pending" or cfg.get("LastUpdateStatus") == "InProgress":
+            raise aws_error("ResourceConflictException",
+                            "The operation cannot be performed at this time. An update is in progress for "
+                            f"resource: {fn.arn}", 409, operation=op)
+
+    def _install(self, fn: Function, config: dict, files: dict, model: dict) -> dict:
+        """Make a new $LATEST snapshot with LastUpdateStatus InProgress; Successful a moment later."""
+        config.update(LastModified=self._timestamp(), RevisionId=self._revision(), LastUpdateStatus="InProgress",
+                      LastUpdateStatusReason="The function is being created.",
+                      LastUpdateStatusReasonCode="Creating")
+        new = FunctionVersion(fn, "$LATEST", config, files, model, self._new_key())
+        self.lab.engine.schedule(UPDATE_SECONDS, self._finish_update, fn, new)
+        return copy.deepcopy(config)
+
+    def _finish_update(self, fn: Function, new: FunctionVersion) -> None:
+        if self.functions.get(fn.name) is not fn:
+            return
+        old, fn.latest = fn.latest, new
+        for key in ("LastUpdateStatusReason", "LastUpdateStatusReasonCode"):
+            new.config.pop(key, None)
+        new.config["LastUpdateStatus"] = "Successful"
+        self.lab.on_snapshot_replaced(old)
+
+    def update_function_code(self, *, FunctionName, ZipFile=None, Publish=False, _model=None, **unsupported):
+        op = "UpdateFunctionCode"
+        if unsupported:
+            raise aws_error("InvalidParameterValueException",
+                            f"Unsupported parameter(s) in lambdalab: {', '.join(sorted(unsupported))}", 400,
+                            operation=op)
+        fn = self.get(FunctionName, op)
+        if ZipFile is None:
+            raise aws_error("InvalidParameterValueException", "Please provide a source for function code.", 400,
+                            operation=op)
+        files = v.unzip_code(ZipFile, op)
+        self._updating(fn, op)
+        config = copy.deepcopy(fn.latest.config)
+        config.update(CodeSize=len(ZipFile),
+                      CodeSha256=base64.b64encode(hashlib.sha256(bytes(ZipFile)).digest()).decode())
+        model = dict(fn.latest.model)
+        model.update(_model or {})
+        return self._install(fn, config, files, model)
+
+    def update_function_configuration(self, *, FunctionName, _model=None, **params) -> dict:
+        op = "UpdateFunctionConfiguration"
+        fn = self.get(FunctionName, op)
+        allowed = {"Role", "Handler", "Description", "Timeout", "MemorySize", "Environment", "Runtime",
+                   "EphemeralStorage", "DeadLetterConfig", "TracingConfig", "VpcConfig", "Layers", "SnapStart",
+                   "LoggingConfig", "KMSKeyArn"}
+        bad = set(params) - allowed
+        if bad:
+            raise aws_error("InvalidParameterValueException",
+                            f"Unsupported parameter(s) in lambdalab: {', '.join(sorted(bad))}", 400, operation=op)
+        if "Timeout" in params:
+            v.check_range(params["Timeout"], "timeout", 1, 900, op)
+        if "MemorySize" in params:
+            v.check_range(params["MemorySize"], "memorySize", 128, 10240, op)
+        if "EphemeralStorage" in params:
+            v.check_range(params["EphemeralStorage"].get("Size", 512), "ephemeralStorage.size", 512, 10240, op)
+        if "Runtime" in params:
+            v.check_runtime(params["Runtime"], op)
+        if "Handler" in params:
+            v.check_handler(params["Handler"], op)
+        variables = v.check_environment(params["Environment"], op) if "Environment" in params else None
+        self._updating(fn, op)
+        config = copy.deepcopy(fn.latest.config)
+        for key in ("Role", "Handler", "Description", "Timeout", "MemorySize", "Runtime", "EphemeralStorage",
+                    "TracingConfig", "Layers", "LoggingConfig"):
+            if key in params:
+                config[key] = copy.deepcopy(params[key])
+        if variables is not None:
+            if variables:
+                config["Environment"] = {"Variables": variables}
+            else:
+                config.pop("Environment", None)
+        if "DeadLetterConfig" in params:
+            if params["DeadLetterConfig"].get("TargetArn"):
+                config["DeadLetterConfig"] = dict(params["DeadLetterConfig"])
+            else:
+                config.pop("DeadLetterConfig", None)
+        model = dict(fn.latest.model)
+        model.update(_model or {})
+        return self._install(fn, config, dict(fn.latest.files), model)
+
+    def delete_function(self, *, FunctionName, Qualifier=None) -> dict:
+        op = "DeleteFunction"
+        fn = self.get(FunctionName, op)
+        if Qualifier and Qualifier != "$LATEST":
+            if Qualifier not in fn.versions:
+                raise self.not_found(fn.name, Qualifier, op)
+            if any(a.function_version == Qualifier or Qualifier in a.weights for a in fn.aliases.values()):
+                raise aws_error("ResourceConflictException",
+                                f"Unable to delete version because the following aliases reference it: "
+                                f"{[a.name for a in fn.aliases.values()]}", 409, operation=op)
+            snap = fn.versions.pop(Qualifier)
+            self.lab.on_snapshot_replaced(snap)
+            return {"ResponseMetadata": {"HTTPStatusCode": 204}}
+        del self.functions[fn.name]
+        for snap in [fn.latest, *fn.versions.values()]:
+            self.lab.on_snapshot_replaced(snap)
+        self.lab.on_function_deleted(fn)
+        return {"ResponseMetadata": {"HTTPStatusCode": 204}}
+
+    # --- versions and aliases -----------------------------------------------------------------------------
+    def publish_version(self, *, FunctionName, Description=None, CodeSha256=None, RevisionId=None) -> dict:
+        op = "PublishVersion"
+        fn = self.get(FunctionName, op)
+        latest = fn.latest
+        if latest.config["State"] != "Active" or latest.config.get("LastUpdateStatus") == "InProgress":
+            raise aws_error("ResourceConflictException",
+                            "The operation cannot be performed at this time. An update is in progress for "
+                            f"resource: {fn.arn}", 409, operation=op)
+        if CodeSha256 and CodeSha256 != latest.config["CodeSha256"]:
+            raise aws_error("InvalidParameterValueException",
+                            "CodeSHA256 (%s) is different from current CodeSHA256 in $LATEST (%s). Please try "
+                            "again with the CodeSHA256 in $LATEST." % (CodeSha256, latest.config["CodeSha256"]),
+                            400, operation=op)
+        if RevisionId and RevisionId != latest.config["RevisionId"]:
+            raise aws_error("PreconditionFailedException",
+                            "The Revision Id provided does not match the latest Revision Id. Call the "
+                            "GetFunction/GetAlias API to retrieve the latest Revision Id", 412, operation=op)
+        fingerprint = _fingerprint(latest.config)
+        for version, snap in fn.versions.items():
+            if _fingerprint(snap.config) == fingerprint and snap.files == latest.files and \
+                    snap.model == latest.model:
+                return copy.deepcopy(snap.config)   # nothing changed: Lambda returns the existing version
+        version = str(fn.next_version)
+        fn.next_version += 1
+        config = copy.deepcopy(latest.config)
+        config.update(Version=version, FunctionArn=f"{fn.arn}:{version}", RevisionId=self._revision())
+        if Description is not None:
+            config["Description"] = Description
+        snap = FunctionVersion(fn, version, config, latest.files, dict(latest.model), self._new_key())
+        fn.versions[version] = snap
+        self.lab.on_version_published(snap)
+        return copy.deepcopy(config)
+
+    def list_versions_by_function(self, *, FunctionName, **_) -> dict:
+        fn = self.get(FunctionName, "ListVersionsByFunction")
+        versions = [fn.latest] + [fn.versions[k] for k in sorted(fn.versions, key=int)]
+        out = []
+        for snap in versions:
+            cfg = copy.deepcopy(snap.config)
+            if snap.version == "$LATEST":
+                cfg["FunctionArn"] = f"{fn.arn}:$LATEST"
+            out.append(cfg)
+        return {"Versions": out}
+
+    def _check_alias_target(self, fn: Function, version: str, routing, op: str) -> dict:
+        if version != "$LATEST" and version not in fn.versions:
+            raise self.not_found(fn.name, version, op)
+        weights = dict((routing or {}).get("AdditionalVersionWeights", {}) or {})
+        if len(weights) > 1:
+            raise aws_error("InvalidParameterValueException",
+                            "Number of items in AdditionalVersionWeights cannot be greater than 1", 400, operation=op)
+        for extra, weight in weights.items():
+            if not isinstance(weight, (int, float)) or not 0.0 <= weight <= 1.0:
+                raise aws_error("ValidationException",
+                                f"1 validation error detected: Value '{weight}' at 'routingConfig."
+                                "additionalVersionWeights' failed to satisfy constraint: Map value must satisfy "
+                                "constraint: [Member must have value less than or equal to 1.0, Member must have "
+                                "value greater than or equal to 0.0]", 400, operation=op)
+            if version == "$LATEST" or extra == "$LATEST":
+                raise aws_error("InvalidParameterValueException",
+                                "$LATEST is not supported for an alias pointing to more than 1 version", 400,
+                                operation=op)
+            if extra not in fn.versions:
+                raise self.not_found(fn.name, extra, op)
+            if extra == version:
+                raise aws_error("InvalidParameterValueException",
+                                f"Invalid function version {extra}. Function version {extra} is already included in "
+                                "routing configuration.", 400, operation=op)
+        return weights
+
+    def create_alias(self, *, FunctionName, Name, FunctionVersion, Description="", RoutingConfig=None) -> dict:
+        op = "CreateAlias"
+        fn = self.get(FunctionName, op)
+        if not isinstance(Name, str) or not v.ALIAS_NAME.match(Name) or len(Name) > 128:
+            raise aws_error("ValidationException",
+                            f"1 validation error detected: Value '{Name}' at 'name' failed to satisfy constraint: "
+                            "Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)", 400,
+                            operation=op)
+        weights = self._check_alias_target(fn, FunctionVersion, RoutingConfig, op)
+        if Name in fn.aliases:
+            raise aws_error("ResourceConflictException", f"Alias already exists: {fn.arn}:{Name}", 409, operation=op)
+        alias = Alias(f"{fn.arn}:{Name}", Name, FunctionVersion, weights, Description, self._revision())
+        fn.aliases[Name] = alias
+        return alias.configuration()
+
+    def _alias(self, FunctionName, Name, op) -> tuple[Function, Alias]:
+        fn = self.get(FunctionName, op)
+        if Name not in fn.aliases:
+            raise aws_error("ResourceNotFoundException", f"Alias not found: {fn.arn}:{Name}", 404, operation=op)
+        return fn, fn.aliases[Name]
+
+    def get_alias(self, *, FunctionName, Name) -> dict:
+        return self._alias(FunctionName, Name, "GetAlias")[1].configuration()
+
+    def update_alias(self, *, FunctionName, Name, FunctionVersion=None, Description=None, RoutingConfig=None,
+                     RevisionId=None) -> dict:
+        op = "UpdateAlias"
+        fn, alias = self._alias(FunctionName, Name, op)
+        if RevisionId and RevisionId != alias.revision_id:
+            raise aws_error("PreconditionFailedException",
+                            "The Revision Id provided does not match the latest Revision Id. Call the "
+                            "GetFunction/GetAlias API to retrieve the latest Revision Id", 412, operation=op)
+        version = FunctionVersion or alias.function_version
+        routing = RoutingConfig if RoutingConfig is not None else {"AdditionalVersionWeights": alias.weights}
+        weights = self._check_alias_target(fn, version, routing, op)
+        alias.function_version, alias.weights = version, weights
+        if Description is not None:
+            alias.description = Description
+        alias.revision_id = self._revision()
+        return alias.configuration()
+
+    def delete_alias(self, *, FunctionName, Name) -> dict:
+        fn, alias = self._alias(FunctionName, Name, "DeleteAlias")
+        del fn.aliases[Name]
+        return {"ResponseMetadata": {"HTTPStatusCode": 204}}
+
+
+def _fingerprint(config: dict) -> str:
+    skip = {"Version", "FunctionArn", "RevisionId", "LastModified", "LastUpdateStatus", "State", "StateReasonCode",
+            "StateReason"}
+    return json.dumps({k: val for k, val in config.items() if k not in skip}, sort_keys=True, default=str)

@@ -1,0 +1,103 @@
+"""The discrete-event core: a virtual clock and a heap of timed callbacks.
+
+Everything in lambdalab that takes time (an Init phase, a handler's duration, a retry's back-off, a batching
+window, an idle environment's expiry) is a callback on this heap. The zero-time hops between components are
+plain method calls, so one request costs a handful of heap operations and a million of them fit in seconds.
+
+The heap holds ``[time, seq, callback, args]`` lists. ``seq`` grows by one per scheduled event and breaks ties,
+so two runs that schedule the same things in the same order run them in the same order: that is the whole of
+our determinism, together with the seeded RNG. Cancelling an event blanks its callback (lazy deletion), which
+keeps cancel O(1); blanked entries are skipped when they reach the top.
+
+The same object serves the real-time driver (``lambdalab.realtime``): there ``now`` follows a monotonic clock and
+the driver sleeps until the next event is due instead of jumping to it.
+"""
+from __future__ import annotations
+
+import heapq
+import random
+from typing import Any, Callable
+
+__all__ = ["Engine", "Event"]
+
+Event = list  # [time, seq, callback | None, args]
+
+
+class Engine:
+    """Virtual clock + event heap + seeded RNG. ``now`` is in seconds from the start of the lab."""
+
+    __slots__ = ("now", "_heap", "_seq", "rng", "wake")
+
+    def __init__(self, seed: int | None = 0) -> None:
+        self.now = 0.0
+        self._heap: list[Event] = []
+        self._seq = 0
+        self.rng = random.Random(seed)
+        #: called with the new earliest time when something is scheduled (the real-time driver listens)
+        self.wake: Callable[[float], None] | None = None
+
+    def at(self, time: float, callback: Callable[..., Any], *args: Any) -> Event:
+        """Run ``callback(*args)`` at virtual time ``time`` (never in the past)."""
+        if time < self.now:
+            time = self.now
+        self._seq += 1
+        event = [time, self._seq, callback, args]
+        heapq.heappush(self._heap, event)
+        if self.wake is not None:
+            self.wake(time)
+        return event
+
+    def schedule(self, delay: float, callback: Callable[..., Any], *args: Any) -> Event:
+        """Run ``callback(*args)`` ``delay`` seconds from now."""
+        return self.at(self.now + delay, callback, *args)
+
+    @staticmethod
+    def cancel(event: Event | None) -> None:
+        if event is not None:
+            event[2] = None
+
+    def peek(self) -> float:
+        """Time of the next live event, or ``inf`` when nothing is scheduled."""
+        heap = self._heap
+        while heap and heap[0][2] is None:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else float("inf")
+
+    def step(self) -> bool:
+        """Run the next event. Returns False when nothing was left to run."""
+        heap = self._heap
+        while heap:
+            time, _, callback, args = heapq.heappop(heap)
+            if callback is None:
+                continue
+            self.now = time
+            callback(*args)
+            return True
+        return False
+
+    def run(self, until: float | None = None, stop: Callable[[], bool] | None = None) -> None:
+        """Run events in order until the heap is empty, ``until`` is reached, or ``stop()`` is true.
+
+        With ``until`` the clock ends exactly at ``until`` even if the last event was earlier.
+        """
+        heap = self._heap
+        pop = heapq.heappop
+        limit = float("inf") if until is None else until
+        while heap:
+            if stop is not None and stop():
+                return
+            event = heap[0]
+            if event[2] is None:
+                pop(heap)
+                continue
+            if event[0] > limit:
+                break
+            pop(heap)
+            self.now = event[0]
+            event[2](*event[3])
+        if until is not None and until > self.now and not (stop is not None and stop()):
+            self.now = until
+
+    def pending(self) -> int:
+        """Number of scheduled events (cancelled ones included until they surface)."""
+        return len(self._heap)

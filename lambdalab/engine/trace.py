@@ -1,0 +1,125 @@
+"""The trace: every architecture hop as a ``Step`` record, in the order it happened.
+
+Components never talk to views. They report each hop to the lab's ``Trace`` (the observer idea of trio's
+instruments); the widgets read ``lab.trace`` or subscribe to it. A Step carries the virtual time, the component
+that acted (CONTRACT.md's vocabulary), a short machine-readable ``action``, the ids that tie it to a request,
+an environment and a worker, a ``detail`` dict (headers, durations, sizes) and ``text``: one sentence a
+learner reads.
+
+Three modes keep bulk runs cheap. ``full`` records every Step. ``summary`` and ``off`` record no Steps at all:
+callers test ``trace.full`` before building a Step's detail, so a million-invocation sweep pays one attribute
+read per hop. (Per-invocation records for ``summary`` live in ``observability``; ``off`` keeps counters only.)
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Iterator
+
+__all__ = ["Step", "Trace", "COMPONENTS", "TRACE_MODES"]
+
+COMPONENTS = (
+    "client", "frontend", "async_queue", "poller", "event_source_mapping", "worker_manager", "placement",
+    "worker", "environment", "runtime_api", "runtime", "extension", "function", "destination",
+)
+TRACE_MODES = ("full", "summary", "off")
+
+
+class Step:
+    """One hop. Read-only by convention; ``as_dict()`` gives the JSON shape."""
+
+    __slots__ = ("seq", "t", "component", "action", "request_id", "function", "version", "env_id",
+                 "worker_id", "detail", "text")
+
+    def __init__(self, seq, t, component, action, text, request_id, function, version, env_id, worker_id, detail):
+        self.seq = seq
+        self.t = t
+        self.component = component
+        self.action = action
+        self.text = text
+        self.request_id = request_id
+        self.function = function
+        self.version = version
+        self.env_id = env_id
+        self.worker_id = worker_id
+        self.detail = detail
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __repr__(self) -> str:
+        ids = " ".join(f"{k}={getattr(self, k)}" for k in ("request_id", "env_id", "worker_id") if getattr(self, k))
+        return f"<Step {self.seq} t={self.t:.6f} {self.component}.{self.action} {ids}: {self.text}>"
+
+
+class Trace:
+    """A sequence of Steps plus the switch that says whether to record them."""
+
+    def __init__(self, mode: str = "full", clock: Callable[[], float] | None = None) -> None:
+        if mode not in TRACE_MODES:
+            raise ValueError(f"trace must be one of {', '.join(TRACE_MODES)}; got {mode!r}")
+        self.mode = mode
+        self.full = mode == "full"
+        self._clock = clock or (lambda: 0.0)
+        self._steps: list[Step] = []
+        self._listeners: list[Callable[[Step], None]] = []
+
+    def emit(self, component: str, action: str, text: str, *, request_id: str | None = None,
+             function: str | None = None, version: str | None = None, env_id: str | None = None,
+             worker_id: str | None = None, **detail: Any) -> Step | None:
+        """Record one hop at the current virtual time (only in ``full`` mode)."""
+        if not self.full:
+            return None
+        step = Step(len(self._steps), self._clock(), component, action, text, request_id, function, version,
+                    env_id, worker_id, detail)
+        self._steps.append(step)
+        for listener in self._listeners:
+            listener(step)
+        return step
+
+    def subscribe(self, listener: Callable[[Step], None]) -> Callable[[], None]:
+        """Call ``listener(step)`` for every new Step; returns a function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    # the read side: a sequence of Steps
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    def __getitem__(self, index):
+        return self._steps[index]
+
+    def __iter__(self) -> Iterator[Step]:
+        return iter(self._steps)
+
+    def __bool__(self) -> bool:
+        return bool(self._steps)
+
+    def filter(self, **criteria: Any) -> list[Step]:
+        """Steps whose attributes equal every given value, e.g. ``filter(request_id=rid, component="function")``.
+
+        A value may also be a tuple/set/list of accepted values.
+        """
+        for key in criteria:
+            if key not in Step.__slots__:
+                raise TypeError(f"unknown Step field {key!r}; fields are {', '.join(Step.__slots__)}")
+
+        def keep(step: Step) -> bool:
+            for key, want in criteria.items():
+                have = getattr(step, key)
+                if isinstance(want, (tuple, set, frozenset, list)):
+                    if have not in want:
+                        return False
+                elif have != want:
+                    return False
+            return True
+
+        return [s for s in self._steps if keep(s)]
+
+    def to_list(self) -> list[dict]:
+        return [s.as_dict() for s in self._steps]
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_list(), indent=indent, sort_keys=True, default=str)
+
+    def __repr__(self) -> str:
+        return f"<Trace mode={self.mode} steps={len(self._steps)}>"

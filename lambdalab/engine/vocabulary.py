@@ -1,0 +1,111 @@
+"""The trace vocabulary: which ``action`` each component may record, and what it means.
+
+Views (the Stepper, the diagram, the timeline) key off these names, and a test checks that every Step a lab
+records uses one of them. Detail keys that views rely on:
+
+- ``duration`` (seconds) on a step that starts a timed phase, with ``phase`` naming it (see PHASES);
+- ``state`` on an ``environment`` step that changes the environment's state (see ENV_STATES);
+- ``target`` on a step that hands work to another component (the hop the diagram highlights);
+- ``method``/``path``/``status``/``headers`` on ``runtime_api`` steps.
+"""
+from __future__ import annotations
+
+ACTIONS: dict[str, dict[str, str]] = {
+    "client": {
+        "invoke": "a caller sends an Invoke request",
+        "response": "the caller receives the Invoke response",
+    },
+    "frontend": {
+        "receive": "the Invoke API authenticates the request, resolves the qualifier and checks concurrency",
+        "reject": "the request fails validation or names a missing / inactive function",
+        "throttle": "no concurrency is left: 429 TooManyRequestsException",
+        "dry_run": "DryRun: the request is valid and nothing runs (204)",
+        "enqueue": "an Event invoke is put on the internal queue and the caller gets 202",
+        "dispatch": "the frontend hands the request to the Worker Manager",
+        "return": "the frontend returns the result to the caller",
+    },
+    "async_queue": {
+        "enqueue": "the event is stored on the internal queue",
+        "dequeue": "a poller takes the event off the queue",
+        "requeue": "the event goes back to the queue (throttle / retry back-off)",
+        "drop": "the event leaves the queue for good without a destination",
+    },
+    "poller": {
+        "receive": "a poller of the async fleet receives events",
+        "invoke": "the poller invokes the function synchronously through the frontend",
+        "retry": "a function error: schedule a retry",
+        "route": "the event's outcome is routed (success / failure destination, DLQ)",
+    },
+    "event_source_mapping": {
+        "poll": "the ESM poller reads the source",
+        "batch": "a batch is ready (full, window ended, or payload limit)",
+        "invoke": "the ESM poller invokes the function with the batch",
+        "checkpoint": "success: messages deleted / stream checkpoint advanced",
+        "retry": "the batch (or part of it) failed and will be retried",
+        "bisect": "the failing batch is split in two",
+        "filter": "records that match no filter pattern are dropped",
+        "discard": "retries exhausted / record too old: sent to the on-failure destination",
+        "scale": "the number of concurrent pollers changes",
+        "state": "the mapping changes state (Creating, Enabled, ...)",
+    },
+    "worker_manager": {
+        "claim": "an idle (frozen) environment of this version is reused: warm start",
+        "request": "no idle environment: ask the Placement Service for a new one",
+        "release": "the environment is idle again and goes back to the pool",
+        "reclaim": "an environment is taken out of service (idle too long, lifetime over, lease ending)",
+    },
+    "placement": {
+        "place": "the Placement Service picks a worker host for a new environment",
+        "add_worker": "a new worker host joins the fleet",
+    },
+    "worker": {
+        "boot": "the worker host creates a Firecracker microVM",
+        "drain": "the worker's lease is ending: it takes no new environments",
+        "retire": "the worker host leaves the fleet",
+    },
+    "environment": {
+        "create": "a new execution environment exists (state Init)",
+        "fetch_code": "the function code is fetched through the cache tiers",
+        "init_start": "the Init phase begins (INIT_START)",
+        "init_done": "the Init phase finished",
+        "init_failed": "the Init phase failed (error or timeout)",
+        "thaw": "a frozen environment is resumed for an invoke",
+        "invoke": "the Invoke phase begins",
+        "freeze": "the invoke finished; the environment is frozen until reused",
+        "reset": "the runtime is restarted after a crash or timeout",
+        "shutdown": "the Shutdown phase begins (SHUTDOWN event)",
+        "kill": "the environment is gone (SIGKILL / microVM destroyed)",
+    },
+    "runtime_api": {
+        "next": "GET /runtime/invocation/next",
+        "response": "POST /runtime/invocation/{id}/response",
+        "error": "POST /runtime/invocation/{id}/error",
+        "init_error": "POST /runtime/init/error",
+    },
+    "runtime": {
+        "init": "the runtime bootstraps",
+        "call": "the runtime calls the handler",
+        "shutdown": "the runtime receives SIGTERM",
+    },
+    "extension": {
+        "register": "an extension registers",
+        "init": "extensions initialise",
+        "invoke": "an extension receives an INVOKE event",
+        "shutdown": "an extension receives a SHUTDOWN event",
+        "telemetry": "a telemetry batch is delivered to a subscriber",
+    },
+    "function": {
+        "init": "module-level code runs",
+        "run": "the handler runs",
+        "error": "the handler (or init code) raised",
+    },
+    "destination": {
+        "deliver": "a record is delivered to a destination or dead-letter queue",
+        "fail": "delivery to the destination failed",
+    },
+}
+
+PHASES = ("microvm", "code", "extension_init", "runtime_init", "function_init", "invoke", "shutdown")
+ENV_STATES = ("init", "invoking", "frozen", "shutdown", "gone")
+
+__all__ = ["ACTIONS", "PHASES", "ENV_STATES"]

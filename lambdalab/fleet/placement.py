@@ -1,0 +1,44 @@
+"""The Placement Service: chooses the worker host for each new execution environment.
+
+Policy (ours, documented because AWS does not publish its own): among workers that are not draining, have
+memory for the function and may boot another microVM this second, pick the one with the most free memory
+(least loaded), ties to the oldest. If none fits, a new worker joins the fleet. This spreads a function's
+environments over hosts, which is what AWS aims for to limit the blast radius of one host failing.
+"""
+from __future__ import annotations
+
+from .worker import Worker
+
+__all__ = ["PlacementService"]
+
+
+class PlacementService:
+    def __init__(self, fleet, worker_capacity_mb: int = 64 * 1024, boot_rate: float = 150.0) -> None:
+        self.fleet = fleet
+        self.worker_capacity_mb = worker_capacity_mb
+        self.boot_rate = boot_rate
+        self.placements = 0
+
+    def place(self, memory_mb: int, request_id=None, function=None) -> Worker:
+        lab = self.fleet.lab
+        now = lab.now
+        best = None
+        for worker in self.fleet.workers.values():
+            if worker.draining or worker.free_mb() < memory_mb or not worker.can_boot(now):
+                continue
+            if best is None or worker.free_mb() > best.free_mb():
+                best = worker
+        reason = "least loaded"
+        if best is None:
+            best = self.fleet.add_worker(request_id)
+            reason = "no worker had room, so a new one joined the fleet"
+        self.placements += 1
+        if lab.trace.full:
+            lease_left = (best.lease_end - now) / 3600
+            lab.trace.emit("placement", "place", f"The Placement Service picks worker {best.id} ({reason}; lease "
+                           f"{lease_left:.1f} h left)", request_id=request_id, function=function,
+                           worker_id=best.id, target="worker", reason=reason, workers=len(self.fleet.workers))
+        return best
+
+    def statistics(self) -> dict:
+        return {"placements": self.placements, "workers": len(self.fleet.workers)}

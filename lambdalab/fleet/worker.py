@@ -1,0 +1,63 @@
+"""Worker hosts: the EC2 machines that run execution environments as Firecracker microVMs.
+
+A worker has a memory capacity shared by its environments, a limit on how fast it can create microVMs
+(150 per second in Firecracker's paper), a worker-local code cache, and a lease: AWS keeps a host for at most
+about 14 hours. When the lease nears its end the worker "drains": it takes no new environments, its idle ones are
+shut down and its busy ones finish their invoke first; once empty it leaves the fleet.
+"""
+from __future__ import annotations
+
+__all__ = ["Worker"]
+
+
+class Worker:
+    def __init__(self, fleet, worker_id: str, capacity_mb: int, lease_end: float, boot_rate: float) -> None:
+        self.fleet = fleet
+        self.id = worker_id
+        self.capacity_mb = capacity_mb
+        self.used_mb = 0
+        self.lease_end = lease_end
+        self.environments: dict[str, object] = {}
+        self.code_cache: set[str] = set()
+        self.draining = False
+        self.retired = False
+        self._boot_rate = boot_rate
+        self._boot_tokens = boot_rate
+        self._boot_refill_at = fleet.lab.now
+
+    def free_mb(self) -> int:
+        return self.capacity_mb - self.used_mb
+
+    def can_boot(self, now: float) -> bool:
+        """Token bucket for microVM creation: ``boot_rate`` per second, bursting to one second's worth."""
+        tokens = min(self._boot_rate, self._boot_tokens + (now - self._boot_refill_at) * self._boot_rate)
+        self._boot_tokens, self._boot_refill_at = tokens, now
+        return tokens >= 1.0
+
+    def add(self, env, memory_mb: int) -> None:
+        self._boot_tokens -= 1.0
+        self.used_mb += memory_mb
+        self.environments[env.id] = env
+
+    def remove(self, env) -> None:
+        if self.environments.pop(env.id, None) is not None:
+            self.used_mb -= env.snapshot.memory
+        if self.draining and not self.environments:
+            self.fleet.retire(self)
+
+    def code_tier(self, code_sha: str) -> str:
+        """Which cache serves this package now; fetching it warms both the worker's and the AZ's cache."""
+        if code_sha in self.code_cache:
+            return "local"
+        self.code_cache.add(code_sha)
+        if code_sha in self.fleet.az_cache:
+            return "az"
+        self.fleet.az_cache.add(code_sha)
+        return "s3"
+
+    def statistics(self) -> dict:
+        return {"id": self.id, "environments": len(self.environments), "used_mb": self.used_mb,
+                "capacity_mb": self.capacity_mb, "lease_end": self.lease_end, "draining": self.draining}
+
+    def __repr__(self) -> str:
+        return f"<Worker {self.id} envs={len(self.environments)} {self.used_mb}/{self.capacity_mb} MB>"

@@ -1,0 +1,217 @@
+"""The Worker Manager: keeps track of execution environments and hands each request one.
+
+In AWS the frontend asks the Worker Manager for an environment of the right function version. If an idle
+(frozen) one exists it is reused ("warm start"); otherwise the Worker Manager asks the Placement Service for a
+new one on some worker ("cold start"). It also reclaims environments: idle longer than the keep-alive, older
+than their maximum lifetime, or on a worker whose lease is ending.
+
+Which idle environment a warm start takes is the lab's ``reuse`` policy: ``most_recent`` (default: AWS is
+observed to favour the most recently used), ``least_recent`` or ``random``; the choice moves cold-start rates a
+lot (REFERENCE.md §10). New environments are also rate limited per function: 1,000 every 10 s, refilled
+continuously and never accumulating past 1,000 (the scaling rate since Nov 2023).
+
+Provisioned concurrency lives here too: pre-initialised environments of a version or alias, used before any
+on-demand one and never reclaimed for idleness.
+"""
+from __future__ import annotations
+
+from ..sandbox.environment import ExecutionEnvironment
+from .placement import PlacementService
+from .worker import Worker
+
+__all__ = ["WorkerManager"]
+
+SCALING_BURST = 1000.0          # environments a function may add at once
+SCALING_REFILL = 100.0          # ... refilled at 1,000 per 10 s
+
+
+class WorkerManager:
+    def __init__(self, lab, *, reuse: str = "most_recent", idle_timeout: float = 600.0,
+                 environment_lifetime: float | None = 4 * 3600, worker_lease: float | None = 14 * 3600,
+                 drain_window: float = 15 * 60) -> None:
+        if reuse not in ("most_recent", "least_recent", "random"):
+            raise ValueError(f"reuse must be most_recent, least_recent or random; got {reuse!r}")
+        self.lab = lab
+        self.reuse = reuse
+        self.idle_timeout = idle_timeout
+        self.lifetime = environment_lifetime if environment_lifetime else float("inf")
+        self.worker_lease = worker_lease if worker_lease else float("inf")
+        self.drain_window = drain_window
+        self.pools: dict[int, dict] = {}           # snapshot key -> {env: None}, in order of becoming idle
+        self.provisioned_pools: dict[int, dict] = {}
+        self.environments: dict[str, ExecutionEnvironment] = {}
+        self.workers: dict[str, Worker] = {}
+        self.az_cache: set[str] = set()
+        self.placement = PlacementService(self)
+        self.retired_keys: set[int] = set()
+        self._scaling: dict[str, list] = {}         # function -> [tokens, last refill time]
+        self._env_seq = 0
+        self._worker_seq = 0
+
+    # --- environments for requests ------------------------------------------------------------------------
+    def acquire(self, inv) -> bool:
+        """Start ``inv`` in a warm environment, or a new one. False when the scaling rate says no."""
+        snap = inv.snapshot
+        pool = self.provisioned_pools.get(snap.key)
+        if not pool:
+            pool = self.pools.get(snap.key)
+        if pool:
+            env = self._pick(pool)
+            del pool[env]
+            if self.lab.trace.full:
+                kind = "provisioned" if env.init_type != "on-demand" else "idle"
+                self.lab.trace.emit("worker_manager", "claim", f"Reuse {kind} environment {env.id} of "
+                                    f"{snap.name}:{snap.version}: warm start", request_id=inv.request_id,
+                                    function=snap.name, version=snap.version, env_id=env.id,
+                                    worker_id=env.worker.id, target="environment", init_type=env.init_type)
+            env.thaw(inv)
+            return True
+        name = snap.function.name
+        if not self._scaling_token(name):
+            return False
+        if self.lab.trace.full:
+            self.lab.trace.emit("worker_manager", "request", f"No idle environment for {snap.name}:{snap.version}: "
+                                "ask the Placement Service for a new one", request_id=inv.request_id,
+                                function=snap.name, version=snap.version, target="placement")
+        env = self.new_environment(snap, "on-demand", inv.request_id)
+        env.boot(inv)
+        return True
+
+    def _pick(self, pool: dict):
+        if self.reuse == "most_recent":
+            return next(reversed(pool))
+        if self.reuse == "least_recent":
+            return next(iter(pool))
+        keys = list(pool)
+        return keys[self.lab.rng.randrange(len(keys))]
+
+    def _scaling_token(self, function: str) -> bool:
+        now = self.lab.now
+        bucket = self._scaling.get(function)
+        if bucket is None:
+            bucket = self._scaling[function] = [SCALING_BURST, now]
+        tokens = min(SCALING_BURST, bucket[0] + (now - bucket[1]) * SCALING_REFILL)
+        bucket[1] = now
+        if tokens < 1.0:
+            bucket[0] = tokens
+            return False
+        bucket[0] = tokens - 1.0
+        return True
+
+    def new_environment(self, snap, init_type: str, request_id=None) -> ExecutionEnvironment:
+        worker = self.placement.place(snap.memory, request_id, snap.name)
+        self._env_seq += 1
+        env = ExecutionEnvironment(self.lab, f"e-{self._env_seq}", snap, worker, init_type)
+        worker.add(env, snap.memory)
+        self.environments[env.id] = env
+        return env
+
+    def environment_lifetime(self) -> float:
+        return self.lifetime
+
+    # --- back from an invoke --------------------------------------------------------------------------------
+    def release(self, env: ExecutionEnvironment, request_id: str | None = None) -> None:
+        """``env`` is free: after an invoke (``request_id`` given), or pre-initialised for provisioned concurrency."""
+        lab = self.lab
+        now = lab.now
+        if request_id is not None:
+            lab.frontend.release(env.snapshot.function.name)
+        reason = None
+        if env.snapshot.key in self.retired_keys:
+            reason = "its function version changed or was deleted"
+        elif env.worker.draining:
+            reason = "its worker is draining"
+        elif now >= env.expires_at:
+            reason = "it reached its maximum lifetime"
+        if reason:
+            self.reclaim(env, reason)
+            if env.init_type != "on-demand" and env.snapshot.key not in self.retired_keys:
+                self.lab.provisioned.replace(env.snapshot)
+            return
+        env.idle_since = now
+        if env.init_type != "on-demand":
+            if env.snapshot.provisioned is None:
+                self.reclaim(env, "its provisioned concurrency config was removed")
+                return
+            if request_id is None:
+                lab.provisioned.ready(env)
+            self.provisioned_pools.setdefault(env.snapshot.key, {})[env] = None
+        else:
+            self.pools.setdefault(env.snapshot.key, {})[env] = None
+            expire = min(now + self.idle_timeout, env.expires_at)
+            env.idle_event = lab.engine.at(expire, self._expire, env, env.generation)
+        if lab.trace.full:
+            lab.trace.emit("worker_manager", "release", f"{env.id} is idle again and back in the pool",
+                           request_id=request_id, function=env.snapshot.name,
+                           version=env.snapshot.version, env_id=env.id, worker_id=env.worker.id)
+
+    def _expire(self, env: ExecutionEnvironment, generation: int) -> None:
+        if env.generation != generation or env.state != "Idle":
+            return
+        why = "idle for longer than the keep-alive" if self.lab.now < env.expires_at else \
+            "it reached its maximum lifetime"
+        self.reclaim(env, why)
+
+    def reclaim(self, env: ExecutionEnvironment, why: str) -> None:
+        """Take an idle environment out of service and shut it down."""
+        for pools in (self.pools, self.provisioned_pools):
+            pool = pools.get(env.snapshot.key)
+            if pool is not None:
+                pool.pop(env, None)
+        self.environments.pop(env.id, None)
+        if self.lab.trace.full:
+            self.lab.trace.emit("worker_manager", "reclaim", f"Reclaim {env.id}: {why}", function=env.snapshot.name,
+                                version=env.snapshot.version, env_id=env.id, worker_id=env.worker.id, reason=why,
+                                target="environment")
+        env.shutdown("spindown")
+
+    def retire_snapshot(self, snap) -> None:
+        """A snapshot is gone ($LATEST replaced, version or function deleted): its idle environments go now."""
+        self.retired_keys.add(snap.key)
+        for pools in (self.pools, self.provisioned_pools):
+            for env in list(pools.pop(snap.key, {})):
+                self.reclaim(env, "its function version changed or was deleted")
+
+    def provisioned_init_failed(self, env: ExecutionEnvironment) -> None:
+        self.lab.provisioned.init_failed(env)
+        self.environments.pop(env.id, None)
+        env.shutdown("failure")
+
+    # --- workers --------------------------------------------------------------------------------------------
+    def add_worker(self, request_id=None) -> Worker:
+        lab = self.lab
+        self._worker_seq += 1
+        worker = Worker(self, f"w-{self._worker_seq}", self.placement.worker_capacity_mb, lab.now + self.worker_lease,
+                        self.placement.boot_rate)
+        self.workers[worker.id] = worker
+        if worker.lease_end != float("inf"):
+            lab.engine.at(max(lab.now, worker.lease_end - self.drain_window), self._drain, worker)
+        if lab.trace.full:
+            lab.trace.emit("placement", "add_worker", f"Worker host {worker.id} joins the fleet "
+                           f"({worker.capacity_mb // 1024} GiB for microVMs, 14 h lease)", request_id=request_id,
+                           worker_id=worker.id)
+        return worker
+
+    def _drain(self, worker: Worker) -> None:
+        worker.draining = True
+        self.lab.trace.emit("worker", "drain", f"Worker {worker.id}'s lease is ending: it takes no new "
+                            "environments and its idle ones are shut down", worker_id=worker.id)
+        for env in [e for e in worker.environments.values() if e.state == "Idle"]:
+            self.reclaim(env, "its worker is draining")
+        if not worker.environments:
+            self.retire(worker)
+
+    def retire(self, worker: Worker) -> None:
+        if worker.retired:
+            return
+        worker.retired = True
+        self.workers.pop(worker.id, None)
+        self.lab.trace.emit("worker", "retire", f"Worker {worker.id} leaves the fleet", worker_id=worker.id)
+
+    def statistics(self) -> dict:
+        states: dict[str, int] = {}
+        for env in self.environments.values():
+            states[env.state] = states.get(env.state, 0) + 1
+        return {"environments": len(self.environments), "by_state": states, "workers": len(self.workers),
+                "idle": sum(len(p) for p in self.pools.values()),
+                "provisioned_idle": sum(len(p) for p in self.provisioned_pools.values())}

@@ -1,0 +1,263 @@
+"""The frontend: Lambda's Invoke API.
+
+Every invoke, from an SDK, from the async poller fleet or from an event source mapping, enters here. In AWS the
+frontend authenticates the caller, loads the function's metadata, resolves the qualifier (``$LATEST``, a
+version, or an alias with its weighted routing), checks the request (payload size, JSON), checks concurrency
+(the function's reserved concurrency, else the account's unreserved pool), and then either hands an ``Event``
+invoke to the internal queue (202), answers a ``DryRun`` (204), or asks the Worker Manager for an execution
+environment and waits for the result (200).
+
+Everything that can be refused is refused before any state changes, with AWS's code, status and message.
+We do not model authentication or resource policies: every caller may invoke every function.
+"""
+from __future__ import annotations
+
+import base64
+import json
+
+from .control_plane.errors import ClientError, aws_error
+from .invocation import Invocation
+
+__all__ = ["Frontend", "StreamingBody", "SYNC_PAYLOAD_LIMIT", "ASYNC_PAYLOAD_LIMIT"]
+
+SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
+ASYNC_PAYLOAD_LIMIT = 1024 * 1024
+INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+
+
+class StreamingBody:
+    """The ``Payload`` of an invoke response: ``.read()`` like botocore's StreamingBody."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._pos = 0
+
+    def read(self, amt: int | None = None) -> bytes:
+        end = len(self._data) if amt is None else min(len(self._data), self._pos + amt)
+        chunk, self._pos = self._data[self._pos:end], end
+        return chunk
+
+    def iter_lines(self):
+        yield from self._data.splitlines()
+
+    def close(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"<StreamingBody {len(self._data)} bytes>"
+
+
+def payload_bytes(payload) -> bytes:
+    if payload is None:
+        return b""
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        return bytes(payload)
+    if isinstance(payload, str):
+        return payload.encode("utf-8")
+    if hasattr(payload, "read"):
+        data = payload.read()
+        return data.encode() if isinstance(data, str) else bytes(data)
+    raise aws_error("InvalidRequestContentException",
+                    "Could not parse request body into json: Payload must be bytes, str or a file-like object",
+                    400)
+
+
+class Frontend:
+    def __init__(self, lab) -> None:
+        self.lab = lab
+        self.in_use: dict[str, int] = {}
+        self.unreserved_in_use = 0
+        self._unreserved_by_fn: dict[str, int] = {}
+
+    # --- the Invoke API ------------------------------------------------------------------------------------
+    def submit(self, params: dict, source: str = "client") -> Invocation:
+        """Process one Invoke request now. Never raises: a refusal is recorded on the returned Invocation."""
+        lab = self.lab
+        inv = Invocation(lab.ids.uuid(), b"", params.get("InvocationType", "RequestResponse"),
+                         params.get("LogType", "None"), params.get("ClientContext"), source)
+        inv.t_arrival = lab.now
+        name = params.get("FunctionName")
+        if lab.trace.full and source == "client":
+            lab.trace.emit("client", "invoke", f"Invoke {name} ({inv.invocation_type})", request_id=inv.request_id,
+                           function=name, target="frontend", invocation_type=inv.invocation_type)
+        try:
+            self._accept(inv, params)
+        except ClientError as error:
+            self.reject(inv, error)
+            return inv
+        if inv.invocation_type == "DryRun":
+            lab.trace.emit("frontend", "dry_run", "DryRun: the request is valid; nothing runs (204)",
+                           request_id=inv.request_id, function=inv.function.name, status=204)
+            inv.status = "ok"
+            inv.response = self._response(inv, 204, b"")
+            inv.finish()
+            return inv
+        if inv.invocation_type == "Event":
+            lab.async_invoke.accept(inv)
+            return inv
+        self.run(inv)
+        return inv
+
+    def _accept(self, inv: Invocation, params: dict) -> None:
+        lab = self.lab
+        unknown = set(params) - {"FunctionName", "InvocationType", "LogType", "ClientContext", "Payload",
+                                 "Qualifier"}
+        if unknown:
+            raise aws_error("InvalidParameterValueException",
+                            f"Unsupported Invoke parameter(s): {', '.join(sorted(unknown))}", 400)
+        if "FunctionName" not in params:
+            raise aws_error("ValidationException", "1 validation error detected: Value null at 'functionName' "
+                            "failed to satisfy constraint: Member must not be null", 400)
+        if inv.invocation_type not in INVOCATION_TYPES:
+            raise aws_error("ValidationException", f"1 validation error detected: Value '{inv.invocation_type}' at "
+                            "'invocationType' failed to satisfy constraint: Member must satisfy enum value set: "
+                            "[Event, RequestResponse, DryRun]", 400)
+        if inv.log_type not in ("None", "Tail"):
+            raise aws_error("ValidationException", f"1 validation error detected: Value '{inv.log_type}' at "
+                            "'logType' failed to satisfy constraint: Member must satisfy enum value set: "
+                            "[None, Tail]", 400)
+        payload = payload_bytes(params.get("Payload"))
+        limit = ASYNC_PAYLOAD_LIMIT if inv.invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
+        if len(payload) > limit:
+            raise aws_error("RequestEntityTooLargeException",
+                            f"Request must be smaller than {limit} bytes for the InvokeFunction operation", 413)
+        if payload:
+            try:
+                json.loads(payload)
+            except ValueError as exc:
+                raise aws_error("InvalidRequestContentException",
+                                f"Could not parse request body into json: Could not parse payload into json: {exc}",
+                                400) from None
+        inv.payload = payload
+        fn, qualifier, alias = lab.control_plane.resolve(params["FunctionName"], params.get("Qualifier"))
+        version = alias.function_version if alias else (qualifier or "$LATEST")
+        if alias and alias.weights:
+            (extra, weight), = alias.weights.items()
+            if lab.rng.random() < weight:
+                version = extra
+        snap = fn.snapshot(version)
+        state = snap.config.get("State", "Active")
+        if state != "Active":
+            raise aws_error("ResourceConflictException", "The operation cannot be performed at this time. The "
+                            f"function is currently in the following state: {state}", 409)
+        inv.function, inv.snapshot, inv.qualifier = fn, snap, qualifier
+        inv.invoked_arn = f"{fn.arn}:{qualifier}" if qualifier else fn.arn
+        inv.trace_id = f"Root=1-{int(lab.epoch + lab.now):08x}-{inv.request_id.replace('-', '')[:24]};Sampled=0"
+        if inv.log_type == "Tail":
+            inv.lines = []
+        if lab.trace.full:
+            lab.trace.emit("frontend", "receive", f"Resolve {fn.name}:{version}, check concurrency "
+                           f"({self.in_use.get(fn.name, 0) + 1} of {self.limit_of(fn):,} in use)",
+                           request_id=inv.request_id, function=fn.name, version=version,
+                           payload_bytes=len(payload), invocation_type=inv.invocation_type)
+
+    def limit_of(self, fn) -> int:
+        if fn.reserved is not None:
+            return fn.reserved
+        return self.lab.account_concurrency - self.lab.concurrency.total_reserved()
+
+    def run(self, inv: Invocation) -> bool:
+        """The synchronous data plane for an accepted request. False if it was throttled."""
+        lab = self.lab
+        fn = inv.function
+        name = fn.name
+        lab.counters.request(name)
+        in_use = self.in_use.get(name, 0)
+        reason = None
+        if fn.reserved is not None:
+            if in_use >= fn.reserved:
+                reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
+        elif self.unreserved_in_use >= lab.account_concurrency - lab.concurrency.total_reserved():
+            reason = "ConcurrentInvocationLimitExceeded"
+        if reason is None:
+            self.in_use[name] = in_use + 1
+            if fn.reserved is None:
+                self.unreserved_in_use += 1
+                self._unreserved_by_fn[name] = self._unreserved_by_fn.get(name, 0) + 1
+            lab.counters.busy_change(name, 1)
+            if lab.trace.full:
+                lab.trace.emit("frontend", "dispatch", "Hand the request to the Worker Manager",
+                               request_id=inv.request_id, function=name, version=inv.snapshot.version,
+                               target="worker_manager")
+            inv.status = "running"
+            if lab.fleet.acquire(inv):
+                return True
+            self.release(name)               # the scaling rate refused a new environment
+            reason = "ConcurrentInvocationLimitExceeded"
+        self.throttle(inv, reason)
+        return False
+
+    def release(self, name: str) -> None:
+        self.in_use[name] -= 1
+        if self._unreserved_by_fn.get(name):
+            self._unreserved_by_fn[name] -= 1
+            self.unreserved_in_use -= 1
+        self.lab.counters.busy_change(name, -1)
+
+    # --- answers --------------------------------------------------------------------------------------------
+    def throttle(self, inv: Invocation, reason: str) -> None:
+        lab = self.lab
+        lab.counters.throttle(inv.function.name)
+        inv.status = "throttled"
+        error = aws_error("TooManyRequestsException", "Rate Exceeded.", 429, request_id=inv.request_id,
+                          Reason=reason, Type="User")
+        lab.trace.emit("frontend", "throttle", f"Throttle: 429 TooManyRequestsException ({reason})",
+                       request_id=inv.request_id, function=inv.function.name, status=429, reason=reason)
+        self._fail(inv, error)
+
+    def reject(self, inv: Invocation, error: ClientError) -> None:
+        inv.status = "rejected"
+        error.response["ResponseMetadata"]["RequestId"] = inv.request_id
+        self.lab.trace.emit("frontend", "reject", f"Reject: {error.response['ResponseMetadata']['HTTPStatusCode']} "
+                            f"{error.code}: {error.message}", request_id=inv.request_id, status=error.status,
+                            error=error.code)
+        self._fail(inv, error)
+
+    def _fail(self, inv: Invocation, error: ClientError) -> None:
+        inv.error = error
+        inv.response = error.response
+        if inv.source == "client":
+            self.lab.trace.emit("client", "response", f"The caller gets {error.status} {error.code}",
+                                request_id=inv.request_id, status=error.status)
+        inv.finish()
+
+    def respond(self, inv: Invocation) -> None:
+        """The invocation is over: build the 200 response and hand it back (to the caller or the poller)."""
+        lab = self.lab
+        inv.t_end = lab.now
+        body = inv.body
+        if inv.status in ("timeout", "exit") or inv.status == "error":
+            pass
+        inv.response = self._response(inv, 200, body)
+        if lab.trace.full:
+            function_error = " (FunctionError: Unhandled)" if inv.function_error else ""
+            lab.trace.emit("frontend", "return", f"Return 200 to the caller{function_error}",
+                           request_id=inv.request_id, function=inv.function.name, version=inv.snapshot.version,
+                           env_id=inv.env_id, status=200, target="client" if inv.source == "client" else inv.source)
+            if inv.source == "client":
+                latency = (lab.now - inv.t_arrival) * 1000
+                lab.trace.emit("client", "response", f"Response received after {latency:.2f} ms",
+                               request_id=inv.request_id, function=inv.function.name, status=200,
+                               latency_ms=latency)
+        inv.finish()
+
+    def _response(self, inv: Invocation, status: int, body: bytes) -> dict:
+        headers = {"content-type": "application/json", "x-amzn-requestid": inv.request_id}
+        out = {"ResponseMetadata": {"RequestId": inv.request_id, "HTTPStatusCode": status, "HTTPHeaders": headers,
+                                    "RetryAttempts": 0},
+               "StatusCode": status}
+        if status == 200:
+            out["ExecutedVersion"] = inv.snapshot.version
+            headers["x-amz-executed-version"] = inv.snapshot.version
+            if inv.function_error:
+                out["FunctionError"] = "Unhandled"
+                headers["x-amz-function-error"] = "Unhandled"
+            if inv.lines is not None:
+                tail = "\n".join(inv.lines).encode()[-4096:] + b"\n"
+                out["LogResult"] = base64.b64encode(tail).decode()
+                headers["x-amz-log-result"] = out["LogResult"]
+        out["Payload"] = StreamingBody(body)
+        return out
+
+    def statistics(self) -> dict:
+        return {"in_use": dict(self.in_use), "unreserved_in_use": self.unreserved_in_use}

@@ -1,0 +1,380 @@
+"""The Lab: one in-process AWS region's worth of Lambda, wired together on one virtual clock.
+
+``Lab`` builds the components (control plane, frontend, worker manager and placement, the async path, event
+sources, logs and stats), hands out boto3-shaped clients, and drives time: ``advance``, ``run``. It holds the
+lab-wide sources of determinism: the event heap's sequence numbers, one RNG for the model (durations, routing,
+reuse) and a separate one for identifiers, so asking for an id never changes a sampled duration.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import inspect
+import io
+import random
+import textwrap
+import time as _time
+import types
+import uuid
+import zipfile
+
+from .control_plane.concurrency import Concurrency
+from .control_plane.errors import aws_error
+from .control_plane.functions import ControlPlane
+from .engine.clock import Engine
+from .engine.distributions import as_distribution
+from .engine.trace import Trace
+from .fleet.cost_model import CostModel
+from .fleet.provisioned import ProvisionedConcurrency
+from .fleet.worker_manager import WorkerManager
+from .frontend import Frontend
+from .invocation import Invocation
+from .observability.logs import LogStore
+from .observability.stats import Stats
+from .sandbox.python_runtime import PythonRuntime
+
+__all__ = ["Lab"]
+
+VIRTUAL_EPOCH = 1767225600.0     # 2026-01-01T00:00:00Z: what virtual time 0 reads as on a wall clock
+DEFAULT_ROLE = "arn:aws:iam::{account}:role/lambdalab-execution-role"
+
+
+class Ids:
+    """Deterministic identifiers (request ids, log streams, revision ids) from their own RNG stream."""
+
+    def __init__(self, seed) -> None:
+        self._rng = random.Random(f"ids-{seed}")
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def hex(self, n: int) -> str:
+        return f"{self._rng.getrandbits(4 * n):0{n}x}"
+
+
+class Lab:
+    def __init__(self, seed: int | None = 0, *, region: str = "us-east-1", account_id: str = "123456789012",
+                 trace: str = "full", idle_timeout: float = 600, reuse: str = "most_recent",
+                 account_concurrency: int = 1000, clock: str = "virtual", cost_model: CostModel | None = None,
+                 wall_guard: float | None = 3.0, environment_lifetime: float | None = 4 * 3600,
+                 worker_lease: float | None = 14 * 3600) -> None:
+        if clock not in ("virtual", "real"):
+            raise ValueError(f"clock must be 'virtual' or 'real'; got {clock!r}")
+        if account_concurrency < 100:
+            raise ValueError("account_concurrency must be at least 100 (100 always stay unreserved)")
+        self.seed = seed
+        self.region = region
+        self.account_id = account_id
+        self.account_concurrency = account_concurrency
+        self.clock = clock
+        self.wall_guard = wall_guard
+        self.engine = Engine(seed)
+        self.rng = self.engine.rng
+        self.ids = Ids(seed)
+        self.epoch = VIRTUAL_EPOCH if clock == "virtual" else _time.time()
+        self.cost = cost_model or CostModel()
+        self.trace = Trace(trace, clock=lambda: self.engine.now)
+        self.log_store = LogStore(enabled=self.trace.full)
+        self.counters = Stats(self)
+        self.control_plane = ControlPlane(self)
+        self.concurrency = Concurrency(self)
+        self.frontend = Frontend(self)
+        self.fleet = WorkerManager(self, reuse=reuse, idle_timeout=idle_timeout,
+                                   environment_lifetime=environment_lifetime, worker_lease=worker_lease)
+        self.provisioned = ProvisionedConcurrency(self)
+        self.async_invoke = None
+        self._services: dict[str, object] = {}
+        self._closers: list = []
+        self._attach_optional_components()
+
+    def _attach_optional_components(self) -> None:
+        """The async path, queues, streams and real-time pieces register themselves here when present."""
+        from . import components
+        components.attach(self)
+
+    # --- time -----------------------------------------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        return self.engine.now
+
+    def advance(self, seconds: float) -> None:
+        """Run everything due in the next ``seconds`` of virtual time."""
+        if seconds < 0:
+            raise ValueError("cannot advance by a negative time")
+        self.engine.run(until=self.engine.now + seconds)
+
+    def run(self, until: float | None = None) -> None:
+        """Run until nothing is scheduled (or until virtual time ``until``)."""
+        self.engine.run(until=until)
+
+    def wait_for(self, done, limit: float | None = None) -> None:
+        """Run events until ``done()`` is true (used by synchronous calls and waiters)."""
+        self.engine.run(until=limit, stop=done)
+
+    # --- stats, logs, metrics -------------------------------------------------------------------------------
+    def stats(self, function_name: str | None = None) -> dict:
+        return self.counters.summary(function_name, self.provisioned.allocated_gb_seconds())
+
+    def logs(self, function_name: str) -> list[str]:
+        """CloudWatch lines of one function, time-ordered (kept in trace="full" mode)."""
+        return self.log_store.lines(function_name)
+
+    def log_streams(self, function_name: str) -> dict[str, list[str]]:
+        return self.log_store.streams(function_name)
+
+    def log_events(self, function_name: str | None = None) -> list[tuple[float, str, str]]:
+        return self.log_store.events(function_name)
+
+    def metrics(self, function_name: str, name: str, period: int = 60) -> list[tuple[float, float]]:
+        return self.counters.metrics(function_name, name, period)
+
+    # --- clients --------------------------------------------------------------------------------------------
+    def client(self, service: str, **_ignored):
+        """A boto3-shaped client: ``"lambda"``, ``"sqs"`` or ``"kinesis"``."""
+        if service == "lambda":
+            from .clients.lambda_client import LambdaClient
+            return LambdaClient(self)
+        factory = self._services.get(service)
+        if factory is None:
+            raise ValueError(f"Unknown service: {service!r}. Valid service names are: lambda, sqs, kinesis")
+        return factory(self)
+
+    def register_service(self, name: str, factory) -> None:
+        self._services[name] = factory
+
+    # --- notebook conveniences ------------------------------------------------------------------------------
+    def create_function(self, name: str, handler=None, *, runtime: str = "python3.12", memory: int = 128,
+                        timeout: int = 3, environment: dict | None = None, duration=None, init_duration=None,
+                        **aws_params) -> dict:
+        """Create a function from a Python function, a source string or nothing, and wait until it is Active."""
+        model = {"duration": as_distribution(duration), "init_duration": as_distribution(init_duration)}
+        for key in ("bootstrap", "process", "extensions"):
+            if key in aws_params:
+                model[key] = aws_params.pop(key)
+        if "Code" not in aws_params:
+            source, handler_name, synthetic = handler_source(handler)
+            aws_params.setdefault("Handler", f"lambda_function.{handler_name}")
+            aws_params["Code"] = {"ZipFile": make_zip({"lambda_function.py": source})}
+            model["synthetic"] = synthetic and "bootstrap" not in model
+        params = {"FunctionName": name, "Role": DEFAULT_ROLE.format(account=self.account_id), "Runtime": runtime,
+                  "MemorySize": memory, "Timeout": timeout, **aws_params}
+        if environment:
+            params["Environment"] = {"Variables": dict(environment)}
+        self.control_plane.create_function(_model=model, **params)
+        self.wait_for(lambda: self.control_plane.functions[name].latest.config["State"] != "Pending")
+        return self.control_plane.get_function_configuration(FunctionName=name)
+
+    def submit(self, at: float | None = None, **invoke_params) -> Invocation:
+        """Start an invocation at virtual time ``at`` (default now) without waiting for it."""
+        if at is None or at <= self.now:
+            return self.frontend.submit(invoke_params)
+        holder = Invocation("", b"")
+        self.engine.at(at, self._arrive, holder, invoke_params)
+        return holder
+
+    def _arrive(self, holder: Invocation, params: dict) -> None:
+        inv = self.frontend.submit(params)
+        for name in Invocation.__slots__:
+            if name != "__weakref__":
+                setattr(holder, name, getattr(inv, name))
+        callbacks = holder.callbacks
+        if inv.done:
+            holder.callbacks = []
+            for cb in callbacks:
+                cb(holder)
+        else:
+            inv.callbacks.append(lambda done: _copy_into(done, holder))
+
+    def poisson(self, function_name: str, rate: float, *, count: int | None = None, duration: float | None = None,
+                payload=None, invocation_type: str = "RequestResponse", start: float | None = None) -> None:
+        """Schedule seeded Poisson arrivals (``rate`` per second) for ``count`` requests or ``duration`` seconds."""
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        if count is None and duration is None:
+            raise ValueError("give count= or duration= so the arrivals end")
+        params = {"FunctionName": function_name, "InvocationType": invocation_type}
+        if payload is not None:
+            params["Payload"] = payload
+        t0 = self.now if start is None else start
+        end = t0 + duration if duration is not None else float("inf")
+        state = {"left": count if count is not None else -1}
+        rng, engine, submit = self.rng, self.engine, self.frontend.submit
+
+        def arrive():
+            submit(params)
+            if state["left"] > 0:
+                state["left"] -= 1
+            next_arrival()
+
+        def next_arrival():
+            if state["left"] == 0:
+                return
+            t = engine.now + rng.expovariate(rate)
+            if t <= end:
+                engine.at(t, arrive)
+
+        if count is not None:
+            state["left"] = count
+        first = t0 + rng.expovariate(rate)
+        if first <= end and count != 0:
+            engine.at(first, arrive)
+
+    # --- hooks from the control plane ------------------------------------------------------------------------
+    def on_function_state(self, fn) -> None:
+        """A function left Pending (Active or Failed); nothing to do in the data plane yet."""
+
+    def on_snapshot_replaced(self, snap) -> None:
+        self.fleet.retire_snapshot(snap)
+
+    def on_version_published(self, snap) -> None:
+        pass
+
+    def on_function_deleted(self, fn) -> None:
+        for qualifier in list(fn.provisioned_configs):
+            self.provisioned.remove(fn, qualifier)
+
+    # --- helpers the components share ------------------------------------------------------------------------
+    def iso_time(self, t: float, millis: bool = True, offset: str = "Z") -> str:
+        moment = _dt.datetime.fromtimestamp(self.epoch + t, _dt.timezone.utc)
+        text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+        if millis:
+            text += f".{moment.microsecond // 1000:03d}"
+        return text + offset
+
+    def log_stream_name(self, version: str, t: float) -> str:
+        day = _dt.datetime.fromtimestamp(self.epoch + t, _dt.timezone.utc).strftime("%Y/%m/%d")
+        return f"{day}/[{version}]{self.ids.hex(32)}"
+
+    @staticmethod
+    def runtime_version(runtime: str) -> str:
+        family = runtime.rstrip("0123456789.x")
+        number = runtime[len(family):]
+        return f"{family}:{number}.v42" if number else f"{runtime}.v42"
+
+    def runtime_version_arn(self, runtime: str) -> str:
+        digest = hashlib.sha256(f"lambdalab-{runtime}".encode()).hexdigest()
+        return f"arn:aws:lambda:{self.region}::runtime:{digest}"
+
+    def runtime_api_address(self, env) -> str:
+        return "127.0.0.1:9001"
+
+    def make_runtime(self, env):
+        maker = self._services.get("runtime")
+        if maker is not None:
+            runtime = maker(self, env)
+            if runtime is not None:
+                return runtime
+        return PythonRuntime(env)
+
+    def on_close(self, closer) -> None:
+        self._closers.append(closer)
+
+    def close(self) -> None:
+        """Stop every process and server this lab started."""
+        while self._closers:
+            self._closers.pop()()
+
+    def __enter__(self) -> "Lab":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"<Lab t={self.now:.3f}s functions={len(self.control_plane.functions)} "
+                f"environments={len(self.fleet.environments)} trace={self.trace.mode}>")
+
+
+def _copy_into(inv: Invocation, holder: Invocation) -> None:
+    callbacks = holder.callbacks
+    for name in Invocation.__slots__:
+        if name != "__weakref__":
+            setattr(holder, name, getattr(inv, name))
+    holder.callbacks = []
+    for cb in callbacks:
+        cb(holder)
+
+
+def make_zip(files: dict[str, str | bytes]) -> bytes:
+    """A deployment package with fixed timestamps, so the same code always has the same CodeSha256."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, content in sorted(files.items()):
+            info = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, content)
+    return buffer.getvalue()
+
+
+def handler_source(handler) -> tuple[str, str, bool]:
+    """(module source, handler function name, synthetic?) for create_function's ``handler`` argument."""
+    if handler is None:
+        return "def handler(event, context):\n    return None\n", "handler", True
+    if isinstance(handler, str):
+        if "def handler" not in handler:
+            raise aws_error("InvalidParameterValueException",
+                            "A source string must define handler(event, context).", 400,
+                            operation="CreateFunction")
+        return textwrap.dedent(handler), "handler", False
+    if isinstance(handler, types.FunctionType):
+        try:
+            source = textwrap.dedent(inspect.getsource(handler))
+        except (OSError, TypeError):
+            raise aws_error("InvalidParameterValueException",
+                            f"Could not read the source of {handler.__name__}; pass the code as a string.", 400,
+                            operation="CreateFunction") from None
+        return _module_for(handler, source), handler.__name__, False
+    raise TypeError("handler must be a Python function, a source string or None")
+
+
+_LITERALS = (int, float, str, bool, bytes, type(None))
+
+
+def _is_literal(value) -> bool:
+    if isinstance(value, _LITERALS):
+        return True
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return all(_is_literal(v) for v in value)
+    if isinstance(value, dict):
+        return all(_is_literal(k) and _is_literal(v) for k, v in value.items())
+    return False
+
+
+def _module_for(handler: types.FunctionType, source: str) -> str:
+    """Rebuild a module around a notebook function: the modules, helper functions and plain values it names.
+
+    A handler defined in a notebook cell has no module of its own, so we give it one: ``import`` lines for the
+    modules it uses, the source of other functions from the same notebook it calls, and ``name = <value>`` for
+    globals holding plain values (numbers, strings, lists and dicts of them), taken as they are right now.
+    """
+    lines: list[str] = []
+    seen: set[str] = {handler.__name__}
+    todo = [handler]
+    bodies = []
+    while todo:
+        fn = todo.pop()
+        for name in sorted(set(fn.__code__.co_names) | _nested_names(fn.__code__)):
+            if name in seen or name not in fn.__globals__:
+                continue
+            seen.add(name)
+            value = fn.__globals__[name]
+            if isinstance(value, types.ModuleType):
+                module = value.__name__
+                lines.append(f"import {module}" if module == name else f"import {module} as {name}")
+            elif isinstance(value, types.FunctionType) and value.__module__ == handler.__module__:
+                try:
+                    bodies.append(textwrap.dedent(inspect.getsource(value)))
+                    todo.append(value)
+                except (OSError, TypeError):
+                    pass
+            elif _is_literal(value):
+                lines.append(f"{name} = {value!r}")
+    return "\n".join(lines + bodies + [source])
+
+
+def _nested_names(code) -> set[str]:
+    names: set[str] = set()
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= set(const.co_names) | _nested_names(const)
+    return names

@@ -1,0 +1,42 @@
+"""CloudWatch Logs as Lambda writes them: one log group per function, one log stream per environment.
+
+Lines are stored with the virtual time they were written, so ``lab.logs(fn)`` is time-ordered even when
+environments interleave. Logs are kept in ``trace="full"`` mode only; bulk modes keep counters instead
+(LogType=Tail still works in every mode, because each invocation carries its own lines).
+"""
+from __future__ import annotations
+
+import bisect
+
+__all__ = ["LogStore"]
+
+
+class LogStore:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._events: list[tuple[float, int, str, str, str]] = []   # (t, seq, function, stream, line)
+        self._seq = 0
+
+    def append(self, function: str, stream: str, t: float, line: str) -> None:
+        if not self.enabled:
+            return
+        self._seq += 1
+        event = (t, self._seq, function, stream, line)
+        if self._events and t < self._events[-1][0]:
+            bisect.insort(self._events, event)
+        else:
+            self._events.append(event)
+
+    def events(self, function: str | None = None) -> list[tuple[float, str, str]]:
+        """(t, function, line) for every event, time-ordered."""
+        return [(t, f, line) for t, _, f, _, line in self._events if function is None or f == function]
+
+    def lines(self, function: str) -> list[str]:
+        return [line for t, _, f, _, line in self._events if f == function]
+
+    def streams(self, function: str) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for t, _, f, stream, line in self._events:
+            if f == function:
+                out.setdefault(stream, []).append(line)
+        return out

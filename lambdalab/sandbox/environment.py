@@ -1,0 +1,477 @@
+"""The execution environment: one microVM's worth of Lambda, and its Init / Invoke / Shutdown lifecycle.
+
+In AWS an execution environment is a Firecracker microVM on a worker host, holding one function version's code,
+a runtime and any extensions. It serves one invocation at a time. Its life:
+
+    Init      microVM boot, code fetch, then the Init phase proper: extensions, runtime bootstrap, function
+              init (module-level code), limited to 10 s. Init Duration in REPORT covers those three.
+    Invoking  the runtime gets the event from the Runtime API, runs the handler and posts the result.
+    Idle      between invocations the microVM is frozen; a reuse thaws it ("warm start").
+    Shutdown  idle too long, lifetime over, or its worker draining: SHUTDOWN to extensions, SIGTERM to the
+              runtime, at most 2 s, then SIGKILL.
+    Gone
+
+``TRANSITIONS`` lists every legal move; any other raises, so an impossible lifecycle cannot happen silently.
+Failures follow AWS: an Init error or Init timeout is reported (INIT_REPORT) and Init is tried again inside
+the first invoke (a "suppressed init", whose time shows in that invoke's Duration); after an invoke timeout or a
+runtime crash the runtime restarts, so module globals are rebuilt on the next invoke while /tmp survives.
+
+Each phase that takes time is a heap event; zero-time hops are method calls that record a Step. We simplify:
+the handler runs eagerly when its invoke starts and its virtual duration decides when the response is posted.
+"""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+
+from ..engine.vocabulary import ENV_STATES  # noqa: F401 (documented vocabulary)
+from . import vtime
+from .python_runtime import LambdaContext, NullRuntime, Outcome, PythonRuntime
+from .runtime_api import MAX_RESPONSE_BYTES, RuntimeAPI, RuntimeInvocation
+
+__all__ = ["ExecutionEnvironment", "TRANSITIONS", "IllegalTransition"]
+
+TRANSITIONS = {
+    "Init": {"Invoking", "Idle", "Shutdown"},
+    "Idle": {"Invoking", "Shutdown"},
+    "Invoking": {"Idle", "Shutdown"},
+    "Shutdown": {"Gone"},
+    "Gone": set(),
+}
+_TRACE_STATE = {"Init": "init", "Invoking": "invoking", "Idle": "frozen", "Shutdown": "shutdown", "Gone": "gone"}
+
+
+class IllegalTransition(RuntimeError):
+    pass
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+class ExecutionEnvironment:
+    def __init__(self, lab, env_id: str, snapshot, worker, init_type: str = "on-demand") -> None:
+        self.lab = lab
+        self.id = env_id
+        self.snapshot = snapshot
+        self.worker = worker
+        self.init_type = init_type
+        self.state = "Init"
+        self.created_at = lab.now
+        self.expires_at = lab.now + lab.fleet.environment_lifetime()
+        self.idle_since = lab.now
+        self.idle_event = None
+        self.generation = 0
+        self.invocations = 0
+        self.current = None                       # the Invocation being served
+        self.init_duration = 0.0                  # Init phase length, reported once in the first REPORT
+        self.init_reported = False
+        self.draining = False
+        self.extensions = list(snapshot.model.get("extensions", ()))
+        self.log_stream = lab.log_stream_name(snapshot.version, self.created_at)
+        self._tmp_dir = None
+        self.environ = self._environment_variables()
+        synthetic = snapshot.model.get("synthetic", False)
+        self.runtime = NullRuntime(self) if synthetic else lab.make_runtime(self)
+        self.api = RuntimeAPI(self._runtime_ready, self._on_response, self._on_error, self._on_init_error)
+        self._init_outcome = None
+        self._pending_invocation = None
+        lab.counters.environment_up(snapshot.function.name)
+
+    # --- bookkeeping --------------------------------------------------------------------------------------
+    def _transition(self, new: str) -> None:
+        if new not in TRANSITIONS[self.state]:
+            raise IllegalTransition(f"environment {self.id}: {self.state} -> {new} is not a legal transition")
+        self.state = new
+
+    def emit(self, component: str, action: str, text: str, request_id=None, **detail):
+        return self.lab.trace.emit(component, action, text, request_id=request_id, function=self.snapshot.name,
+                                   version=self.snapshot.version, env_id=self.id, worker_id=self.worker.id,
+                                   **detail)
+
+    def tmp_dir(self) -> str:
+        """The directory standing in for this environment's /tmp (made on first use, removed at shutdown)."""
+        if self._tmp_dir is None:
+            self._tmp_dir = tempfile.mkdtemp(prefix=f"lambdalab-{self.id}-")
+        return self._tmp_dir
+
+    def _environment_variables(self) -> dict:
+        cfg = self.snapshot.config
+        lab = self.lab
+        name = cfg["FunctionName"]
+        env = {
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{cfg['Runtime']}",
+            "AWS_LAMBDA_FUNCTION_NAME": name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(cfg["MemorySize"]),
+            "AWS_LAMBDA_FUNCTION_VERSION": self.snapshot.version,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": self.init_type,
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
+            "AWS_LAMBDA_RUNTIME_API": lab.runtime_api_address(self),
+            "AWS_REGION": lab.region,
+            "AWS_DEFAULT_REGION": lab.region,
+            "AWS_ACCESS_KEY_ID": "ASIA" + lab.ids.hex(16).upper(),
+            "AWS_SECRET_ACCESS_KEY": lab.ids.hex(40),
+            "AWS_SESSION_TOKEN": lab.ids.hex(64),
+            "LAMBDA_TASK_ROOT": "/var/task",
+            "LAMBDA_RUNTIME_DIR": "/var/runtime",
+            "TZ": ":UTC",
+            "LANG": "en_US.UTF-8",
+            "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+            "_HANDLER": cfg["Handler"],
+        }
+        env.update(cfg.get("Environment", {}).get("Variables", {}))
+        return env
+
+    def log(self, line: str, t: float | None = None) -> None:
+        self.lab.log_store.append(self.snapshot.name, self.log_stream, self.lab.now if t is None else t, line)
+
+    # --- Init -----------------------------------------------------------------------------------------------
+    def boot(self, invocation=None) -> None:
+        """Start the cold-start chain; ``invocation`` (if any) runs once Init is over."""
+        lab, model = self.lab, self.snapshot.model
+        self.emit("environment", "create", f"Execution environment {self.id} is created for "
+                  f"{self.snapshot.name}:{self.snapshot.version} ({self.init_type})", state="init",
+                  init_type=self.init_type)
+        self._pending_invocation = invocation
+        init_dist = model.get("init_duration")
+        if init_dist is not None:
+            # the learner's own model replaces every cold-start cost: one opaque Init phase
+            seconds = init_dist(lab.rng)
+            self._start_init_phase()
+            self.emit("function", "init", f"Init (modelled as one phase): {ms(seconds)}", phase="function_init",
+                      duration=seconds)
+            outcome = self.runtime.init(vtime.Budget(lab.now, math.inf, lab.epoch))
+            outcome.elapsed = seconds
+            lab.engine.schedule(seconds, self._init_finished, outcome, seconds)
+            return
+        boot = lab.cost.microvm_boot
+        self.emit("worker", "boot", f"Worker {self.worker.id} boots a Firecracker microVM for {self.id}: "
+                  f"{ms(boot)}", phase="microvm", duration=boot)
+        lab.engine.schedule(boot, self._fetch_code)
+
+    def _fetch_code(self) -> None:
+        size = self.snapshot.config["CodeSize"]
+        tier = self.worker.code_tier(self.snapshot.config["CodeSha256"])
+        seconds = self.lab.cost.code_fetch(tier, size)
+        where = {"local": "the worker's local cache", "az": "the AZ-level cache", "s3": "S3 (both caches missed)"}
+        self.emit("environment", "fetch_code", f"Fetch {size:,} bytes of code from {where[tier]}: {ms(seconds)}",
+                  phase="code", duration=seconds, tier=tier, bytes=size)
+        self.lab.engine.schedule(seconds, self._init_phase)
+
+    def _start_init_phase(self) -> None:
+        cfg = self.snapshot.config
+        self.log(f"INIT_START Runtime Version: {self.lab.runtime_version(cfg['Runtime'])}\t"
+                 f"Runtime Version ARN: {cfg['RuntimeVersionConfig']['RuntimeVersionArn']}")
+        self._init_started = self.lab.now
+        self.emit("environment", "init_start", f"Init phase starts in {self.id} (INIT_START)")
+
+    def _init_phase(self) -> None:
+        self._start_init_phase()
+        seconds = sum(ext.init_time(self.lab.rng) for ext in self.extensions)
+        names = ", ".join(ext.name for ext in self.extensions) or "none registered"
+        self.emit("extension", "init", f"Extension init ({names}): {ms(seconds)}", phase="extension_init",
+                  duration=seconds, extensions=[ext.name for ext in self.extensions])
+        self.lab.engine.schedule(seconds, self._runtime_init, seconds)
+
+    def _runtime_init(self, used: float) -> None:
+        runtime = self.snapshot.config["Runtime"]
+        seconds = self.lab.cost.runtime_bootstrap(runtime)
+        self.emit("runtime", "init", f"Runtime init: bootstrap {runtime}: {ms(seconds)}", phase="runtime_init",
+                  duration=seconds)
+        self.lab.engine.schedule(seconds, self._function_init, used + seconds)
+
+    def _function_init(self, used: float) -> None:
+        lab = self.lab
+        limit = max(0.0, lab.cost.init_limit - used)
+        budget = vtime.Budget(lab.now, limit, lab.epoch)
+        outcome = self.runtime.init(budget)
+        for t, line in outcome.lines:
+            self.log(line, t)
+        self.emit("function", "init", f"Function init: module-level code of {self.snapshot.config['Handler']} "
+                  f"runs: {ms(outcome.elapsed)}", phase="function_init", duration=outcome.elapsed,
+                  status=outcome.status)
+        lab.engine.schedule(outcome.elapsed, self._init_finished, outcome, used + outcome.elapsed)
+
+    def _init_finished(self, outcome: Outcome, seconds: float) -> None:
+        if self.state != "Init":
+            return
+        self.init_duration = seconds
+        if outcome.status == "ok":
+            self.emit("environment", "init_done", f"Init phase done in {self.id}: Init Duration {ms(seconds)}",
+                      duration=seconds)
+            self.api.next()        # the runtime asks for its first invocation: Init is over
+            return
+        status = "timeout" if outcome.status == "timeout" else "error"
+        error_type = outcome.error_type or ("Sandbox.Timedout" if status == "timeout" else "Runtime.Unknown")
+        if status == "error":
+            self.api.post_init_error(outcome.body, error_type)
+        line = f"INIT_REPORT Init Duration: {ms(seconds)}\tPhase: init\tStatus: {status}"
+        if status == "error":
+            line += f"\tError Type: {error_type}"
+        self.log(line)
+        self.init_reported = True
+        self.emit("environment", "init_failed", f"Init failed in {self.id} ({status}"
+                  f"{': ' + error_type if status == 'error' else ''}); Init will be retried in the next invoke",
+                  status=status, error_type=error_type, duration=seconds)
+        self.runtime.reset()
+        self.api.reset()
+        self._init_outcome = outcome
+        if self.init_type != "on-demand" and self._pending_invocation is None:
+            self.lab.fleet.provisioned_init_failed(self)
+            return
+        self.api.next()
+
+    def _runtime_ready(self) -> None:
+        """The runtime called /next: hand it the waiting invocation, or freeze."""
+        if self.state == "Init":
+            invocation, self._pending_invocation = self._pending_invocation, None
+            if invocation is None:
+                self._transition("Idle")
+                self.emit("environment", "freeze", f"{self.id} is initialised and frozen, ready for invokes",
+                          state="frozen")
+                self.lab.fleet.release(self)
+            else:
+                self._transition("Invoking")
+                self._deliver(invocation)
+
+    # --- Invoke ---------------------------------------------------------------------------------------------
+    def thaw(self, invocation) -> None:
+        """Warm start: a frozen environment resumes for this invocation."""
+        self._transition("Invoking")
+        self.emit("environment", "thaw", f"Thaw {self.id}: warm start, no Init", request_id=invocation.request_id,
+                  state="invoking")
+        self._deliver(invocation)
+
+    def _deliver(self, inv) -> None:
+        lab = self.lab
+        self.current = inv
+        self.generation += 1
+        self.invocations += 1
+        inv.t_start = lab.now
+        inv.env_id = self.id
+        inv.init_type = self.init_type
+        deadline = lab.now + self.snapshot.timeout
+        rinv = RuntimeInvocation(inv.request_id, inv.payload, int((lab.epoch + deadline) * 1000), inv.invoked_arn,
+                                 inv.trace_id or "", inv.client_context)
+        self.api.deliver(rinv)
+        if not self.runtime_is_external:
+            self.api.next()
+            self._run_in_process(inv, rinv)
+
+    @property
+    def runtime_is_external(self) -> bool:
+        return getattr(self.runtime, "external", False)
+
+    def _start_lines(self, inv) -> None:
+        start = f"START RequestId: {inv.request_id} Version: {self.snapshot.version}"
+        self.log(start)
+        if inv.lines is not None:
+            inv.lines.append(start)
+        if self.lab.trace.full:
+            rinv = self.api.current
+            self.emit("runtime_api", "next", f"GET /2018-06-01/runtime/invocation/next -> 200, "
+                      f"Lambda-Runtime-Aws-Request-Id: {inv.request_id[:8]}...", request_id=inv.request_id,
+                      method="GET", path="/2018-06-01/runtime/invocation/next", status=200,
+                      headers=rinv.headers() if rinv else {})
+            self.emit("environment", "invoke", f"Invoke phase starts in {self.id} "
+                      f"(timeout {self.snapshot.timeout} s)", request_id=inv.request_id, state="invoking",
+                      phase="invoke", timeout=self.snapshot.timeout)
+
+    def _run_in_process(self, inv, rinv) -> None:
+        lab = self.lab
+        self._start_lines(inv)
+        timeout = self.snapshot.timeout
+        budget = vtime.Budget(lab.now, float(timeout), lab.epoch)
+        if lab.trace.full:
+            self.emit("runtime", "call", f"The runtime calls {self.snapshot.config['Handler']}(event, context)",
+                      request_id=inv.request_id)
+        context = LambdaContext(inv.request_id, self.snapshot.name, self.snapshot.version, inv.invoked_arn,
+                                self.snapshot.memory, f"/aws/lambda/{self.snapshot.name}", self.log_stream, budget,
+                                self.tmp_dir, inv.client_context) if not isinstance(self.runtime, NullRuntime) \
+            else None
+        outcome = self.runtime.invoke(inv.payload, context, budget)
+        dist = self.snapshot.model.get("duration")
+        if dist is not None and outcome.status in ("ok", "error"):
+            outcome.elapsed += dist(lab.rng)
+            if outcome.elapsed >= timeout:
+                outcome.status, outcome.elapsed = "timeout", float(timeout)
+        for t, line in outcome.lines:
+            self.log(line, t)
+            if inv.lines is not None:
+                inv.lines.append(line)
+        if lab.trace.full:
+            words = {"ok": "returns", "error": f"raises {outcome.error_type}", "timeout": "is still running at the "
+                     "deadline", "exit": "exits the runtime process"}[outcome.status]
+            self.emit("function", "run", f"The handler {words}: {ms(outcome.elapsed)}", request_id=inv.request_id,
+                      duration=outcome.elapsed, status=outcome.status)
+        lab.engine.schedule(outcome.elapsed, self._post_outcome, inv, outcome)
+
+    def _post_outcome(self, inv, outcome: Outcome) -> None:
+        """At the handler's virtual end: the in-process runtime answers the Runtime API (or dies)."""
+        rid = inv.request_id
+        if outcome.status == "ok":
+            status, body, _ = self.api.post_response(rid, outcome.body)
+            if status == 413:
+                message = f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
+                self.api.post_error(rid, json.dumps({"errorMessage": message,
+                                                     "errorType": "Function.ResponseSizeTooLarge"}).encode(),
+                                    "Function.ResponseSizeTooLarge")
+        elif outcome.status == "error":
+            self.api.post_error(rid, outcome.body, outcome.error_type)
+        elif outcome.status == "timeout":
+            self.timeout(inv)
+        else:
+            self.crash(inv, outcome.body)
+
+    def _on_response(self, rinv, body: bytes) -> None:
+        inv = self.current
+        if self.lab.trace.full:
+            self.emit("runtime_api", "response", f"POST /2018-06-01/runtime/invocation/{rinv.request_id[:8]}.../"
+                      "response -> 202", request_id=rinv.request_id, method="POST",
+                      path=f"/2018-06-01/runtime/invocation/{rinv.request_id}/response", status=202, bytes=len(body))
+        self._finish(inv, "ok", body, None)
+
+    def _on_error(self, rinv, body: bytes, error_type: str) -> None:
+        inv = self.current
+        if self.lab.trace.full:
+            self.emit("runtime_api", "error", f"POST /2018-06-01/runtime/invocation/{rinv.request_id[:8]}.../"
+                      f"error -> 202 ({error_type})", request_id=rinv.request_id, method="POST",
+                      path=f"/2018-06-01/runtime/invocation/{rinv.request_id}/error", status=202,
+                      headers={"Lambda-Runtime-Function-Error-Type": error_type})
+        self._finish(inv, "error", body, error_type)
+
+    def _on_init_error(self, body: bytes, error_type: str) -> None:
+        self.emit("runtime_api", "init_error", f"POST /2018-06-01/runtime/init/error -> 202 ({error_type})",
+                  method="POST", path="/2018-06-01/runtime/init/error", status=202,
+                  headers={"Lambda-Runtime-Function-Error-Type": error_type})
+
+    def timeout(self, inv) -> None:
+        """The invoke reached its deadline: AWS stops the runtime and reports Sandbox.Timedout."""
+        seconds = self.snapshot.timeout
+        self.log(f"{self.lab.iso_time(self.lab.now)} {inv.request_id} Task timed out after {seconds:.2f} seconds")
+        body = json.dumps({"errorType": "Sandbox.Timedout", "errorMessage":
+                           f"RequestId: {inv.request_id} Error: Task timed out after {seconds:.2f} seconds"}).encode()
+        self._reset_runtime("the invoke timed out")
+        self._finish(inv, "timeout", body, "Sandbox.Timedout")
+
+    def crash(self, inv, body: bytes) -> None:
+        """The runtime process exited during the invoke (sys.exit, os._exit, a crashed custom runtime)."""
+        message = json.loads(body).get("errorMessage", "")
+        self.log(f"{message}\nRuntime.ExitError")
+        self._reset_runtime("the runtime exited")
+        self._finish(inv, "exit", body, "Runtime.ExitError")
+
+    def _reset_runtime(self, why: str) -> None:
+        self.runtime.reset()
+        self.api.reset()
+        self.emit("environment", "reset", f"The runtime in {self.id} is restarted ({why}): module globals will "
+                  "be re-initialised, /tmp is kept")
+
+    def _finish(self, inv, status: str, body: bytes, error_type: str | None) -> None:
+        """The invoke phase is over: REPORT, freeze, give the environment back and answer the caller."""
+        lab = self.lab
+        now = lab.now
+        inv.status, inv.body, inv.error_type = status, body, error_type
+        ext = max((e.invoke_time(lab.rng) for e in self.extensions), default=0.0)
+        duration = round(now - inv.t_start, 9) + ext
+        inv.duration = duration
+        cold = not self.init_reported
+        inv.cold = self.invocations == 1 and self.init_type == "on-demand"
+        if cold:
+            inv.init_duration = self.init_duration
+        billed = max(1, math.ceil(duration * 1000 - 1e-9))
+        if cold and self.init_type == "on-demand":
+            billed += math.ceil(self.init_duration * 1000 - 1e-9)
+        inv.billed_ms = billed
+        if ext:
+            self.emit("extension", "invoke", f"Extensions finish their INVOKE work: {ms(ext)}",
+                      request_id=inv.request_id, duration=ext)
+        if ext:
+            lab.frontend.respond(inv)        # the caller's answer does not wait for extensions
+            lab.engine.schedule(ext, self._report, inv, cold)
+        else:
+            self._report(inv, cold)
+            lab.frontend.respond(inv)
+
+    def _report(self, inv, cold: bool) -> None:
+        lab = self.lab
+        self.current = None
+        end = f"END RequestId: {inv.request_id}"
+        self.log(end)
+        if inv.lines is not None:
+            inv.lines.append(end)
+        if lab.log_store.enabled or inv.lines is not None:
+            memory = lab.cost.memory_base_mb + self.snapshot.config["CodeSize"] // (1024 * 1024)
+            line = (f"REPORT RequestId: {inv.request_id}\tDuration: {ms(inv.duration)}\tBilled Duration: "
+                    f"{inv.billed_ms} ms\tMemory Size: {self.snapshot.memory} MB\tMax Memory Used: "
+                    f"{min(memory, self.snapshot.memory)} MB")
+            if cold:
+                line += f"\tInit Duration: {ms(self.init_duration)}"
+            if inv.status in ("error", "timeout", "exit"):
+                line += f"\tStatus: {'timeout' if inv.status == 'timeout' else 'error'}"
+                if inv.status != "timeout":
+                    line += f"\tError Type: {inv.error_type}"
+            self.log(line)
+            if inv.lines is not None:
+                inv.lines.append(line)
+        self.init_reported = True
+        lab.counters.invocation_done(inv, self.snapshot)
+        self._transition("Idle")
+        if lab.trace.full:
+            self.emit("environment", "freeze", f"Invoke done; freeze {self.id} (Duration {ms(inv.duration)}"
+                      + (f", Init Duration {ms(self.init_duration)}" if cold else "") + ")",
+                      request_id=inv.request_id, state="frozen", billed_ms=inv.billed_ms)
+        lab.fleet.release(self, inv.request_id)
+
+    # --- Shutdown -------------------------------------------------------------------------------------------
+    def shutdown(self, reason: str) -> None:
+        """SHUTDOWN to extensions, SIGTERM to the runtime, SIGKILL at the end (at most 2 s in all)."""
+        lab = self.lab
+        self._transition("Shutdown")
+        lab.engine.cancel(self.idle_event)
+        self.emit("environment", "shutdown", f"Shutdown phase for {self.id} (reason: {reason})", state="shutdown",
+                  reason=reason)
+        cap = lab.cost.shutdown_cap
+        seconds = 0.0
+        if self.extensions:
+            internal = any(e.internal for e in self.extensions)
+            seconds = lab.cost.runtime_shutdown_internal if internal else lab.cost.runtime_shutdown
+            for ext in self.extensions:
+                if not ext.internal:
+                    spent = min(ext.shutdown_time(lab.rng), cap - seconds)
+                    self.emit("extension", "shutdown", f"Extension {ext.name} gets SHUTDOWN "
+                              f"({{\"shutdownReason\": \"{reason}\"}}): {ms(spent)}", phase="shutdown",
+                              duration=spent, extension=ext.name, reason=reason,
+                              deadlineMs=int((lab.epoch + lab.now + cap) * 1000))
+                    seconds = max(seconds, spent)
+            seconds = min(seconds, cap)
+        self.emit("runtime", "shutdown", f"The runtime gets SIGTERM: {ms(seconds)}", phase="shutdown",
+                  duration=seconds)
+        if self.runtime_is_external:
+            self.runtime.terminate()
+        if seconds:
+            lab.engine.schedule(seconds, self._kill)
+        else:
+            self._kill()
+
+    def _kill(self) -> None:
+        self._transition("Gone")
+        self.emit("environment", "kill", f"SIGKILL: {self.id} and its microVM are gone", state="gone")
+        if self._tmp_dir is not None:
+            shutil.rmtree(self._tmp_dir, ignore_errors=True)
+            self._tmp_dir = None
+        self.worker.remove(self)
+        self.lab.counters.environment_down(self.snapshot.function.name)
+
+    def statistics(self) -> dict:
+        return {"id": self.id, "state": self.state, "function": self.snapshot.name, "version": self.snapshot.version,
+                "worker": self.worker.id, "invocations": self.invocations, "init_type": self.init_type,
+                "created_at": self.created_at, "runtime_api": self.api.state}
+
+    def __repr__(self) -> str:
+        return f"<ExecutionEnvironment {self.id} {self.snapshot.name}:{self.snapshot.version} {self.state}>"
+
+
