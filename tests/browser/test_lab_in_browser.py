@@ -199,13 +199,14 @@ JS_OUTPUTS = """() => [...window.jupyterapp.shell.currentWidget.node
   .querySelectorAll('.jp-OutputArea-output, .jupyter-widgets-error-widget')].map(o => o.innerText || '')"""
 
 # The first Stepper: the smallest widget box around the first `Step` button that holds an <img>.
+JS_SHOW_STEPPER = "() => document.querySelector('[data-ll-stepper]').scrollIntoView({block: 'start'})"
 JS_DIAGRAM_SRC = """() => {
   const nb = window.jupyterapp.shell.currentWidget.node;
   const step = [...nb.querySelectorAll('button.jupyter-button')].find(b => b.innerText.trim() === 'Step');
   if (!step) return null;
   for (let el = step.parentElement; el && el !== nb; el = el.parentElement) {
     const img = el.querySelector('img');
-    if (img) { step.setAttribute('data-ll-step', '1'); return img.src; }
+    if (img) { step.setAttribute('data-ll-step', '1'); el.setAttribute('data-ll-stepper', '1'); return img.src; }
   }
   return null;
 }"""
@@ -271,7 +272,7 @@ def drive_stepper(notebook: Path, root_dir: Path, tmp: Path, name: str) -> dict:
             before = page.evaluate(JS_DIAGRAM_SRC)
             assert before is not None, "no `Step` button with a diagram <img> beside it rendered"
             step = page.locator("button[data-ll-step]")
-            step.scroll_into_view_if_needed(timeout=10_000)
+            page.evaluate(JS_SHOW_STEPPER)
             seen["screenshots"].append(_screenshot(page, cdp, f"{name}-1-after-run-all"))
             for i in range(STEP_CLICKS):
                 busy = page.evaluate("() => window.__ll.busy")
@@ -284,7 +285,7 @@ def drive_stepper(notebook: Path, root_dir: Path, tmp: Path, name: str) -> dict:
                 _check_outputs(page, f"after Step click {i + 1}")
             after = page.evaluate(JS_DIAGRAM_SRC)
             seen.update(before=before, after=after)
-            step.scroll_into_view_if_needed(timeout=10_000)
+            page.evaluate(JS_SHOW_STEPPER)
             seen["screenshots"].append(_screenshot(page, cdp, f"{name}-2-after-{STEP_CLICKS}-steps"))
             seen["screenshots"].append(_screenshot(page, cdp, f"{name}-3-projector", projector=True))
             assert not [c for c in console if "pageerror" in c], console
