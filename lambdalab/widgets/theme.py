@@ -1,0 +1,109 @@
+"""Names, colours and sizes shared by every view, for the notebook and for the projector.
+
+Colours come from the Okabe-Ito palette, which stays distinguishable for colour-blind learners and survives a
+washed-out projector. Each environment state and each lifecycle phase has one colour, used alike by the
+diagram, the timeline and the panels, so a learner who has seen "frozen is sky blue" once can read them all.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["NAMES", "LABELS", "STATE_COLOURS", "PHASE_COLOURS", "PHASE_NAMES", "Theme", "theme"]
+
+# one-line names for sentences ("Placement Service: ...")
+NAMES = {
+    "client": "Client",
+    "frontend": "Frontend (Invoke API)",
+    "async_queue": "Internal queue",
+    "poller": "Async poller",
+    "event_source_mapping": "Event source mapping",
+    "worker_manager": "Worker Manager",
+    "placement": "Placement Service",
+    "worker": "Worker host",
+    "environment": "Execution environment",
+    "runtime_api": "Runtime API",
+    "runtime": "Runtime",
+    "extension": "Extensions",
+    "function": "Function",
+    "destination": "Destination",
+}
+
+# box labels on the diagram (two short lines at most)
+LABELS = {
+    "client": "Client",
+    "frontend": "Frontend\nInvoke API",
+    "async_queue": "Internal\nqueue",
+    "poller": "Async\npollers",
+    "event_source_mapping": "ESM\npollers",
+    "worker_manager": "Worker\nManager",
+    "placement": "Placement\nService",
+    "worker": "Worker hosts",
+    "environment": "Execution environment",
+    "runtime_api": "Runtime API",
+    "runtime": "Runtime",
+    "extension": "Extensions",
+    "function": "Function\nhandler",
+    "destination": "Destinations\n/ DLQ",
+}
+
+ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILLION, PURPLE = (
+    "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
+
+STATE_COLOURS = {
+    "init": ORANGE,
+    "invoking": GREEN,
+    "frozen": SKY,
+    "shutdown": PURPLE,
+}
+
+PHASE_COLOURS = {
+    "microvm": "#8C5A00",
+    "code": "#B87800",
+    "extension_init": "#E69F00",
+    "runtime_init": "#F2BE4A",
+    "function_init": "#F7D98B",
+    "invoke": GREEN,
+    "frozen": SKY,
+    "shutdown": PURPLE,
+}
+
+PHASE_NAMES = {
+    "microvm": "microVM boot",
+    "code": "code fetch",
+    "extension_init": "extension init",
+    "runtime_init": "runtime init",
+    "function_init": "function init",
+    "invoke": "invoke",
+    "frozen": "frozen",
+    "shutdown": "shutdown",
+}
+
+
+@dataclass(frozen=True)
+class Theme:
+    """Sizes and strokes for one display: the notebook (default) or a projector (``presentation``)."""
+
+    presentation: bool
+    dpi: int
+    font: float           # box labels, points
+    small: float          # secondary labels
+    line: float           # idle edges and box outlines
+    hot_line: float       # the highlighted box and hop
+    ink: str              # text and outlines
+    idle_fill: str        # a component box that is not acting
+    idle_edge: str        # an edge nobody is taking
+    hot: str              # the acting component and the hop it takes
+    hot_fill: str
+    html_size: str        # the step sentence in the Stepper
+
+    @property
+    def css(self) -> str:
+        return f"font-size:{self.html_size};line-height:1.35;color:{self.ink}"
+
+
+NOTEBOOK = Theme(False, 100, 11.0, 9.0, 1.2, 3.6, "#222222", "#F4F4F4", "#B8B8B8", VERMILLION, "#FFE3CC", "15px")
+PROJECTOR = Theme(True, 110, 13.5, 11.0, 2.0, 5.5, "#000000", "#FFFFFF", "#8A8A8A", VERMILLION, "#FFD2A8", "26px")
+
+
+def theme(presentation: bool = False) -> Theme:
+    return PROJECTOR if presentation else NOTEBOOK
