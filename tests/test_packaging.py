@@ -97,6 +97,18 @@ def test_project_metadata():
 
 # ---------------------------------------------------------------- notebooks are committed stripped
 NOTEBOOKS = sorted(p for p in (ROOT / "labs").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+# The one exception: a cell marked `# NBVAL_CHECK_OUTPUT` keeps its (plain text) output, because that
+# stored output is what `pytest --nbval-lax` compares the fresh run against; stripped, it would fail.
+TEXT_MIMES = {"text/plain"}
+
+
+def _golden_output_problem(output: dict) -> str | None:
+    if output.get("output_type") == "stream":
+        return None
+    if output.get("output_type") == "execute_result" and set(output.get("data", {})) <= TEXT_MIMES:
+        return None
+    kinds = sorted(output.get("data", {})) or [output.get("output_type")]
+    return f"a checked output must be plain text, not {kinds}"
 
 
 @pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks under labs/ yet")
@@ -111,8 +123,12 @@ def test_notebook_is_stripped(path):
             problems.append(f"cell {i}: metadata holds 'widgets'")
         if cell.get("cell_type") != "code":
             continue
-        if cell.get("outputs"):
-            problems.append(f"cell {i}: has {len(cell['outputs'])} output(s)")
         if cell.get("execution_count") is not None:
             problems.append(f"cell {i}: execution_count={cell['execution_count']}")
+        source = "".join(cell.get("source", ""))
+        outputs = cell.get("outputs", [])
+        if "NBVAL_CHECK_OUTPUT" in source:
+            problems += [f"cell {i}: {p}" for p in map(_golden_output_problem, outputs) if p]
+        elif outputs:
+            problems.append(f"cell {i}: has {len(outputs)} output(s)")
     assert not problems, f"{path.name} is not stripped (clear outputs before committing): {problems}"
