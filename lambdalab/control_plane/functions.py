@@ -81,6 +81,7 @@ class Function:
         self.name = name
         self.arn = arn
         self.latest: FunctionVersion | None = None
+        self.updating: FunctionVersion | None = None   # the next $LATEST while an update is InProgress
         self.versions: dict[str, FunctionVersion] = {}
         self.aliases: dict[str, Alias] = {}
         self.next_version = 1
@@ -89,9 +90,16 @@ class Function:
         self.provisioned_configs: dict[str, dict] = {}   # qualifier -> config record
 
     def snapshot(self, qualifier: str) -> FunctionVersion | None:
+        """What invokes of ``qualifier`` run: during an update, $LATEST still runs the previous snapshot."""
         if qualifier == "$LATEST":
             return self.latest
         return self.versions.get(qualifier)
+
+    def described(self, qualifier: str) -> FunctionVersion | None:
+        """What Get* calls describe: during an update, the new configuration with LastUpdateStatus InProgress."""
+        if qualifier == "$LATEST" and self.updating is not None:
+            return self.updating
+        return self.snapshot(qualifier)
 
 
 class ControlPlane:
@@ -240,7 +248,7 @@ class ControlPlane:
 
     def get_function_configuration(self, *, FunctionName, Qualifier=None) -> dict:
         fn, qualifier, alias = self.resolve(FunctionName, Qualifier, "GetFunctionConfiguration")
-        snap = fn.snapshot(alias.function_version if alias else (qualifier or "$LATEST"))
+        snap = fn.described(alias.function_version if alias else (qualifier or "$LATEST"))
         return copy.deepcopy(snap.config)
 
     def get_function(self, *, FunctionName, Qualifier=None) -> dict:
@@ -256,11 +264,11 @@ class ControlPlane:
         return out
 
     def list_functions(self, **_) -> dict:
-        return {"Functions": [copy.deepcopy(f.latest.config) for _, f in sorted(self.functions.items())]}
+        return {"Functions": [copy.deepcopy(f.described("$LATEST").config) for _, f in sorted(self.functions.items())]}
 
     def _updating(self, fn: Function, op: str) -> None:
         cfg = fn.latest.config
-        if cfg["State"] == "Pending" or cfg.get("LastUpdateStatus") == "InProgress":
+        if cfg["State"] == "Pending" or fn.updating is not None:
             raise aws_error("ResourceConflictException",
                             "The operation cannot be performed at this time. An update is in progress for "
                             f"resource: {fn.arn}", 409, operation=op)
@@ -271,13 +279,14 @@ class ControlPlane:
                       LastUpdateStatusReason="The function is being created.",
                       LastUpdateStatusReasonCode="Creating")
         new = FunctionVersion(fn, "$LATEST", config, files, model, self._new_key())
+        fn.updating = new
         self.lab.engine.schedule(UPDATE_SECONDS, self._finish_update, fn, new)
         return copy.deepcopy(config)
 
     def _finish_update(self, fn: Function, new: FunctionVersion) -> None:
         if self.functions.get(fn.name) is not fn:
             return
-        old, fn.latest = fn.latest, new
+        old, fn.latest, fn.updating = fn.latest, new, None
         for key in ("LastUpdateStatusReason", "LastUpdateStatusReasonCode"):
             new.config.pop(key, None)
         new.config["LastUpdateStatus"] = "Successful"
@@ -367,7 +376,7 @@ class ControlPlane:
         op = "PublishVersion"
         fn = self.get(FunctionName, op)
         latest = fn.latest
-        if latest.config["State"] != "Active" or latest.config.get("LastUpdateStatus") == "InProgress":
+        if latest.config["State"] != "Active" or fn.updating is not None:
             raise aws_error("ResourceConflictException",
                             "The operation cannot be performed at this time. An update is in progress for "
                             f"resource: {fn.arn}", 409, operation=op)

@@ -1,0 +1,63 @@
+import pytest
+
+import lambdalab as ll
+
+
+@pytest.fixture
+def lab():
+    lab = ll.Lab(seed=0)
+    lab.create_function("a", None)
+    lab.create_function("b", None)
+    return lab
+
+
+def test_reserved_concurrency_round_trip(lab):
+    lam = lab.client("lambda")
+    assert set(lam.get_function_concurrency(FunctionName="a")) == {"ResponseMetadata"}
+    assert lam.put_function_concurrency(FunctionName="a", ReservedConcurrentExecutions=300)[
+        "ReservedConcurrentExecutions"] == 300
+    assert lam.get_function_concurrency(FunctionName="a")["ReservedConcurrentExecutions"] == 300
+    assert lam.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"] == 700
+    lam.delete_function_concurrency(FunctionName="a")
+    assert "ReservedConcurrentExecutions" not in lam.get_function_concurrency(FunctionName="a")
+    assert lam.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"] == 1000
+
+
+def test_at_least_100_must_stay_unreserved(lab):
+    lam = lab.client("lambda")
+    lam.put_function_concurrency(FunctionName="a", ReservedConcurrentExecutions=850)
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as info:
+        lam.put_function_concurrency(FunctionName="b", ReservedConcurrentExecutions=51)
+    assert info.value.message == ("Specified ReservedConcurrentExecutions for function decreases account's "
+                                  "UnreservedConcurrentExecution below its minimum value of [100].")
+    assert "ReservedConcurrentExecutions" not in lam.get_function_concurrency(FunctionName="b")
+    lam.put_function_concurrency(FunctionName="b", ReservedConcurrentExecutions=50)
+
+
+def test_reserved_limit_throttles_with_the_function_reason(lab):
+    lam = lab.client("lambda")
+    lab.create_function("slow", None, duration=5)
+    lam.put_function_concurrency(FunctionName="slow", ReservedConcurrentExecutions=2)
+    invs = [lab.submit(FunctionName="slow") for _ in range(3)]
+    assert [i.done for i in invs] == [False, False, True]
+    err = invs[2].error.response
+    assert err["Error"]["Code"] == "TooManyRequestsException" and err["Error"]["Message"] == "Rate Exceeded."
+    assert err["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded" and err["Error"]["Type"] == "User"
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 429
+    lab.run()
+    assert lab.stats("slow")["throttles"] == 1 and lab.stats("slow")["invocations"] == 2
+
+
+def test_account_limit_throttles_with_the_account_reason():
+    lab = ll.Lab(seed=0, account_concurrency=100)
+    lab.create_function("slow", None, duration=5)
+    invs = [lab.submit(FunctionName="slow") for _ in range(101)]
+    assert invs[-1].error.response["Reason"] == "ConcurrentInvocationLimitExceeded"
+    assert sum(i.error is not None for i in invs) == 1
+
+
+def test_reserved_zero_throttles_everything(lab):
+    lam = lab.client("lambda")
+    lam.put_function_concurrency(FunctionName="a", ReservedConcurrentExecutions=0)
+    with pytest.raises(lam.exceptions.TooManyRequestsException):
+        lam.invoke(FunctionName="a")

@@ -1,0 +1,90 @@
+import pytest
+
+import lambdalab as ll
+from lambdalab.engine import Engine, Trace
+from lambdalab.engine.vocabulary import ACTIONS
+
+
+def test_events_run_in_time_order_and_ties_in_scheduling_order():
+    engine, seen = Engine(0), []
+    engine.at(2.0, seen.append, "b")
+    engine.at(1.0, seen.append, "a")
+    engine.at(2.0, seen.append, "c")
+    engine.run()
+    assert seen == ["a", "b", "c"]
+    assert engine.now == 2.0
+
+
+def test_cancelled_event_never_runs_and_peek_skips_it():
+    engine, seen = Engine(0), []
+    first = engine.at(1.0, seen.append, "cancelled")
+    engine.at(3.0, seen.append, "kept")
+    engine.cancel(first)
+    assert engine.peek() == 3.0
+    engine.run()
+    assert seen == ["kept"]
+
+
+def test_run_until_stops_the_clock_exactly_there():
+    engine, seen = Engine(0), []
+    engine.at(5.0, seen.append, "late")
+    engine.run(until=2.5)
+    assert seen == [] and engine.now == 2.5
+    engine.run(until=10)
+    assert seen == ["late"] and engine.now == 10
+
+
+def test_run_stop_condition_and_past_times_clamp_to_now():
+    engine, seen = Engine(0), []
+    engine.run(until=4)
+    engine.at(1.0, seen.append, "clamped")      # in the past: runs now, not back in time
+    engine.at(6.0, seen.append, "after stop")
+    engine.run(stop=lambda: bool(seen))
+    assert seen == ["clamped"] and engine.now == 4
+
+
+def test_distributions_are_seeded_and_validated():
+    import random
+    a, b = random.Random(7), random.Random(7)
+    for dist in (ll.Fixed(0.5), ll.Exponential(2.0), ll.Uniform(1, 2), ll.LogNormal(0.1, 0.3)):
+        assert dist(a) == dist(b)
+    assert ll.Uniform(1, 2)(a) >= 1
+    from lambdalab.engine import as_distribution
+    with pytest.raises(ValueError):
+        as_distribution(-1)
+    with pytest.raises(TypeError):
+        as_distribution("fast")
+
+
+def test_trace_modes_record_only_in_full():
+    full, off = Trace("full"), Trace("off")
+    assert full.emit("client", "invoke", "x", request_id="r1") is not None
+    assert off.emit("client", "invoke", "x") is None
+    assert len(full) == 1 and len(off) == 0
+    with pytest.raises(ValueError):
+        Trace("verbose")
+
+
+def test_trace_filter_and_json():
+    trace = Trace("full")
+    trace.emit("client", "invoke", "a", request_id="r1")
+    trace.emit("frontend", "receive", "b", request_id="r1", payload_bytes=3)
+    trace.emit("client", "invoke", "c", request_id="r2")
+    assert [s.text for s in trace.filter(request_id="r1")] == ["a", "b"]
+    assert [s.text for s in trace.filter(component=("client",), request_id="r2")] == ["c"]
+    assert '"payload_bytes": 3' in trace.to_json()
+    with pytest.raises(TypeError):
+        trace.filter(colour="red")
+
+
+def test_every_step_of_a_real_run_uses_the_vocabulary():
+    lab = ll.Lab(seed=3)
+    lab.create_function("f", "def handler(event, context):\n    return 1\n")
+    lam = lab.client("lambda")
+    lam.invoke(FunctionName="f")
+    with pytest.raises(ll.ClientError):
+        lam.invoke(FunctionName="f", Payload=b"not json")  # rejected: still traced
+    lab.advance(3600)                                    # idle reclamation and shutdown
+    assert len(lab.trace) > 20
+    for step in lab.trace:
+        assert step.action in ACTIONS[step.component], (step.component, step.action)

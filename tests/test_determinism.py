@@ -1,0 +1,45 @@
+"""Same seed, same calls: same trace, logs and stats. A different seed: a different run."""
+import json
+
+import lambdalab as ll
+
+SRC = '''
+import random
+import lambdalab as ll
+
+def handler(event, context):
+    ll.sleep(event.get("work", 0.01))
+    print("working on", event)
+    if event.get("fail"):
+        raise RuntimeError("asked to fail")
+    return {"ok": True}
+'''
+
+
+def scenario(seed):
+    lab = ll.Lab(seed=seed)
+    lab.create_function("w", SRC, duration=ll.Exponential(0.2), timeout=2)
+    lab.create_function("s", None, duration=ll.LogNormal(0.05, 0.5))
+    lam = lab.client("lambda")
+    lam.invoke(FunctionName="w", Payload=b'{"work": 0.5}')
+    lam.invoke(FunctionName="w", Payload=b'{"fail": true}')
+    lab.poisson("s", 5.0, count=200)
+    lab.poisson("w", 1.0, duration=60)
+    for i in range(20):
+        lab.submit(at=lab.now + i * 0.1, FunctionName="w", Payload=json.dumps({"work": 0.3}).encode())
+    lab.run()
+    return lab
+
+
+def fingerprint(lab):
+    return (lab.trace.to_json(), json.dumps(lab.log_events()), json.dumps(lab.stats(), sort_keys=True))
+
+
+def test_same_seed_same_everything():
+    a, b = scenario(11), scenario(11)
+    assert fingerprint(a) == fingerprint(b)
+    assert len(a.trace) > 1000
+
+
+def test_different_seed_different_run():
+    assert fingerprint(scenario(11))[2] != fingerprint(scenario(12))[2]
