@@ -38,7 +38,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Union
 
-__all__ = ["register", "answer", "registered", "get", "load_all", "Check", "Result"]
+__all__ = ["register", "answer", "registered", "get", "load_all", "Check", "Result", "words"]
 
 Hint = Union[str, Callable[[Any], str]]
 
@@ -151,6 +151,16 @@ def answer(key: str, value: Any, *, quiet: bool = False) -> Result:
         print(result.message)
         result = Result(result.key, result.ok, result.message, result.filled, printed=True)
     return result
+
+
+def words(value: Any) -> str:
+    """A free-text answer folded for comparison: lower case, ``_``/``-`` as spaces, no "the", single spaces.
+
+    ``words(" The Placement_Service ") == "placement service"``; checks compare against folded forms.
+    """
+    text = re.sub(r"[_\-\s]+", " ", str(value).strip().lower())
+    text = re.sub(r"^(the|a|an) ", "", text)
+    return text.strip(" .!")
 
 
 def load_all() -> dict[str, Check]:

@@ -1,0 +1,57 @@
+"""Checks for labs/00_start_here.ipynb: reading the Stepper."""
+from __future__ import annotations
+
+from . import register, words
+
+
+def _is_frontend(value) -> bool:
+    return words(value) in {"frontend", "front end", "frontend service", "invoke service", "invoke api"}
+
+
+def _frontend_hint(value) -> str:
+    w = words(value)
+    if w == "client":
+        return ("the client sends the request; which component is the first one *inside* Lambda to "
+                "receive it? Step once past the client.")
+    if w in {"worker manager", "placement", "placement service", "worker", "environment"}:
+        return "that component only acts after another one has already checked the request. Go back a few steps."
+    return "press Reset, then Step once or twice and read the component named above the step's words."
+
+
+register(
+    "lab00.first_component",
+    verify=_is_frontend,
+    hint=_frontend_hint,
+    right=["frontend", "Frontend", "the frontend", "front-end"],
+    wrong=["client", "worker_manager", "placement", "Lambda"],
+    explain="every invoke, from any caller, enters Lambda through the frontend (the Invoke API), which checks it "
+            "and then hands it on.",
+)
+
+
+def _is_next_path(value) -> bool:
+    path = str(value).strip().split("?")[0].rstrip("/")
+    parts = [p for p in path.lower().split("/") if p]
+    return parts[-2:] == ["invocation", "next"] and (len(parts) == 2 or parts[-3] == "runtime")
+
+
+def _next_path_hint(value) -> str:
+    text = str(value).lower()
+    if "response" in text:
+        return ("that is where the runtime hands a result *back*. Look for the call it makes *before* it has any "
+                "event to work on.")
+    if text.startswith(("get", "post")):
+        return "give just the path (it starts with a /), without the HTTP method."
+    return ("find the first step whose component is runtime_api (stepper.goto(...) helps) and copy the path "
+            "from its words.")
+
+
+register(
+    "lab00.next_path",
+    verify=_is_next_path,
+    hint=_next_path_hint,
+    right=["/2018-06-01/runtime/invocation/next", "/runtime/invocation/next", "2018-06-01/runtime/invocation/next/"],
+    wrong=["/2018-06-01/runtime/invocation/abc/response", "GET", "/next", "invocation"],
+    explain="the runtime long-polls this path; it returns only when there is an event to process, so an idle "
+            "runtime simply waits there.",
+)
