@@ -115,6 +115,10 @@ class Lab:
     def stats(self, function_name: str | None = None) -> dict:
         return self.counters.summary(function_name, self.provisioned.allocated_gb_seconds())
 
+    def invocations(self, function_name: str | None = None) -> list[dict]:
+        """One record per finished invocation (trace "full" or "summary"): times, cold, status, duration, billing."""
+        return self.counters.invocation_records(function_name)
+
     def logs(self, function_name: str) -> list[str]:
         """CloudWatch lines of one function, time-ordered (kept in trace="full" mode)."""
         return self.log_store.lines(function_name)

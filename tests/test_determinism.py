@@ -43,3 +43,22 @@ def test_same_seed_same_everything():
 
 def test_different_seed_different_run():
     assert fingerprint(scenario(11))[2] != fingerprint(scenario(12))[2]
+
+
+def test_summary_mode_keeps_records_and_counters_but_no_steps():
+    lab = ll.Lab(seed=4, trace="summary")
+    lab.create_function("s", None, duration=0.1)
+    lab.poisson("s", 2.0, count=50)
+    lab.run()
+    records = lab.invocations("s")
+    assert len(lab.trace) == 0 and len(records) == 50 == lab.stats("s")["invocations"]
+    assert sum(r["cold"] for r in records) == lab.stats("s")["cold_starts"]
+    assert all(r["t_end"] - r["t_start"] >= 0.1 - 1e-9 for r in records)
+    off = ll.Lab(seed=4, trace="off")
+    off.create_function("s", None, duration=0.1)
+    off.poisson("s", 2.0, count=50)
+    off.run()
+    assert off.stats("s") == lab.stats("s")
+    import pytest
+    with pytest.raises(ValueError):
+        off.invocations()

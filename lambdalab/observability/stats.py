@@ -65,6 +65,8 @@ class Stats:
         self.environments = _Integral()
         self.busy = _Integral()
         self.buckets: dict[tuple[str, str], dict[int, list]] = {}
+        # per-invocation records, kept in "full" and "summary" modes ("off" keeps counters only)
+        self.records: list[tuple] | None = None if lab.trace.mode == "off" else []
 
     def _fn(self, name: str) -> _FunctionStats:
         fs = self.functions.get(name)
@@ -117,6 +119,10 @@ class Stats:
         fs.billed_gb_seconds += gb_s
         if inv.init_type not in (None, "on-demand"):
             fs.pc_gb_seconds += gb_s
+        if self.records is not None:
+            self.records.append((inv.request_id, snapshot.function.name, snapshot.version, inv.t_arrival,
+                                 inv.t_start, inv.t_end, inv.cold, inv.status, inv.duration, inv.billed_ms,
+                                 inv.env_id))
         self.put(snapshot.function.name, "Invocations", 1)
         self.put(snapshot.function.name, "Duration", inv.duration * 1000)
         self.put(snapshot.function.name, "Errors", 1 if failed else 0)
@@ -136,6 +142,14 @@ class Stats:
                 b[2] = value
             if value < b[3]:
                 b[3] = value
+
+    RECORD_FIELDS = ("request_id", "function", "version", "t_arrival", "t_start", "t_end", "cold", "status",
+                     "duration", "billed_ms", "env_id")
+
+    def invocation_records(self, function: str | None = None) -> list[dict]:
+        if self.records is None:
+            raise ValueError('per-invocation records are not kept with trace="off"; use trace="summary"')
+        return [dict(zip(self.RECORD_FIELDS, r)) for r in self.records if function is None or r[1] == function]
 
     # --- reading --------------------------------------------------------------------------------------------
     def metrics(self, function: str, name: str, period: int = 60) -> list[tuple[float, float]]:

@@ -375,6 +375,7 @@ class ExecutionEnvironment:
         lab = self.lab
         now = lab.now
         inv.status, inv.body, inv.error_type = status, body, error_type
+        inv.t_end = now
         ext = max((e.invoke_time(lab.rng) for e in self.extensions), default=0.0)
         duration = round(now - inv.t_start, 9) + ext
         inv.duration = duration
