@@ -28,7 +28,9 @@ import tempfile
 
 from ..engine.vocabulary import ENV_STATES  # noqa: F401 (documented vocabulary)
 from . import vtime
-from .python_runtime import LambdaContext, NullRuntime, Outcome, PythonRuntime
+from .extensions import ExtensionsAPI
+from .python_runtime import LambdaContext, NullRuntime, Outcome, PythonRuntime, exit_body
+from .telemetry import TelemetryAPI
 from .runtime_api import MAX_RESPONSE_BYTES, RuntimeAPI, RuntimeInvocation
 
 __all__ = ["ExecutionEnvironment", "TRANSITIONS", "IllegalTransition"]
@@ -40,6 +42,7 @@ TRANSITIONS = {
     "Shutdown": {"Gone"},
     "Gone": set(),
 }
+_TELEMETRY_STATUS = {"ok": "success", "error": "error", "timeout": "timeout", "exit": "failure"}
 _TRACE_STATE = {"Init": "init", "Invoking": "invoking", "Idle": "frozen", "Shutdown": "shutdown", "Gone": "gone"}
 
 
@@ -69,7 +72,17 @@ class ExecutionEnvironment:
         self.init_duration = 0.0                  # Init phase length, reported once in the first REPORT
         self.init_reported = False
         self.draining = False
-        self.extensions = list(snapshot.model.get("extensions", ()))
+        self._extension_specs = list(snapshot.model.get("extensions") or ())
+        self.extensions = []                      # the Extension objects that registered (see _register)
+        self.extensions_api = None
+        self.telemetry = None
+        self._extensions_need_init = False
+        if self._extension_specs:
+            self.extensions_api = ExtensionsAPI(snapshot.name, snapshot.version, snapshot.config["Handler"],
+                                                lab.ids.uuid)
+            if any(e.telemetry is not None for e in self._extension_specs):
+                self.telemetry = TelemetryAPI(lambda: lab.now, lab.iso_time, lab.engine.schedule,
+                                              lab.engine.cancel, self._telemetry_batch)
         self.log_stream = lab.log_stream_name(snapshot.version, self.created_at)
         self._tmp_dir = None
         self.environ = self._environment_variables()
@@ -141,6 +154,7 @@ class ExecutionEnvironment:
             # the learner's own model replaces every cold-start cost: one opaque Init phase
             seconds = init_dist(lab.rng)
             self._start_init_phase()
+            self._register_extensions()
             self.emit("function", "init", f"Init (modelled as one phase): {ms(seconds)}", phase="function_init",
                       duration=seconds)
             outcome = self.runtime.init(vtime.Budget(lab.now, math.inf, lab.epoch))
@@ -166,12 +180,58 @@ class ExecutionEnvironment:
         self.log(f"INIT_START Runtime Version: {self.lab.runtime_version(cfg['Runtime'])}\t"
                  f"Runtime Version ARN: {cfg['RuntimeVersionConfig']['RuntimeVersionArn']}")
         self._init_started = self.lab.now
-        self.emit("environment", "init_start", f"Init phase starts in {self.id} (INIT_START)")
+        self.emit("environment", "init_start", f"Init phase starts in {self.id} (INIT_START)",
+                  init_type=self.init_type)
+        if self.telemetry is not None:
+            self.telemetry.publish("platform.initStart", {
+                "initializationType": self.init_type, "phase": "init",
+                "runtimeVersion": self.lab.runtime_version(cfg["Runtime"]),
+                "runtimeVersionArn": cfg["RuntimeVersionConfig"]["RuntimeVersionArn"],
+                "functionName": self.snapshot.name, "functionVersion": self.snapshot.version})
+
+    def _register_extensions(self) -> None:
+        """Each extension POSTs /2020-01-01/extension/register (and PUTs /telemetry if it subscribes)."""
+        api = self.extensions_api
+        if api is None:
+            return
+        for ext in self._extension_specs:
+            status, body, headers = api.register(ext)
+            if status == 200:
+                self.extensions.append(ext)
+                self.emit("extension", "register", f"Extension {ext.name} ({ext.kind}) registers for "
+                          f"{', '.join(ext.events)} -> 200, Lambda-Extension-Identifier: "
+                          f"{headers['Lambda-Extension-Identifier'][:8]}...", extension=ext.name, kind=ext.kind,
+                          events=list(ext.events), method="POST", path="/2020-01-01/extension/register",
+                          status=200, headers=headers)
+            else:
+                error = json.loads(body)
+                self.emit("extension", "register", f"Extension {ext.name} ({ext.kind}) fails to register -> "
+                          f"{status} {error['errorType']}: {error['errorMessage']}", extension=ext.name,
+                          kind=ext.kind, method="POST", path="/2020-01-01/extension/register", status=status,
+                          error=error)
+                continue
+            if ext.telemetry is not None and self.telemetry is not None:
+                status, body = self.telemetry.subscribe(ext.name, ext.telemetry)
+                text = "200 OK" if status == 200 else f"{status} {json.loads(body)['errorMessage']}"
+                self.emit("extension", "telemetry", f"Extension {ext.name} subscribes to the Telemetry API "
+                          f"-> {text}", extension=ext.name, method="PUT", path="/2022-07-01/telemetry",
+                          status=status)
+
+    def _telemetry_batch(self, name: str, batch: list, reason: str) -> None:
+        types = sorted({e["type"] for e in batch})
+        self.emit("extension", "telemetry", f"The Telemetry API delivers {len(batch)} event"
+                  f"{'s' if len(batch) != 1 else ''} to {name} ({reason}): {', '.join(types)}", extension=name,
+                  events=len(batch), reason=reason, types=types)
+
+    def _extension_init_time(self) -> float:
+        """Extensions start in parallel: their part of Init lasts as long as the slowest one."""
+        return max((ext.init_time(self.lab.rng) for ext in self.extensions), default=0.0)
 
     def _init_phase(self) -> None:
         self._start_init_phase()
-        seconds = sum(ext.init_time(self.lab.rng) for ext in self.extensions)
-        names = ", ".join(ext.name for ext in self.extensions) or "none registered"
+        self._register_extensions()
+        seconds = self._extension_init_time()
+        names = ", ".join(f"{ext.name} ({ext.kind})" for ext in self.extensions) or "none registered"
         self.emit("extension", "init", f"Extension init ({names}): {ms(seconds)}", phase="extension_init",
                   duration=seconds, extensions=[ext.name for ext in self.extensions])
         self.lab.engine.schedule(seconds, self._runtime_init, seconds)
@@ -190,6 +250,8 @@ class ExecutionEnvironment:
         outcome = self.runtime.init(budget)
         for t, line in outcome.lines:
             self.log(line, t)
+            if self.telemetry is not None:
+                self.telemetry.publish("function", line, t)
         self.emit("function", "init", f"Function init: module-level code of {self.snapshot.config['Handler']} "
                   f"runs: {ms(outcome.elapsed)}", phase="function_init", duration=outcome.elapsed,
                   status=outcome.status)
@@ -200,12 +262,14 @@ class ExecutionEnvironment:
             return
         self.init_duration = seconds
         if outcome.status == "ok":
+            self._telemetry_init_done("success", None, seconds)
             self.emit("environment", "init_done", f"Init phase done in {self.id}: Init Duration {ms(seconds)}",
                       duration=seconds)
             self.api.next()        # the runtime asks for its first invocation: Init is over
             return
         status = "timeout" if outcome.status == "timeout" else "error"
         error_type = outcome.error_type or ("Sandbox.Timedout" if status == "timeout" else "Runtime.Unknown")
+        self._telemetry_init_done(status, error_type if status == "error" else None, seconds)
         if status == "error":
             self.api.post_init_error(outcome.body, error_type)
         line = f"INIT_REPORT Init Duration: {ms(seconds)}\tPhase: init\tStatus: {status}"
@@ -224,14 +288,30 @@ class ExecutionEnvironment:
             return
         self.api.next()
 
+    def _telemetry_init_done(self, status: str, error_type, seconds: float) -> None:
+        if self.telemetry is None:
+            return
+        record = {"initializationType": self.init_type, "phase": "init", "status": status}
+        if error_type:
+            record["errorType"] = error_type
+        self.telemetry.publish("platform.initRuntimeDone", dict(record))
+        record["metrics"] = {"durationMs": round(seconds * 1000, 3)}
+        self.telemetry.publish("platform.initReport", record)
+
     def _runtime_ready(self) -> None:
         """The runtime called /next: hand it the waiting invocation, or freeze."""
         if self.state == "Init":
+            if self.extensions_api is not None and not self.extensions_api.closed:
+                self.extensions_api.close()       # the runtime's first /next closes registration
+                if self.telemetry is not None:
+                    self.telemetry.end_backlog()
             invocation, self._pending_invocation = self._pending_invocation, None
             if invocation is None:
                 self._transition("Idle")
                 self.emit("environment", "freeze", f"{self.id} is initialised and frozen, ready for invokes",
                           state="frozen")
+                if self.telemetry is not None:
+                    self.telemetry.freeze()
                 self.lab.fleet.release(self)
             else:
                 self._transition("Invoking")
@@ -241,8 +321,11 @@ class ExecutionEnvironment:
     def thaw(self, invocation) -> None:
         """Warm start: a frozen environment resumes for this invocation."""
         self._transition("Invoking")
-        self.emit("environment", "thaw", f"Thaw {self.id}: warm start, no Init", request_id=invocation.request_id,
-                  state="invoking")
+        if self.lab.trace.full:
+            self.emit("environment", "thaw", f"Thaw {self.id}: warm start, no Init",
+                      request_id=invocation.request_id, state="invoking")
+        if self.telemetry is not None:
+            self.telemetry.thaw()         # batches that fell due while frozen go out now
         self._deliver(invocation)
 
     def _deliver(self, inv) -> None:
@@ -266,10 +349,11 @@ class ExecutionEnvironment:
         return getattr(self.runtime, "external", False)
 
     def _start_lines(self, inv) -> None:
-        start = f"START RequestId: {inv.request_id} Version: {self.snapshot.version}"
-        self.log(start)
-        if inv.lines is not None:
-            inv.lines.append(start)
+        if self.lab.log_store.enabled or inv.lines is not None:
+            start = f"START RequestId: {inv.request_id} Version: {self.snapshot.version}"
+            self.log(start)
+            if inv.lines is not None:
+                inv.lines.append(start)
         if self.lab.trace.full:
             rinv = self.api.current
             self.emit("runtime_api", "next", f"GET /2018-06-01/runtime/invocation/next -> 200, "
@@ -279,20 +363,73 @@ class ExecutionEnvironment:
             self.emit("environment", "invoke", f"Invoke phase starts in {self.id} "
                       f"(timeout {self.snapshot.timeout} s)", request_id=inv.request_id, state="invoking",
                       phase="invoke", timeout=self.snapshot.timeout)
+        if self.extensions_api is not None:
+            self._send_invoke_event(inv)
+        if self.telemetry is not None:
+            self.telemetry.publish("platform.start", {"requestId": inv.request_id, "version": self.snapshot.version})
+
+    def _send_invoke_event(self, inv) -> None:
+        """Every extension registered for INVOKE gets the event as the runtime gets the request."""
+        rinv = self.api.current or self.api.pending
+        deadline_ms = rinv.deadline_ms if rinv else int((self.lab.epoch + self.lab.now + self.snapshot.timeout) * 1000)
+        for reg in self.extensions_api.subscribers("INVOKE"):
+            event = self.extensions_api.invoke_event(inv.request_id, deadline_ms, inv.invoked_arn,
+                                                     inv.trace_id or "")
+            reg.extension.receive(self.id, event)
+            if self.lab.trace.full:
+                self.emit("extension", "invoke", f"Extension {reg.name} gets an INVOKE event (GET "
+                          "/2020-01-01/extension/event/next -> 200)", request_id=inv.request_id,
+                          extension=reg.name, event=event)
+
+    def _suppressed_init(self, inv, budget: vtime.Budget) -> Outcome:
+        """Init again inside this invoke (after an Init failure, a timeout or a crash): it counts in Duration."""
+        lab = self.lab
+        full = lab.trace.full
+        ext_time = self._extension_init_time() if self._extensions_need_init else 0.0
+        self._extensions_need_init = False
+        runtime = self.snapshot.config["Runtime"]
+        boot = lab.cost.runtime_bootstrap(runtime)
+        budget.elapsed = min(ext_time + boot, budget.limit)
+        if full:
+            if ext_time:
+                self.emit("extension", "init", f"Suppressed init: the extensions start again inside this invoke: "
+                          f"{ms(ext_time)}", request_id=inv.request_id, phase="extension_init", duration=ext_time,
+                          suppressed=True)
+            self.emit("runtime", "init", f"Suppressed init: the runtime bootstraps {runtime} again inside this "
+                      f"invoke: {ms(boot)}", request_id=inv.request_id, phase="runtime_init", duration=boot,
+                      suppressed=True)
+        if budget.elapsed >= budget.limit:
+            return Outcome("timeout", budget.limit)
+        start = budget.elapsed
+        outcome = self.runtime.init(budget)
+        if full:
+            self.emit("function", "init", f"Suppressed init: module-level code of {self.snapshot.config['Handler']} "
+                      f"runs again inside this invoke: {ms(outcome.elapsed - start)}", request_id=inv.request_id,
+                      phase="function_init", duration=outcome.elapsed - start, status=outcome.status,
+                      suppressed=True)
+        if outcome.status == "exit":
+            outcome.body = exit_body(None, inv.request_id)
+        return outcome
 
     def _run_in_process(self, inv, rinv) -> None:
         lab = self.lab
         self._start_lines(inv)
         timeout = self.snapshot.timeout
         budget = vtime.Budget(lab.now, float(timeout), lab.epoch)
-        if lab.trace.full:
-            self.emit("runtime", "call", f"The runtime calls {self.snapshot.config['Handler']}(event, context)",
-                      request_id=inv.request_id)
-        context = LambdaContext(inv.request_id, self.snapshot.name, self.snapshot.version, inv.invoked_arn,
-                                self.snapshot.memory, f"/aws/lambda/{self.snapshot.name}", self.log_stream, budget,
-                                self.tmp_dir, inv.client_context) if not isinstance(self.runtime, NullRuntime) \
-            else None
-        outcome = self.runtime.invoke(inv.payload, context, budget)
+        pre = self._suppressed_init(inv, budget) if getattr(self.runtime, "needs_init", False) else None
+        if pre is not None and pre.status != "ok":
+            outcome = pre
+        else:
+            if lab.trace.full:
+                self.emit("runtime", "call", f"The runtime calls {self.snapshot.config['Handler']}(event, context)",
+                          request_id=inv.request_id)
+            context = LambdaContext(inv.request_id, self.snapshot.name, self.snapshot.version, inv.invoked_arn,
+                                    self.snapshot.memory, f"/aws/lambda/{self.snapshot.name}", self.log_stream,
+                                    budget, self.tmp_dir, inv.client_context) \
+                if not isinstance(self.runtime, NullRuntime) else None
+            outcome = self.runtime.invoke(inv.payload, context, budget)
+            if pre is not None:
+                outcome.lines[:0] = pre.lines
         dist = self.snapshot.model.get("duration")
         if dist is not None and outcome.status in ("ok", "error"):
             outcome.elapsed += dist(lab.rng)
@@ -302,11 +439,19 @@ class ExecutionEnvironment:
             self.log(line, t)
             if inv.lines is not None:
                 inv.lines.append(line)
+            if self.telemetry is not None:
+                self.telemetry.publish("function", line, t)
         if lab.trace.full:
             words = {"ok": "returns", "error": f"raises {outcome.error_type}", "timeout": "is still running at the "
                      "deadline", "exit": "exits the runtime process"}[outcome.status]
-            self.emit("function", "run", f"The handler {words}: {ms(outcome.elapsed)}", request_id=inv.request_id,
-                      duration=outcome.elapsed, status=outcome.status)
+            run = outcome.elapsed - (pre.elapsed if pre is not None and pre is not outcome else 0.0)
+            if pre is outcome:
+                words = {"timeout": "never runs: the suppressed init reached the deadline",
+                         "error": f"never runs: the suppressed init failed ({outcome.error_type})",
+                         "exit": "never runs: the runtime exited during the suppressed init"}[outcome.status]
+                run = 0.0
+            self.emit("function", "run", f"The handler {words}: {ms(run)}", request_id=inv.request_id,
+                      duration=run, status=outcome.status)
         lab.engine.schedule(outcome.elapsed, self._post_outcome, inv, outcome)
 
     def _post_outcome(self, inv, outcome: Outcome) -> None:
@@ -354,21 +499,34 @@ class ExecutionEnvironment:
         self.log(f"{self.lab.iso_time(self.lab.now)} {inv.request_id} Task timed out after {seconds:.2f} seconds")
         body = json.dumps({"errorType": "Sandbox.Timedout", "errorMessage":
                            f"RequestId: {inv.request_id} Error: Task timed out after {seconds:.2f} seconds"}).encode()
-        self._reset_runtime("the invoke timed out")
+        self._reset_runtime("the invoke timed out", "timeout")
         self._finish(inv, "timeout", body, "Sandbox.Timedout")
 
     def crash(self, inv, body: bytes) -> None:
         """The runtime process exited during the invoke (sys.exit, os._exit, a crashed custom runtime)."""
         message = json.loads(body).get("errorMessage", "")
         self.log(f"{message}\nRuntime.ExitError")
-        self._reset_runtime("the runtime exited")
+        self._reset_runtime("the runtime exited", "failure")
         self._finish(inv, "exit", body, "Runtime.ExitError")
 
-    def _reset_runtime(self, why: str) -> None:
+    def _reset_runtime(self, why: str, reason: str) -> None:
+        """AWS "resets" the environment: like a Shutdown, but the microVM (and /tmp) stays for the next invoke.
+
+        External extensions registered for SHUTDOWN get it with ``shutdownReason`` timeout or failure; runtime
+        and extensions then start again inside the next invoke (a suppressed init).
+        """
         self.runtime.reset()
         self.api.reset()
         self.emit("environment", "reset", f"The runtime in {self.id} is restarted ({why}): module globals will "
-                  "be re-initialised, /tmp is kept")
+                  "be re-initialised, /tmp is kept", reason=reason)
+        if self.extensions_api is not None:
+            deadline_ms = int((self.lab.epoch + self.lab.now + self.lab.cost.shutdown_cap) * 1000)
+            for reg in self.extensions_api.subscribers("SHUTDOWN"):
+                event = self.extensions_api.shutdown_event(reason, deadline_ms)
+                reg.extension.receive(self.id, event)
+                self.emit("extension", "shutdown", f"Extension {reg.name} gets SHUTDOWN (shutdownReason {reason}); "
+                          "it starts again with the next invoke", extension=reg.name, reason=reason, event=event)
+            self._extensions_need_init = bool(self.extensions)
 
     def _finish(self, inv, status: str, body: bytes, error_type: str | None) -> None:
         """The invoke phase is over: REPORT, freeze, give the environment back and answer the caller."""
@@ -376,10 +534,16 @@ class ExecutionEnvironment:
         now = lab.now
         inv.status, inv.body, inv.error_type = status, body, error_type
         inv.t_end = now
-        ext = max((e.invoke_time(lab.rng) for e in self.extensions), default=0.0)
+        ext = self._extensions_after_response(inv) if self.extensions else 0.0
+        if self.telemetry is not None:
+            record = {"requestId": inv.request_id, "status": _TELEMETRY_STATUS[status],
+                      "metrics": {"durationMs": round((now - inv.t_start) * 1000, 3), "producedBytes": len(body)}}
+            if error_type:
+                record["errorType"] = error_type
+            self.telemetry.publish("platform.runtimeDone", record)
         duration = round(now - inv.t_start, 9) + ext
         inv.duration = duration
-        cold = not self.init_reported
+        cold = not self.init_reported and self.init_type == "on-demand"
         inv.cold = self.invocations == 1 and self.init_type == "on-demand"
         if cold:
             inv.init_duration = self.init_duration
@@ -388,23 +552,39 @@ class ExecutionEnvironment:
             billed += math.ceil(self.init_duration * 1000 - 1e-9)
         inv.billed_ms = billed
         if ext:
-            self.emit("extension", "invoke", f"Extensions finish their INVOKE work: {ms(ext)}",
-                      request_id=inv.request_id, duration=ext)
-        if ext:
             lab.frontend.respond(inv)        # the caller's answer does not wait for extensions
             lab.engine.schedule(ext, self._report, inv, cold)
         else:
             self._report(inv, cold)
             lab.frontend.respond(inv)
 
+    def _extensions_after_response(self, inv) -> float:
+        """Extensions keep working after the runtime's answer (e.g. shipping logs); the phase waits for them.
+
+        They work in parallel, so the slowest decides; work past the invoke deadline is cut at the deadline.
+        """
+        lab = self.lab
+        left = max(0.0, inv.t_start + self.snapshot.timeout - lab.now)
+        longest = 0.0
+        for ext in self.extensions:
+            if "INVOKE" not in ext.events:
+                continue
+            seconds = min(ext.invoke_time(lab.rng), left)
+            longest = max(longest, seconds)
+            if seconds and lab.trace.full:
+                self.emit("extension", "invoke", f"Extension {ext.name} keeps working after the response, then "
+                          f"calls event/next: {ms(seconds)} (the invoke phase waits for it)",
+                          request_id=inv.request_id, extension=ext.name, phase="invoke", duration=seconds)
+        return longest
+
     def _report(self, inv, cold: bool) -> None:
         lab = self.lab
         self.current = None
-        end = f"END RequestId: {inv.request_id}"
-        self.log(end)
-        if inv.lines is not None:
-            inv.lines.append(end)
         if lab.log_store.enabled or inv.lines is not None:
+            end = f"END RequestId: {inv.request_id}"
+            self.log(end)
+            if inv.lines is not None:
+                inv.lines.append(end)
             memory = lab.cost.memory_base_mb + self.snapshot.config["CodeSize"] // (1024 * 1024)
             line = (f"REPORT RequestId: {inv.request_id}\tDuration: {ms(inv.duration)}\tBilled Duration: "
                     f"{inv.billed_ms} ms\tMemory Size: {self.snapshot.memory} MB\tMax Memory Used: "
@@ -419,42 +599,77 @@ class ExecutionEnvironment:
             if inv.lines is not None:
                 inv.lines.append(line)
         self.init_reported = True
+        if self.telemetry is not None:
+            metrics = {"durationMs": round(inv.duration * 1000, 3), "billedDurationMs": inv.billed_ms,
+                       "memorySizeMB": self.snapshot.memory,
+                       "maxMemoryUsedMB": min(lab.cost.memory_base_mb, self.snapshot.memory)}
+            if cold:
+                metrics["initDurationMs"] = round(self.init_duration * 1000, 3)
+            record = {"requestId": inv.request_id, "status": _TELEMETRY_STATUS[inv.status], "metrics": metrics}
+            if inv.error_type:
+                record["errorType"] = inv.error_type
+            self.telemetry.publish("platform.report", record)
         lab.counters.invocation_done(inv, self.snapshot)
         self._transition("Idle")
         if lab.trace.full:
             self.emit("environment", "freeze", f"Invoke done; freeze {self.id} (Duration {ms(inv.duration)}"
                       + (f", Init Duration {ms(self.init_duration)}" if cold else "") + ")",
                       request_id=inv.request_id, state="frozen", billed_ms=inv.billed_ms)
+        if self.telemetry is not None:
+            self.telemetry.freeze()
         lab.fleet.release(self, inv.request_id)
 
     # --- Shutdown -------------------------------------------------------------------------------------------
     def shutdown(self, reason: str) -> None:
-        """SHUTDOWN to extensions, SIGTERM to the runtime, SIGKILL at the end (at most 2 s in all)."""
+        """The Shutdown phase: SIGTERM to the runtime, SHUTDOWN to external extensions, SIGKILL (2 s at most).
+
+        With no extension registered there is nothing to wait for: the environment is killed at once. Otherwise
+        the runtime gets its grace period (300 ms, or 500 ms when an internal extension lives in its process)
+        and then each external extension registered for SHUTDOWN gets the event and the rest of the 2 s.
+        """
         lab = self.lab
         self._transition("Shutdown")
         lab.engine.cancel(self.idle_event)
-        self.emit("environment", "shutdown", f"Shutdown phase for {self.id} (reason: {reason})", state="shutdown",
-                  reason=reason)
         cap = lab.cost.shutdown_cap
-        seconds = 0.0
-        if self.extensions:
-            internal = any(e.internal for e in self.extensions)
-            seconds = lab.cost.runtime_shutdown_internal if internal else lab.cost.runtime_shutdown
-            for ext in self.extensions:
-                if not ext.internal:
-                    spent = min(ext.shutdown_time(lab.rng), cap - seconds)
-                    self.emit("extension", "shutdown", f"Extension {ext.name} gets SHUTDOWN "
-                              f"({{\"shutdownReason\": \"{reason}\"}}): {ms(spent)}", phase="shutdown",
-                              duration=spent, extension=ext.name, reason=reason,
-                              deadlineMs=int((lab.epoch + lab.now + cap) * 1000))
-                    seconds = max(seconds, spent)
-            seconds = min(seconds, cap)
-        self.emit("runtime", "shutdown", f"The runtime gets SIGTERM: {ms(seconds)}", phase="shutdown",
-                  duration=seconds)
+        deadline_ms = int((lab.epoch + lab.now + cap) * 1000)
+        self.emit("environment", "shutdown", f"Shutdown phase for {self.id} (reason: {reason}, at most "
+                  f"{cap:g} s)", state="shutdown", reason=reason, deadlineMs=deadline_ms)
+        if self.telemetry is not None:
+            self.telemetry.frozen = False          # the microVM runs again to shut down
         if self.runtime_is_external:
             self.runtime.terminate()
-        if seconds:
-            lab.engine.schedule(seconds, self._kill)
+        if not self.extensions:
+            self.emit("runtime", "shutdown", "No extensions are registered, so there is no graceful shutdown: "
+                      "the runtime is stopped at once", phase="shutdown", duration=0.0)
+            self._kill()
+            return
+        internal = any(e.internal for e in self.extensions)
+        grace = min(cap, lab.cost.runtime_shutdown_internal if internal else lab.cost.runtime_shutdown)
+        self.emit("runtime", "shutdown", f"The runtime gets SIGTERM and {ms(grace)} to exit"
+                  + (" (an internal extension shares its process)" if internal else ""), phase="shutdown",
+                  duration=grace)
+        lab.engine.schedule(grace, self._shutdown_extensions, reason, deadline_ms, cap - grace)
+
+    def _shutdown_extensions(self, reason: str, deadline_ms: int, left: float) -> None:
+        lab = self.lab
+        longest = 0.0
+        for reg in self.extensions_api.subscribers("SHUTDOWN"):
+            event = self.extensions_api.shutdown_event(reason, deadline_ms)
+            reg.extension.receive(self.id, event)
+            if self.telemetry is not None:
+                self.telemetry.shutdown(reg.name)
+            wanted = reg.extension.shutdown_time(lab.rng)
+            spent = min(wanted, left)
+            reg.state = "ShutDown"
+            cut = f"; cut off at the {lab.cost.shutdown_cap:g} s limit" if wanted > left else ""
+            self.emit("extension", "shutdown", f"Extension {reg.name} gets SHUTDOWN (shutdownReason "
+                      f"{reason}) and cleans up: {ms(spent)}{cut}", phase="shutdown", duration=spent,
+                      extension=reg.name, reason=reason, deadlineMs=deadline_ms, event=event)
+            longest = max(longest, spent)
+        if self.telemetry is not None:
+            self.telemetry.shutdown()
+        if longest:
+            lab.engine.schedule(longest, self._kill)
         else:
             self._kill()
 
@@ -470,7 +685,8 @@ class ExecutionEnvironment:
     def statistics(self) -> dict:
         return {"id": self.id, "state": self.state, "function": self.snapshot.name, "version": self.snapshot.version,
                 "worker": self.worker.id, "invocations": self.invocations, "init_type": self.init_type,
-                "created_at": self.created_at, "runtime_api": self.api.state}
+                "created_at": self.created_at, "runtime_api": self.api.state,
+                "extensions": [e.name for e in self.extensions]}
 
     def __repr__(self) -> str:
         return f"<ExecutionEnvironment {self.id} {self.snapshot.name}:{self.snapshot.version} {self.state}>"

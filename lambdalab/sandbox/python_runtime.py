@@ -405,6 +405,9 @@ def _exit_body(exc: SystemExit | None, request_id: str) -> bytes:
     return json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}).encode()
 
 
+exit_body = _exit_body       # the environment builds the same body when a suppressed init exits
+
+
 def _error_log_line(error_type: str, message: str, exc: BaseException) -> str:
     stack = "".join(_user_stack(exc.__traceback__))
     line = f"[ERROR] {error_type}: {message}"

@@ -168,8 +168,9 @@ class TelemetryAPI:
         self.backlog = []
 
     # --- publishing -----------------------------------------------------------------------------------------
-    def publish(self, event_type: str, record) -> dict:
-        event = {"time": self._iso(self._now()), "type": event_type, "record": record}
+    def publish(self, event_type: str, record, t: float | None = None) -> dict:
+        """Add one event (at virtual time ``t``, default now) to every subscriber that wants its type."""
+        event = {"time": self._iso(self._now() if t is None else t), "type": event_type, "record": record}
         if self.keep_backlog:
             self.backlog.append(event)
         for buffer in self.buffers:
