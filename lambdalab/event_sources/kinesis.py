@@ -63,7 +63,7 @@ class Shard:
         self.start_hash, self.end_hash = start, end
         self.records: list[StreamRecord] = []
         self._seqs: list[int] = []           # parallel to records, for bisect
-        self.first_seq = stream.next_sequence()
+        self.first_seq = SEQUENCE_BASE + 1    # no record of the stream is numbered lower
 
     def trim(self, now: float) -> None:
         """Drop records older than the retention period (they are gone whether anyone read them or not)."""
@@ -80,6 +80,13 @@ class Shard:
         self.trim(now)
         i = bisect.bisect_right(self._seqs, seq)
         return self.records[i:] if limit is None else self.records[i:i + limit]
+
+    def iter_after(self, seq: int, now: float):
+        """Like ``after`` without copying: records past ``seq``, oldest first (do not append while iterating)."""
+        self.trim(now)
+        records = self.records
+        for i in range(bisect.bisect_right(self._seqs, seq), len(records)):
+            yield records[i]
 
     def last_seq(self) -> int:
         return self._seqs[-1] if self._seqs else self.first_seq
