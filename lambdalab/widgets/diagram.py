@@ -74,7 +74,8 @@ class ArchitectureDiagram(widgets.VBox):
         return self.canvas.frame()
 
     def to_png(self, dpi: float | None = None) -> bytes:
-        """PNG for slides (with the step's sentence as a caption), at ``dpi`` (default: twice the screen's)."""
+        """PNG for slides at ``dpi`` (default: twice the screen's), captioned with the step's sentence when the
+        diagram was made with ``caption=True`` (the default outside a Stepper)."""
         return self._export("png", dpi or 2 * self.theme.dpi)
 
     def to_svg(self) -> bytes:
@@ -83,12 +84,14 @@ class ArchitectureDiagram(widgets.VBox):
     # ---- drawing, once
     def _build(self) -> None:
         th = self.theme
-        fig = new_figure(10.0, 6.25, th.dpi)
+        # the caption strip (the step's sentence, for slides) exists only when there is a caption to show
+        bottom, top = layout.YLIM if self.caption else (layout.YLIM[0], layout.TOP_WITHOUT_CAPTION)
+        fig = new_figure(10.0, 10.0 * (top - bottom) / (layout.XLIM[1] - layout.XLIM[0]), th.dpi)
         self.figure = fig
         self.canvas = Canvas(fig)
         ax = fig.add_axes((0, 0, 1, 1))
         ax.set_xlim(*layout.XLIM)
-        ax.set_ylim(*layout.YLIM)
+        ax.set_ylim(bottom, top)
         ax.set_axis_off()
         self.ax = ax
         g = self.graph
@@ -288,15 +291,7 @@ class ArchitectureDiagram(widgets.VBox):
         return f"{position + 1}/{self.index.n}  t={step.t:.3f} s  {NAMES.get(step.component, step.component)}: {words}"
 
     def _export(self, fmt, dpi) -> bytes:
-        was = self.caption
-        self.caption = True
-        text = self._sentence(self.index.trace[self.position], self.position) if self.position >= 0 else ""
-        self.caption_sprite.look((text, True), lambda: self._style_caption(text))
-        try:
-            return self.canvas.export(fmt, dpi=dpi)
-        finally:
-            self.caption = was
-            self.caption_sprite.look((text, was), lambda: self._style_caption(text))
+        return self.canvas.export(fmt, dpi=dpi)
 
 
 def _clip_to_box(a, b):

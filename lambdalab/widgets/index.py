@@ -31,6 +31,9 @@ _WIDTH = len(COUNTERS)
 # an environment counts towards concurrency while it works for a request: its Init and its Invoke
 BUSY_STATES = frozenset(("init", "invoking"))
 _TIMED = frozenset(("microvm", "code", "extension_init", "runtime_init", "function_init", "invoke", "shutdown"))
+# an environment's state, drawn as a bar from the step that enters it to the step that leaves it
+_STATE_BARS = {"init": "init", "invoking": "invoke", "frozen": "frozen", "shutdown": "shutdown"}
+_STATE_PHASES = frozenset(("invoke", "shutdown"))
 
 
 class TraceIndex:
@@ -50,7 +53,7 @@ class TraceIndex:
         self._snap_positions = [-1]
         self._since_snapshot = 0
         # timeline material
-        self.segments: list[list] = []      # [env_id, phase, t0, t1 or None]
+        self.segments: list[list] = []      # [env_id, phase, t0, t1 or None]; state bars before their phases
         self.markers: list[tuple] = []      # (kind, t, env_id or None, step position)
         self.env_order: list[str] = []
         self.env_info: dict[str, dict] = {}
@@ -60,7 +63,7 @@ class TraceIndex:
         self._last_component: dict[str, str] = {}
         self._request_env: dict[str, str] = {}
         self._pending: dict[str, list[list]] = {}
-        self._open_frozen: dict[str, list] = {}
+        self._open: dict[str, list] = {}     # env_id -> its state bar that has no end yet
         self._worker_slot: dict[str, int] = {}
         self._env_slot: dict[str, tuple[int, int]] = {}
         self._used: dict[Any, int] = {}
@@ -139,9 +142,13 @@ class TraceIndex:
             row[_C["warm_starts"]] += 1
         elif comp == "environment" and action == "invoke":
             row[_C["invocations"]] += 1
-        elif comp == "function" and action == "error":
+        elif comp == "function" and (action == "error" or detail.get("status", "ok") != "ok"):
+            # the sandbox reports a failed handler as function.run with status error / timeout / exit
             row[_C["errors"]] += 1
-            self.markers.append(("error", t, env_id or self._request_env.get(rid), pos))
+            kind = "timeout" if detail.get("status") == "timeout" else "error"
+            self.markers.append((kind, t + (detail.get("duration") or 0.0), env_id or self._request_env.get(rid), pos))
+        elif comp == "environment" and action == "init_failed":
+            self.markers.append(("error", t, env_id, pos))
         elif comp == "async_queue":
             if "depth" in detail:
                 row[_C["queue_depth"]] = int(detail["depth"])
@@ -208,6 +215,7 @@ class TraceIndex:
             if worker_id is not None:
                 self._put(changes, ("wenvs", worker_id), self._state.get(("wenvs", worker_id), 0) + 1)
             self._put(changes, key, record)
+            self._open_state(env_id, record[0], step.t)
         else:
             state, worker_id, function = record
             if worker_id is None and step.worker_id is not None:
@@ -216,9 +224,7 @@ class TraceIndex:
                 self._put(changes, ("wenvs", worker_id), self._state.get(("wenvs", worker_id), 0) + 1)
             if new_state is not None and new_state != state:
                 self._row[_C["concurrency"]] += (new_state in BUSY_STATES) - (state in BUSY_STATES)
-                open_frozen = self._open_frozen.pop(env_id, None)
-                if open_frozen is not None:
-                    open_frozen[3] = step.t
+                self._open_state(env_id, new_state, step.t)
                 state = new_state
             if state == "gone":
                 self._row[_C["environments"]] -= 1
@@ -231,17 +237,24 @@ class TraceIndex:
                 return
             self._put(changes, key, (state, worker_id, function or step.function))
             record = self._state[key]
-        if record[0] == "frozen" and env_id not in self._open_frozen:
-            segment = [env_id, "frozen", step.t, None]
-            self._open_frozen[env_id] = segment
-            self.segments.append(segment)
         if record[1] is not None:
             self._show_env(changes, env_id, record[1], pos)
 
+    def _open_state(self, env_id, state, t) -> None:
+        """Close the environment's open state bar and open the next one (ended by the next state change)."""
+        segment = self._open.pop(env_id, None)
+        if segment is not None:
+            segment[3] = t
+        phase = _STATE_BARS.get(state)
+        if phase is not None:
+            segment = [env_id, phase, t, None]
+            self._open[env_id] = segment
+            self.segments.append(segment)
+
     def _track_phase(self, step, detail, env_id) -> None:
         phase = detail.get("phase")
-        if phase not in _TIMED:
-            return
+        if phase not in _TIMED or phase in _STATE_PHASES and step.component == "environment" and "state" in detail:
+            return  # the state bar (invoke, shutdown) already covers it, ended by the real state change
         try:
             duration = float(detail.get("duration") or 0.0)
         except (TypeError, ValueError):

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import networkx as nx
 
-__all__ = ["architecture_graph", "SANDBOX", "WORKER_AREA", "ZOOM_AREA", "XLIM", "YLIM",
+__all__ = ["architecture_graph", "SANDBOX", "WORKER_AREA", "ZOOM_AREA", "XLIM", "YLIM", "TOP_WITHOUT_CAPTION",
            "worker_box", "env_box", "hop_edge"]
 
 XLIM = (0.0, 16.0)
 YLIM = (-0.5, 9.5)
 WORKER_AREA = (6.95, 0.45, 4.65, 5.95)    # x, y, width, height of the worker hosts' frame
 ZOOM_AREA = (11.95, 0.45, 3.85, 7.55)     # the opened-up execution environment
+TOP_WITHOUT_CAPTION = 8.4                 # above the drawing, YLIM leaves a strip for a caption
 SANDBOX = frozenset(("runtime_api", "runtime", "extension", "function"))
 
 # component: (centre x, centre y, width, height)

@@ -96,12 +96,15 @@ def encode_png(rgba: np.ndarray, level: int = 1) -> bytes:
     return BandedPNG(level=level).encode(rgba)
 
 
-def is_png(data: bytes) -> bool:
-    return isinstance(data, (bytes, bytearray)) and data[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" in data[-12:]
+def is_png(data) -> bool:
+    """True for complete PNG bytes (or a memoryview of them, as an ``ipywidgets.Image`` holds)."""
+    data = bytes(data) if isinstance(data, (bytes, bytearray, memoryview)) else b""
+    return data[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" in data[-12:]
 
 
-def is_svg(data: bytes) -> bool:
-    return isinstance(data, (bytes, bytearray)) and b"<svg" in data[:2000] and data.rstrip().endswith(b"</svg>")
+def is_svg(data) -> bool:
+    data = bytes(data) if isinstance(data, (bytes, bytearray, memoryview)) else b""
+    return b"<svg" in data[:2000] and data.rstrip().endswith(b"</svg>")
 
 
 class Sprite:

@@ -57,6 +57,7 @@ STATE_COLOURS = {
 }
 
 PHASE_COLOURS = {
+    "init": "#FCEBC4",
     "microvm": "#8C5A00",
     "code": "#B87800",
     "extension_init": "#E69F00",
@@ -68,6 +69,7 @@ PHASE_COLOURS = {
 }
 
 PHASE_NAMES = {
+    "init": "init",
     "microvm": "microVM boot",
     "code": "code fetch",
     "extension_init": "extension init",

@@ -1,0 +1,192 @@
+"""What each view draws at a position: the diagram, the timeline, the logs and the counters."""
+from __future__ import annotations
+
+import io
+import random
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lambdalab.widgets import ArchitectureDiagram, LogPanel, MetricsPanel, Stepper, Timeline
+from lambdalab.widgets.index import Cursor, TraceIndex
+from lambdalab.widgets.render import is_png, is_svg
+
+from .conftest import png_size
+from .synthetic import Script, long_trace, walkthrough
+
+
+def _pixels(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def test_diagram_image_changes_and_highlights_the_component(lab):
+    stepper = Stepper(lab)
+    seen = set()
+    previous = stepper.diagram.image.value
+    for _ in range(len(lab.trace) - 1):
+        stepper.step_button.click()
+        step = stepper.current
+        assert stepper.diagram.highlighted == step.component
+        image = stepper.diagram.image.value
+        assert is_png(image)
+        if lab.trace[stepper.position - 1].component != step.component:
+            assert image != previous, f"the diagram did not change at step {stepper.position}"
+        previous = image
+        seen.add(step.component)
+    assert {"client", "frontend", "worker_manager", "placement", "worker", "environment", "runtime_api",
+            "runtime", "function"} <= seen
+
+
+def test_hop_follows_the_step_target(lab):
+    diagram = ArchitectureDiagram(lab)
+    dispatch = next(i for i, s in enumerate(lab.trace) if (s.component, s.action) == ("frontend", "dispatch"))
+    diagram.goto(dispatch)
+    assert diagram.hop == ("frontend", "worker_manager")
+    request = next(i for i, s in enumerate(lab.trace) if (s.component, s.action) == ("worker_manager", "request"))
+    diagram.goto(request)
+    assert diagram.hop == ("worker_manager", "placement")
+
+
+def test_incremental_frames_match_a_fresh_drawing():
+    trace = walkthrough()
+    diagram = ArchitectureDiagram(trace)
+    rng = random.Random(7)
+    for position in [3, 4, 5, 40, 41, 12, 88, 0] + [rng.randrange(len(trace)) for _ in range(6)]:
+        diagram.goto(position)
+        fresh = ArchitectureDiagram(trace, position=position)
+        assert np.array_equal(_pixels(diagram.png()), _pixels(fresh.png())), position
+
+
+def test_environments_appear_change_state_and_disappear(lab):
+    diagram = ArchitectureDiagram(lab)
+
+    def env_state(position):
+        diagram.goto(position)
+        record = diagram.cursor.environment("e-1")
+        shown = any(env == "e-1" for w in range(3) for _, env, _ in diagram.cursor.environments(w))
+        return (record[0] if record else None), shown
+
+    steps = list(lab.trace)
+    create = next(i for i, s in enumerate(steps) if s.action == "create")
+    freeze = next(i for i, s in enumerate(steps) if s.action == "freeze")
+    kill = next(i for i, s in enumerate(steps) if s.action == "kill")
+    assert env_state(create - 1) == (None, False)
+    assert env_state(create) == ("init", True)
+    assert env_state(freeze) == ("frozen", True)
+    assert env_state(kill - 1)[0] == "shutdown"
+    assert env_state(kill) == (None, False)
+    assert env_state(create) == ("init", True)  # and back again
+
+
+def test_many_environments_are_capped_with_a_count():
+    s = Script()
+    for i in range(60):  # 60 environments busy at once on 12 worker hosts
+        s.sync(f"e-{i}", f"w-{i % 12}")
+    diagram = ArchitectureDiagram(s.trace, position=len(s.trace) - 1)
+    shown = [env for w in range(3) for _, env, _ in diagram.cursor.environments(w)]
+    assert 0 < len(shown) <= 6
+    assert "+9 more" in diagram.headers["worker"].artists[2].get_text()
+    rows = [sprite.artists[1].get_text() for sprite in diagram.worker_rows]
+    assert any("more" in text for text in rows)
+
+
+def test_index_jumps_agree_with_a_replay():
+    trace = long_trace(3000, environments=30, workers=5)
+    index = TraceIndex(trace)
+    replay = Cursor(index)
+    states = [dict(replay.move(p)) for p in range(len(trace))]
+    jumper = Cursor(index)
+    rng = random.Random(1)
+    for position in [rng.randrange(len(trace)) for _ in range(300)]:
+        assert jumper.move(position) == states[position]
+
+
+def test_timeline_rows_and_cursor(lab):
+    timeline = Timeline(lab)
+    assert timeline.rows == ["e-1"]
+    xs = []
+    for position in range(0, len(lab.trace), 5):
+        timeline.goto(position)
+        xs.append(timeline.cursor_x)
+    assert xs == sorted(xs) and xs[-1] > xs[0]
+    phases = {phase for env, phase, *_ in timeline.index.segments}
+    assert {"microvm", "code", "runtime_init", "invoke", "frozen", "shutdown"} <= phases
+    marks = {kind for kind, *_ in timeline.index.markers}
+    assert {"cold", "error"} <= marks
+    assert timeline.tmap.gaps, "the 600 s idle stretch should be shortened"
+
+
+def test_timeline_moves_only_the_cursor(lab):
+    timeline = Timeline(lab)
+    canvas = timeline.canvas
+    timeline.goto(30)
+    assert timeline.canvas is canvas  # the bars were not drawn again
+    lab.client("lambda").invoke(FunctionName="hello")
+    timeline.goto(len(lab.trace) - 1)
+    assert timeline.canvas is not canvas  # a longer trace redraws them once
+
+
+def test_metrics_follow_the_position_and_end_at_the_labs_stats(lab):
+    panel = MetricsPanel(lab)
+    assert panel.values["requests"] == 0  # step 0: the client sends; the frontend has not received it yet
+    panel.goto(1)
+    assert panel.values["requests"] == 1 and panel.values["cold_starts"] == 0
+    panel.goto(len(lab.trace) - 1)
+    stats = lab.stats()
+    for key in ("requests", "cold_starts", "warm_starts", "throttles", "errors", "max_concurrency"):
+        assert panel.values[key] == stats[key], key
+    assert panel.values["environments"] == 0  # reclaimed at the end
+    boot = next(i for i, s in enumerate(lab.trace) if s.action == "boot")
+    panel.goto(boot)
+    assert panel.values["concurrency"] == 1 and panel.values["environments"] == 1
+
+
+def test_queue_depth_and_throttles_from_the_trace():
+    s = Script()
+    s.event("e-1")
+    s.throttle()
+    panel = MetricsPanel(s.trace)
+    enqueue = next(i for i, st in enumerate(s.trace) if (st.component, st.action) == ("async_queue", "enqueue"))
+    panel.goto(enqueue)
+    assert panel.values["queue_depth"] == 1
+    panel.goto(len(s.trace) - 1)
+    assert panel.values["queue_depth"] == 0 and panel.values["throttles"] == 1
+
+
+def test_log_panel_shows_lines_written_so_far(lab):
+    panel = LogPanel(lab, lines=100)
+    assert panel.shown == []
+    panel.goto(len(lab.trace) - 1)
+    assert panel.shown == lab.logs("hello")[-100:]
+    first_report = next(i for i, s in enumerate(lab.trace) if s.action == "freeze")
+    panel.goto(first_report)
+    assert any(line.startswith("INIT_START") for line in panel.shown)
+    assert not any("warm" in line for line in panel.shown)
+    assert "CloudWatch Logs" in panel.title.value
+
+
+def test_log_panel_on_a_bare_trace_says_where_logs_come_from():
+    panel = LogPanel(walkthrough())
+    assert "give this view the Lab" in panel.title.value
+    assert panel.shown == []
+
+
+@pytest.mark.parametrize("view", [ArchitectureDiagram, Timeline, LogPanel, MetricsPanel])
+def test_views_accept_bad_input(view):
+    widget = view(3.14)
+    text = " ".join(getattr(w, "value", "") for w in widget.children if isinstance(getattr(w, "value", None), str))
+    assert "needs a Lab" in text
+    widget.goto(5)  # still no exception
+
+
+def test_exports_are_valid_png_and_svg(lab):
+    diagram = ArchitectureDiagram(lab, position=5)
+    png, svg = diagram.to_png(), diagram.to_svg()
+    assert is_png(png) and is_svg(svg)
+    assert png_size(png)[0] > png_size(diagram.png())[0]  # slides get a sharper image
+    assert b"Placement" in svg
+    timeline = Timeline(lab, position=20)
+    assert is_png(timeline.to_png()) and is_svg(timeline.to_svg())
+    diagram.goto(6)  # the live view keeps working after an export
+    assert is_png(diagram.image.value) and diagram.highlighted == lab.trace[6].component
