@@ -1,0 +1,224 @@
+"""A small HTTP/1.1 server and client on h11 over anyio TCP streams, for the real Runtime and Invoke APIs.
+
+h11 does the parsing (request line, headers, chunked bodies, keep-alive bookkeeping); this module only adds
+what a server exposed to learner code needs: loopback binding, TCP_NODELAY on every accepted socket (small
+request/response pairs otherwise wait on Nagle + delayed ACKs, ~40 ms each), and bounds on everything read
+(header size, body size, how long a request may take to arrive, how long an idle keep-alive connection lives).
+A malformed request gets a 4xx and that connection is closed; the listener keeps serving the others.
+
+A handler is ``async handler(request) -> (status, body, headers)``. It may wait as long as it likes (a blocking
+``/next``); ``request.closed`` is set if the peer hangs up meanwhile, so a waiter can give up.
+"""
+from __future__ import annotations
+
+import json
+import socket
+from typing import Awaitable, Callable
+
+import anyio
+import h11
+
+__all__ = ["Request", "HttpServer", "bind_loopback", "http_post"]
+
+MAX_HEADER_BYTES = 16 * 1024
+READ_TIMEOUT = 30.0          # a started request must arrive completely within this
+IDLE_TIMEOUT = 300.0         # an idle keep-alive connection is closed after this
+REASONS = {200: b"OK", 202: b"Accepted", 204: b"No Content", 400: b"Bad Request", 403: b"Forbidden",
+           404: b"Not Found", 405: b"Method Not Allowed", 408: b"Request Timeout", 409: b"Conflict",
+           413: b"Payload Too Large", 429: b"Too Many Requests", 500: b"Internal Server Error",
+           502: b"Bad Gateway"}
+
+
+class Request:
+    __slots__ = ("method", "target", "path", "query", "headers", "body", "closed")
+
+    def __init__(self, method: str, target: str, headers: dict[str, str], body: bytes) -> None:
+        self.method = method
+        self.target = target
+        self.path, _, self.query = target.partition("?")
+        self.headers = headers               # lower-case names
+        self.body = body
+        self.closed = anyio.Event()          # set when the peer closes while the handler still runs
+
+
+def bind_loopback(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A listening socket, bound synchronously so its port is known before the server task starts."""
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise ValueError("lambdalab only serves on the loopback interface (127.0.0.1)")
+    sock = socket.socket(socket.AF_INET6 if host == "::1" else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1" if host == "localhost" else host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def _error_body(status: int, message: str) -> bytes:
+    return json.dumps({"errorMessage": message, "errorType": REASONS.get(status, b"Error").decode()}).encode()
+
+
+class HttpServer:
+    """Serves one listening socket until ``close()``; one task per connection."""
+
+    def __init__(self, sock: socket.socket, handler: Callable[[Request], Awaitable[tuple]], *,
+                 max_body: int = 7 * 1024 * 1024, name: str = "http") -> None:
+        self.sock = sock
+        self.port = sock.getsockname()[1]
+        self.handler = handler
+        self.max_body = max_body
+        self.name = name
+        self.requests = 0
+        self.rejected = 0
+        self._scope: anyio.CancelScope | None = None
+
+    async def serve(self) -> None:
+        listener = await anyio.abc.SocketListener.from_socket(self.sock)
+        with anyio.CancelScope() as self._scope:
+            async with listener, anyio.create_task_group() as tg:
+                while True:
+                    stream = await listener.accept()
+                    tg.start_soon(self._connection, stream)
+
+    def close(self) -> None:
+        if self._scope is not None:
+            self._scope.cancel()
+        else:
+            self.sock.close()
+
+    async def _connection(self, stream) -> None:
+        raw = stream.extra(anyio.abc.SocketAttribute.raw_socket)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADER_BYTES)
+        try:
+            async with stream:
+                while True:
+                    request = await self._read_request(stream, conn)
+                    if request is None:
+                        return
+                    self.requests += 1
+                    status, body, headers = await self._handle(stream, conn, request)
+                    await self._send(stream, conn, status, body, headers)
+                    if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
+                        return
+                    try:
+                        conn.start_next_cycle()
+                    except h11.LocalProtocolError:
+                        return
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream, ConnectionError,
+                h11.LocalProtocolError):
+            return
+
+    async def _handle(self, stream, conn, request: Request):
+        """Run the handler. A quick answer is returned at once; a waiting one (an awaitable, e.g. a blocking
+        ``/next``) runs while the socket is watched, so a peer that hangs up sets ``request.closed``."""
+        answer = self.handler(request)
+        if isinstance(answer, tuple):
+            return answer
+        result = []
+
+        async def run_handler(scope):
+            result.append(await answer)
+            scope.cancel()
+
+        async def watch():
+            try:
+                data = await stream.receive(65536)
+                conn.receive_data(data)       # pipelined bytes: keep them for the next cycle
+            except (anyio.EndOfStream, anyio.BrokenResourceError, ConnectionError):
+                request.closed.set()
+            await anyio.sleep_forever()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run_handler, tg.cancel_scope)
+            tg.start_soon(watch)
+        if not result:
+            raise anyio.EndOfStream
+        return result[0]
+
+    async def _read_request(self, stream, conn) -> Request | None:
+        """The next complete request, or None when the connection should end (after a 4xx if it was bad)."""
+        request = None
+        chunks: list[bytes] = []
+        size = 0
+        timeout = IDLE_TIMEOUT if conn.their_state is h11.IDLE else READ_TIMEOUT
+        while True:
+            try:
+                event = conn.next_event()
+            except h11.RemoteProtocolError as exc:
+                await self._reject(stream, conn, exc.error_status_hint, str(exc) or "Malformed HTTP request")
+                return None
+            if event is h11.NEED_DATA:
+                data = None
+                with anyio.move_on_after(timeout):
+                    try:
+                        data = await stream.receive(65536)
+                    except (anyio.EndOfStream, anyio.BrokenResourceError, ConnectionError):
+                        data = b""
+                if data is None:                      # timed out
+                    if conn.their_state is h11.IDLE and request is None:
+                        return None
+                    await self._reject(stream, conn, 408, "The request did not arrive in time")
+                    return None
+                conn.receive_data(data)
+                timeout = READ_TIMEOUT
+                continue
+            if isinstance(event, h11.Request):
+                headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in event.headers}
+                length = headers.get("content-length")
+                if length is not None and length.isdigit() and int(length) > self.max_body:
+                    await self._reject(stream, conn, 413, f"Request body of {length} bytes exceeds the "
+                                       f"server's {self.max_body} byte limit")
+                    return None
+                request = (event.method.decode("ascii", "replace"), event.target.decode("latin-1"), headers)
+            elif isinstance(event, h11.Data):
+                size += len(event.data)
+                if size > self.max_body:
+                    await self._reject(stream, conn, 413, f"Request body exceeds {self.max_body} bytes")
+                    return None
+                chunks.append(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage):
+                method, target, headers = request
+                return Request(method, target, headers, b"".join(chunks))
+            else:                                     # ConnectionClosed (or PAUSED, which cannot happen here)
+                return None
+
+    async def _reject(self, stream, conn, status: int, message: str) -> None:
+        self.rejected += 1
+        if conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+            return
+        try:
+            await self._send(stream, conn, status, _error_body(status, message),
+                             {"Content-Type": "application/json", "Connection": "close"})
+        except (h11.LocalProtocolError, anyio.BrokenResourceError, ConnectionError):
+            pass
+
+    @staticmethod
+    async def _send(stream, conn, status: int, body: bytes, headers: dict) -> None:
+        head = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
+        head.append((b"Content-Length", str(len(body)).encode()))
+        data = conn.send(h11.Response(status_code=status, headers=head, reason=REASONS.get(status, b"")))
+        if body:
+            data += conn.send(h11.Data(data=body))
+        data += conn.send(h11.EndOfMessage())
+        await stream.send(data)
+
+
+async def http_post(host: str, port: int, path: str, body: bytes, headers: dict | None = None,
+                    timeout: float = 5.0) -> int:
+    """One POST with h11 as the client (telemetry batches to a subscriber). Returns the status, 0 on failure."""
+    conn = h11.Connection(h11.CLIENT)
+    head = [("Host", f"{host}:{port}"), ("Content-Length", str(len(body))), ("Connection", "close")]
+    head += list((headers or {}).items())
+    try:
+        with anyio.fail_after(timeout):
+            async with await anyio.connect_tcp(host, port) as stream:
+                await stream.send(conn.send(h11.Request(method="POST", target=path, headers=head))
+                                  + conn.send(h11.Data(data=body)) + conn.send(h11.EndOfMessage()))
+                while True:
+                    event = conn.next_event()
+                    if event is h11.NEED_DATA:
+                        conn.receive_data(await stream.receive(65536))
+                    elif isinstance(event, h11.Response):
+                        return event.status_code
+    except (OSError, TimeoutError, anyio.EndOfStream, anyio.BrokenResourceError, h11.ProtocolError):
+        return 0

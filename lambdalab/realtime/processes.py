@@ -1,0 +1,365 @@
+"""Process runtimes: a custom ``bootstrap`` or the unmodified ``awslambdaric`` as a real child process.
+
+In AWS a runtime is a process in the microVM that talks to the Runtime API over HTTP. ``provided.al2023`` runs
+the package's ``bootstrap`` executable; the managed Python runtime runs the Runtime Interface Client. Here:
+
+- ``create_function(..., runtime="provided.al2023", bootstrap=[cmd, ...])`` runs that command (a string is
+  written to ``bootstrap`` in the task directory and run with bash); without ``bootstrap=``, a ``bootstrap``
+  file in the package is run, as AWS does.
+- ``create_function(..., runtime="python3.12", process=True)`` runs ``python -m awslambdaric <Handler>``.
+- Executables in the package under ``extensions/`` start as external extensions (AWS runs ``/opt/extensions/*``
+  from layers; we have no layers, so the package stands in for ``/opt``).
+
+Each environment gets its own task directory (the code, extracted) as ``LAMBDA_TASK_ROOT``, working directory and
+``PYTHONPATH``; the other variables are the environment's (REFERENCE.md §3) with ``AWS_LAMBDA_RUNTIME_API``
+pointing at the environment's own server, and ``TMPDIR`` at its private ``/tmp``. stdout and stderr go to the
+environment's log stream line by line.
+
+Lifecycle, driven by the execution environment through a few hooks:
+Init ends when the process first calls ``/next`` (or fails on ``/init/error``, on exit, or at the 10 s Init
+limit). Each invoke has a deadline timer: at the function timeout the process gets SIGTERM, then SIGKILL after a
+short grace, and the next invoke starts a fresh process (a suppressed Init inside that invoke). A process that
+exits during an invoke gives ``Runtime.ExitError``. Processes run in their own session so a bootstrap's
+children (``curl``) die with it. ``lab.close()`` stops them all and waits for them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import stat
+import sys
+import tempfile
+
+import anyio
+
+__all__ = ["ProcessRuntime", "is_process_runtime"]
+
+TERM_GRACE = 0.3           # SIGTERM -> SIGKILL, as AWS gives a runtime 300 ms at shutdown
+
+
+def is_process_runtime(snapshot) -> bool:
+    model = snapshot.model
+    if model.get("bootstrap") or model.get("process"):
+        return True
+    return snapshot.config.get("Runtime", "").startswith("provided") and "bootstrap" in snapshot.files
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+class ProcessRuntime:
+    """The external runtime object of one environment (``external = True`` tells the environment so)."""
+
+    external = True
+
+    def __init__(self, session, env, server) -> None:
+        self.session = session
+        self.driver = session.driver
+        self.lab = env.lab
+        self.env = env
+        self.server = server
+        server.runtime = self
+        self.task_dir = self._extract()
+        self.generation = 0            # bumps each time the process is stopped: stale exits are ignored
+        self.proc = None
+        self.pids: list[int] = []      # every pid this runtime started (tests check they are gone)
+        self.extension_procs: list = []
+        self.starting = False
+        self.initialising = False      # between process start and its first /next
+        self.first_init = True
+        self._init_timer = None
+        self._deadline = None
+        self._partial = {}
+
+    # --- files and command ----------------------------------------------------------------------------------
+    def _extract(self) -> str:
+        root = tempfile.mkdtemp(prefix=f"lambdalab-task-{self.env.id}-")
+        for path, data in self.env.snapshot.files.items():
+            target = os.path.join(root, path)
+            if not os.path.abspath(target).startswith(root + os.sep):
+                continue                # never write outside the task directory
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as fh:
+                fh.write(data if isinstance(data, bytes) else str(data).encode())
+            if path == "bootstrap" or path.startswith("extensions/") or path.endswith(".sh"):
+                os.chmod(target, os.stat(target).st_mode | stat.S_IXUSR | stat.S_IXGRP)
+        return root
+
+    def command(self) -> list[str]:
+        model = self.env.snapshot.model
+        boot = model.get("bootstrap")
+        if isinstance(boot, str):
+            path = os.path.join(self.task_dir, "bootstrap")
+            with open(path, "w") as fh:
+                fh.write(boot)
+            os.chmod(path, 0o755)
+            return ["bash", path]
+        if boot:
+            return [str(part) for part in boot]
+        if model.get("process") and not self.env.snapshot.config["Runtime"].startswith("provided"):
+            return [sys.executable, "-m", "awslambdaric", self.env.snapshot.config["Handler"]]
+        return [os.path.join(self.task_dir, "bootstrap")]
+
+    def environ(self) -> dict:
+        env = dict(self.env.environ)
+        env["LAMBDA_TASK_ROOT"] = self.task_dir
+        env["PYTHONPATH"] = self.task_dir
+        env["TMPDIR"] = self.env.tmp_dir()
+        env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), self.task_dir, env.get("PATH", ""),
+                                       os.environ.get("PATH", "")])
+        env["PYTHONUNBUFFERED"] = "1"
+        return {k: str(v) for k, v in env.items()}
+
+    # --- hooks called by the execution environment --------------------------------------------------------
+    def start_init(self, used: float) -> None:
+        """Init, runtime part: start the process (and extensions). Init ends at its first /next."""
+        env = self.env
+        cmd = self.command()
+        env.emit("runtime", "init", f"Runtime init: start the runtime process `{' '.join(cmd)[:80]}`",
+                 phase="runtime_init", command=cmd)
+        self.server.telemetry.record("platform", "platform.initStart",
+                                     {"initializationType": env.init_type, "phase": "init",
+                                      "runtimeVersion": env.snapshot.config["Runtime"]})
+        self._start_extensions()
+        self._spawn()
+        limit = max(0.0, self.lab.cost.init_limit - used)
+        self._init_timer = self.lab.engine.schedule(limit, self._init_timed_out, self.generation)
+
+    def deliver(self, inv, rinv) -> None:
+        """An invoke starts: (re)start the process if it is gone, START line, deadline timer, INVOKE event."""
+        env = self.env
+        if self.proc is None and not self.starting:
+            env.api.reset()            # a fresh process starts its protocol from Started
+            env.api.pending = rinv
+            self._spawn()
+        env._start_lines(inv)
+        self.server.telemetry.record("platform", "platform.start", {"requestId": inv.request_id,
+                                                                    "version": env.snapshot.version})
+        self.server.extensions.publish({"eventType": "INVOKE", "deadlineMs": rinv.deadline_ms,
+                                        "requestId": inv.request_id, "invokedFunctionArn": inv.invoked_arn,
+                                        "tracing": {"type": "X-Amzn-Trace-Id", "value": inv.trace_id or ""}})
+        self._deadline = self.lab.engine.schedule(env.snapshot.timeout, self._deadline_hit, inv)
+
+    def reset(self) -> None:
+        """The runtime restarts (timeout, crash, failed Init): stop this process; the next invoke starts anew."""
+        self._stop_process()
+
+    def terminate(self) -> None:
+        """Shutdown: SHUTDOWN to extensions, SIGTERM to everything, SIGKILL after the grace, server closed."""
+        lab = self.lab
+        self.server.extensions.publish({"eventType": "SHUTDOWN", "shutdownReason": "spindown",
+                                        "deadlineMs": int((lab.epoch + lab.now + lab.cost.shutdown_cap) * 1000)})
+        self._stop_process()
+        procs, self.extension_procs = self.extension_procs, []
+        for proc in procs:
+            self.driver.spawn(self._stop, proc, lab.cost.shutdown_cap)
+        self.driver.spawn(self._close_later, lab.cost.shutdown_cap)
+        self.session.forget(self)
+
+    async def _close_later(self, delay: float) -> None:
+        await anyio.sleep(delay + TERM_GRACE)
+        self.server.close()
+        shutil.rmtree(self.task_dir, ignore_errors=True)
+
+    # --- hooks called by the HTTP layer -------------------------------------------------------------------
+    def before_next(self) -> None:
+        """The process calls /next. The first call of a process ends its Init."""
+        if not self.initialising:
+            return
+        self.initialising = False
+        self.server.initialising = False
+        self.lab.engine.cancel(self._init_timer)
+        env = self.env
+        if env.state == "Init" and self.first_init:
+            self.first_init = False
+            seconds = self.lab.now - env._init_started
+            env.init_duration = seconds
+            env.emit("function", "init", f"Function init done: the runtime process asks for work ({ms(seconds)} "
+                     "after INIT_START)", phase="function_init", status="ok")
+            env.emit("environment", "init_done", f"Init phase done in {env.id}: Init Duration {ms(seconds)}",
+                     duration=seconds)
+            self.server.telemetry.record("platform", "platform.initRuntimeDone",
+                                         {"initializationType": env.init_type, "phase": "init", "status": "success"})
+
+    def after_route(self, request, result) -> None:
+        """A Runtime API call was answered: react to init errors and to the end of an invoke."""
+        status = result[0]
+        path = request.path
+        if status != 202:
+            return
+        if path.endswith("/init/error"):
+            error_type = request.headers.get("lambda-runtime-function-error-type") or "Runtime.Unknown"
+            self._init_failed(request.body, error_type)
+        elif path.endswith("/response") or path.endswith("/error"):
+            self.lab.engine.cancel(self._deadline)
+            self._deadline = None
+            rid = path.split("/")[-2]
+            self.server.telemetry.record("platform", "platform.runtimeDone", {
+                "requestId": rid, "status": "success" if path.endswith("/response") else "error"})
+
+    # --- failures -----------------------------------------------------------------------------------------
+    def _init_failed(self, body: bytes, error_type: str, status: str = "error") -> None:
+        from ..sandbox.python_runtime import Outcome
+        env = self.env
+        self.initialising = False
+        self.lab.engine.cancel(self._init_timer)
+        if env.state == "Init":
+            seconds = self.lab.now - env._init_started
+            self.first_init = False
+            env._init_finished(Outcome(status, seconds, body, error_type), seconds)
+        elif env.state == "Invoking" and env.current is not None and not env.current.done:
+            inv = env.current            # the suppressed Init inside an invoke failed: so does the invoke
+            self.lab.engine.cancel(self._deadline)
+            env._reset_runtime("Init failed again")
+            env._finish(inv, "error", body, error_type)
+        else:
+            self._stop_process()
+
+    def _init_timed_out(self, generation: int) -> None:
+        if generation != self.generation or not self.initialising:
+            return
+        self._init_failed(b"", "Sandbox.Timedout", status="timeout")
+
+    def _deadline_hit(self, inv) -> None:
+        env = self.env
+        if env.current is inv and not inv.done and env.state == "Invoking":
+            self._deadline = None
+            env.timeout(inv)
+
+    def _exited(self, generation: int, code: int) -> None:
+        """The process ended on its own (we did not stop it)."""
+        if generation != self.generation:
+            return
+        self.driver.catch_up()
+        self.proc = None
+        env = self.env
+        message = f"Runtime exited with error: exit status {code}" if code >= 0 else \
+            f"Runtime exited with error: signal: {signal.Signals(-code).name.lower()}"
+        if self.initialising:
+            self.initialising = False
+            env.api.state = "InitError"         # no /init/error was posted: keep the trace honest
+            self._init_failed(json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}).encode(),
+                              "Runtime.ExitError")
+        elif env.state == "Invoking" and env.current is not None and not env.current.done:
+            inv = env.current
+            self.lab.engine.cancel(self._deadline)
+            body = json.dumps({"errorType": "Runtime.ExitError",
+                               "errorMessage": f"RequestId: {inv.request_id} Error: {message}"}).encode()
+            env.crash(inv, body)
+        self.generation += 1
+        self.driver._check_waiters()
+
+    # --- processes ----------------------------------------------------------------------------------------
+    def _spawn(self) -> None:
+        self.generation += 1
+        self.starting = True
+        self.initialising = True
+        self.driver.spawn(self._run, self.generation, self.command())
+
+    async def _run(self, generation: int, cmd: list[str]) -> None:
+        try:
+            proc = await anyio.open_process(cmd, stdin=None, cwd=self.task_dir, env=self.environ(),
+                                            start_new_session=True)
+        except OSError as exc:
+            self.starting = False
+            self.env.log(f"lambdalab: could not start the runtime process {cmd!r}: {exc}")
+            self._exited(generation, 127)
+            return
+        self.pids.append(proc.pid)
+        self.session.track(proc)
+        if generation != self.generation:     # stopped before it even started
+            self.starting = False
+            await self._stop(proc)
+            return
+        self.proc = proc
+        self.starting = False
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._pump, proc.stdout, "out")
+            tg.start_soon(self._pump, proc.stderr, "err")
+            code = await proc.wait()
+        self.session.untrack(proc)
+        if self.proc is proc:
+            self._exited(generation, code)
+
+    async def _pump(self, stream, which: str) -> None:
+        """Copy a process's output into the environment's log stream, one line at a time."""
+        buffer = b""
+        try:
+            async for chunk in stream:
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                if lines:
+                    self._log_lines(lines)
+                if len(buffer) > 256 * 1024:      # a line without end: log it in pieces
+                    self._log_lines([buffer])
+                    buffer = b""
+        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            pass
+        if buffer:
+            self._log_lines([buffer])
+
+    def _log_lines(self, lines: list[bytes]) -> None:
+        self.driver.catch_up()
+        env = self.env
+        inv = env.current
+        for raw in lines:
+            line = raw.decode("utf-8", "replace").rstrip("\r")
+            env.log(line)
+            if inv is not None and inv.lines is not None and not inv.done:
+                inv.lines.append(line)
+            self.server.telemetry.record("function", "function", line)
+
+    def _stop_process(self) -> None:
+        self.generation += 1
+        self.initialising = False
+        self.lab.engine.cancel(self._deadline)
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            self.driver.spawn(self._stop, proc)
+
+    async def _stop(self, proc, grace: float = TERM_GRACE) -> None:
+        """SIGTERM the process group, SIGKILL it after ``grace`` seconds, and reap the process."""
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+            if proc.returncode is not None:
+                break
+            try:
+                os.killpg(proc.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+            with anyio.move_on_after(wait):
+                await proc.wait()
+        self.session.untrack(proc)
+
+    def _start_extensions(self) -> None:
+        folder = os.path.join(self.task_dir, "extensions")
+        if not os.path.isdir(folder):
+            return
+        for name in sorted(os.listdir(folder)):
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):
+                self.driver.spawn(self._run_extension, [path] if os.access(path, os.X_OK) else ["bash", path])
+
+    async def _run_extension(self, cmd: list[str]) -> None:
+        try:
+            proc = await anyio.open_process(cmd, stdin=None, cwd=self.task_dir, env=self.environ(),
+                                            start_new_session=True)
+        except OSError as exc:
+            self.env.log(f"lambdalab: could not start the extension {cmd!r}: {exc}")
+            return
+        self.pids.append(proc.pid)
+        self.extension_procs.append(proc)
+        self.session.track(proc)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._pump, proc.stdout, "out")
+            tg.start_soon(self._pump, proc.stderr, "err")
+            await proc.wait()
+        self.session.untrack(proc)
+
+    # the in-process runtime's methods, for code that calls them on any runtime
+    def init(self, budget):
+        raise RuntimeError("a process runtime initialises through its own process (start_init)")
+
+    needs_init = False

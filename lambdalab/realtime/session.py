@@ -1,0 +1,191 @@
+"""What a real-clock Lab gets: the driver, the per-environment servers, process runtimes and ``lab.serve()``.
+
+``RealTimeSession(lab)`` installs itself on the lab. The Lab's notebook-facing methods are wrapped so that they
+run on the driver's loop thread (``create_function``, ``submit``, ``stats``, the clients' methods, ...), and the
+ones that wait (``invoke``, ``wait_for``, ``advance``, ``run``) block the calling thread, with a bound, while
+the loop keeps serving HTTP. ``lab.realtime`` is the session, for tests and curious learners.
+"""
+from __future__ import annotations
+
+import functools
+
+import anyio
+
+from .driver import DEFAULT_WAIT, RealTimeDriver
+from .processes import ProcessRuntime, is_process_runtime
+from .runtime_server import RuntimeServer
+
+__all__ = ["RealTimeSession"]
+
+_MARSHALLED = ("create_function", "submit", "poisson", "stats", "logs", "log_streams", "log_events", "metrics")
+
+
+class RealTimeSession:
+    def __init__(self, lab) -> None:
+        self.lab = lab
+        self.driver = RealTimeDriver(lab)
+        self.servers: dict[str, RuntimeServer] = {}
+        self.runtimes: dict[str, ProcessRuntime] = {}
+        self.processes: set = set()
+        self.invoke_servers: list = []
+        self.all_pids: list[int] = []
+        self._closed = False
+        lab.realtime = self
+        lab.runtime_api_address = self.runtime_api_address
+        lab.register_service("runtime", self.make_runtime)
+        lab.serve = self.serve
+        for name in _MARSHALLED:
+            setattr(lab, name, self._marshalled(getattr(lab, name)))
+        lab.wait_for = self.wait_for
+        lab.advance = self.advance
+        lab.run = self.run
+        lab.client = self._client(lab.client)
+        lab.on_close(self.close)
+
+    # --- per-environment pieces ---------------------------------------------------------------------------
+    def runtime_api_address(self, env) -> str:
+        if not is_process_runtime(env.snapshot):
+            return type(self.lab).runtime_api_address(self.lab, env)
+        server = RuntimeServer(self, env)
+        self.servers[env.id] = server
+        return server.address
+
+    def make_runtime(self, lab, env):
+        server = self.servers.get(env.id)
+        if server is None:
+            return None
+        runtime = ProcessRuntime(self, env, server)
+        self.runtimes[env.id] = runtime
+        return runtime
+
+    def forget(self, runtime: ProcessRuntime) -> None:
+        self.runtimes.pop(runtime.env.id, None)
+        self.servers.pop(runtime.env.id, None)
+
+    def track(self, proc) -> None:
+        self.processes.add(proc)
+        self.all_pids.append(proc.pid)
+
+    def untrack(self, proc) -> None:
+        self.processes.discard(proc)
+
+    # --- the Invoke API -------------------------------------------------------------------------------------
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve the Lambda Invoke API over HTTP; returns its URL (use it as boto3's ``endpoint_url``)."""
+        from .invoke_api import InvokeServer
+        server = self.driver.call(InvokeServer, self, host, port)
+        self.invoke_servers.append(server)
+        return server.url
+
+    # --- notebook-facing wrappers -------------------------------------------------------------------------
+    def _marshalled(self, method):
+        @functools.wraps(method)
+        def call(*args, **kwargs):
+            return self.driver.call(method, *args, **kwargs)
+        return call
+
+    def _client(self, make_client):
+        @functools.wraps(make_client)
+        def client(service: str, **kwargs):
+            return _LoopClient(self, self.driver.call(make_client, service, **kwargs))
+        return client
+
+    def wait_for(self, done, limit: float | None = None) -> None:
+        """Block until ``done()``; ``limit`` is a lab time (seconds since start) to give up at."""
+        timeout = DEFAULT_WAIT if limit is None else max(0.0, limit - self.driver.wall())
+        self.driver.wait(done, timeout)
+
+    def advance(self, seconds: float) -> None:
+        """In real time, advancing means letting ``seconds`` of wall-clock time pass (bounded)."""
+        if seconds < 0:
+            raise ValueError("cannot advance by a negative time")
+        self._sleep_until(self.driver.wall() + seconds)
+
+    def run(self, until: float | None = None) -> None:
+        """Wait until lab time ``until``, or (without it) until no invocation is in flight (bounded)."""
+        if until is not None:
+            self._sleep_until(until)
+            return
+        frontend = self.lab.frontend
+        self.driver.wait(lambda: not any(frontend.in_use.values()), DEFAULT_WAIT)
+
+    def _sleep_until(self, t: float) -> None:
+        engine = self.lab.engine
+        if t - self.driver.wall() > DEFAULT_WAIT * 10:
+            raise ValueError(f"a real-time lab waits at most {DEFAULT_WAIT * 10:g} s per call")
+        self.driver.call(engine.at, t, _tick)
+        self.driver.wait(lambda: engine.now >= t, t - self.driver.wall() + 5.0)
+
+    # --- the end --------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop every process (SIGTERM, then SIGKILL) and server, then the loop."""
+        if self._closed:
+            return
+        self._closed = True
+        self.driver.close(self._aclose)
+
+    async def _aclose(self) -> None:
+        for runtime in list(self.runtimes.values()):
+            runtime.generation += 1
+            runtime.proc = None
+        with anyio.move_on_after(10):
+            async with anyio.create_task_group() as tg:
+                for proc in list(self.processes):
+                    tg.start_soon(_stop_quickly, proc)
+        for server in list(self.servers.values()):
+            server.close()
+        for server in self.invoke_servers:
+            server.close()
+
+
+def _tick() -> None:
+    """An empty event: it makes the driver wake at a given time."""
+
+
+async def _stop_quickly(proc) -> None:
+    import os
+    import signal
+    for sig, wait in ((signal.SIGTERM, 0.3), (signal.SIGKILL, 5.0)):
+        if proc.returncode is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        with anyio.move_on_after(wait):
+            await proc.wait()
+
+
+class _LoopClient:
+    """A client whose calls run on the loop thread; ``invoke`` waits on the caller's thread."""
+
+    def __init__(self, session: RealTimeSession, inner) -> None:
+        self._session = session
+        self._inner = inner
+        self._lab = session.lab
+        self.exceptions = getattr(inner, "exceptions", None)
+        self.meta = getattr(inner, "meta", None)
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._inner, name)
+        if not callable(attr):
+            return attr
+        return functools.wraps(attr)(lambda *a, **k: self._session.driver.call(attr, *a, **k))
+
+    def invoke(self, **params) -> dict:
+        """Invoke; a RequestResponse call returns when the invocation is done in real time (bounded wait)."""
+        if "FunctionName" not in params:
+            return self._inner.invoke(**params)          # raises the same ParamValidationError as boto3
+        driver = self._session.driver
+        inv = driver.call(self._lab.frontend.submit, params)
+        if not inv.done and inv.invocation_type == "RequestResponse":
+            bound = (inv.snapshot.timeout if inv.snapshot is not None else 900) + 60
+            if not driver.wait(lambda: inv.done, bound):
+                raise TimeoutError(f"the invocation {inv.request_id} did not finish within {bound} s")
+        if inv.error is not None:
+            raise inv.error
+        return inv.response
+
+    def get_waiter(self, name: str):
+        from ..clients.waiters import Waiter
+        return Waiter(self, name)
