@@ -159,13 +159,19 @@ class EventSourceMappings:
         raise _invalid(f"Unrecognized event source, must be kinesis, dynamodb stream or sqs. Unsupported source "
                        f"arn : {arn}", operation)
 
-    def _source_exists(self, kind: str, arn: str, operation: str) -> None:
+    def _source_exists(self, kind: str, arn: str, function_arn: str, operation: str) -> None:
         if kind == "sqs":
             sqs = getattr(self.lab, "sqs", None)
-            if sqs is None or sqs.queue_by_arn(arn) is None:
+            queue = sqs.queue_by_arn(arn) if sqs is not None else None
+            if queue is None:
                 raise _invalid("Error occurred while ReceiveMessage. SQS Error Code: "
                                "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified queue "
                                "does not exist.", operation)
+            fn = self.lab.control_plane.functions[split_qualifier(function_arn.split(":function:", 1)[1])[0]]
+            visibility, timeout = queue.number("VisibilityTimeout"), fn.latest.config["Timeout"]
+            if visibility < timeout:       # a message could come back while the function still works on it
+                raise _invalid(f"Queue visibility timeout: {visibility} seconds is less than Function timeout: "
+                               f"{timeout} seconds", operation)
         elif self.lab.kinesis.stream_by_arn(arn) is None:
             raise _invalid(f"Stream not found: {arn}", operation)
 
@@ -277,7 +283,7 @@ class EventSourceMappings:
         self._validate(kind, arn, config, params, op)
         if params.get("Tags"):
             raise _invalid("lambdalab does not model tags on event source mappings.", op)
-        self._source_exists(kind, arn, op)
+        self._source_exists(kind, arn, function_arn, op)
         for other in self.mappings.values():
             if other.config["EventSourceArn"] == arn and other.config["FunctionArn"] == function_arn:
                 name = params["FunctionName"]

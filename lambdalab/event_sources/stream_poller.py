@@ -155,8 +155,9 @@ class Lane:
         lab.counters.put(mapping.function_name, "IteratorAge", (lab.now - batch[-1].arrival) * 1000)
         self.invocations += 1
         poller.batches += 1
-        self.inflight = invoke_batch(mapping, [poller.event_record(r) for r in batch], self.done,
-                                     shard=self.shard.shard_id, attempt=self.retries + 1)
+        self.inflight = True              # set before the call: ``done`` may run inside it
+        invoke_batch(mapping, [poller.event_record(r) for r in batch], self.done, shard=self.shard.shard_id,
+                     attempt=self.retries + 1)
 
     def done(self, inv) -> None:
         self.inflight = None
