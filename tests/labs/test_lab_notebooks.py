@@ -1,0 +1,143 @@
+"""The course's shape, read from the committed notebooks: every lab in labs/ follows the course rules.
+
+Each lab: a goal and a 15-25 minute estimate up front, something the learner drives (a widget or a plot),
+2-4 exercises checked by ``lambdalab.check`` whose answers start unfilled, a "What real AWS does differently"
+box, links back and forward along the course, a seeded Lab, and `# NBVAL_CHECK_OUTPUT` only as a first line.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import pathlib
+import re
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+LABS = ROOT / "labs"
+sys.path.insert(0, str(ROOT / "scripts"))
+from strip_notebooks import strip  # noqa: E402
+
+COURSE = ["00_start_here", "01_synchronous_invoke", "02_lifecycle", "03_asynchronous_invocations",
+          "04_event_source_mappings", "05_scaling_and_concurrency", "06_keep_alive_reuse_and_cost",
+          "07_runtime_api_and_custom_runtimes"]
+NOTEBOOKS = sorted(LABS.glob("[0-9][0-9]_*.ipynb"))
+ALL_NOTEBOOKS = sorted(p for p in LABS.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+ANSWER = re.compile(r"""check\.answer\(\s*["'](lab\d\d\.[\w.\-]+)["']\s*,\s*([A-Za-z_]\w*)""")
+LINK = re.compile(r"\]\(([^)#\s]+\.ipynb)(#[^)]*)?\)")
+
+
+def _cells(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return [(c["cell_type"], "".join(c["source"])) for c in nb["cells"]]
+
+
+def _markdown(path):
+    return [src for kind, src in _cells(path) if kind == "markdown"]
+
+
+def _code(path):
+    return [src for kind, src in _cells(path) if kind == "code"]
+
+
+def _id(p):
+    return str(p.relative_to(LABS))
+
+
+def test_labs_are_named_after_the_course():
+    assert NOTEBOOKS, "no labs yet"
+    strays = [p.stem for p in NOTEBOOKS if p.stem not in COURSE]
+    assert not strays, f"labs named outside the course plan: {strays} (expected names: {COURSE})"
+    assert {"00_start_here", "01_synchronous_invoke"} <= {p.stem for p in NOTEBOOKS}
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=_id)
+def test_committed_stripped(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    assert strip(copy.deepcopy(nb)) == nb, f"{_id(path)}: run python scripts/strip_notebooks.py"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
+def test_opens_with_a_goal_and_a_time_estimate(path):
+    head = "\n".join(_markdown(path)[:2])
+    assert re.search(r"\bgoals?\b", head, re.I), f"{path.name}: state the lab's goal in its first cells"
+    minutes = [int(m) for m in re.findall(r"(\d+)\s*(?:-\s*\d+\s*)?min", head)]
+    assert minutes and all(15 <= m <= 25 for m in minutes), f"{path.name}: give a 15-25 minute estimate, got {minutes}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
+def test_has_two_to_four_checked_exercises_of_its_own(path):
+    number = path.stem[:2]
+    keys = [k for src in _code(path) for k, _ in ANSWER.findall(src)]
+    assert 2 <= len(set(keys)) <= 4, f"{path.name}: {len(set(keys))} checked exercises ({keys}); want 2-4"
+    foreign = [k for k in keys if not k.startswith(f"lab{number}.")]
+    assert not foreign, f"{path.name} checks other labs' keys: {foreign}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
+def test_every_check_it_uses_exists_and_every_check_of_the_lab_is_used(path):
+    from lambdalab import check
+
+    number = path.stem[:2]
+    used = {k for src in _code(path) for k, _ in ANSWER.findall(src)}
+    registered = {k for k in check.load_all() if k.startswith(f"lab{number}.")}
+    assert used <= registered, f"{path.name} uses checks nobody registered: {sorted(used - registered)}"
+    assert registered <= used, f"lambdalab/check/lab{number}.py registers checks the lab never asks: " \
+                               f"{sorted(registered - used)}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
+def test_exercise_answers_start_unfilled(path):
+    code = _code(path)
+    for i, src in enumerate(code):
+        for key, var in ANSWER.findall(src):
+            before = "\n".join(code[:i + 1])
+            assert re.search(rf"^{var}\s*=\s*(None|\.\.\.)\b", before, re.M), \
+                f"{path.name}: the answer to {key} ({var}) must start as None in a cell above its check"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
+def test_has_a_what_real_aws_does_differently_box(path):
+    assert any("what real aws does differently" in src.lower() for src in _markdown(path)), path.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
+def test_links_back_and_forward_along_the_course(path):
+    targets = {pathlib.PurePosixPath(t).stem for src in _markdown(path) for t, _ in LINK.findall(src)}
+    unknown = sorted(t for t in targets if t not in COURSE)
+    assert not unknown, f"{path.name} links to notebooks outside the course: {unknown}"
+    i = COURSE.index(path.stem)
+    if i > 0:
+        assert COURSE[i - 1] in targets, f"{path.name}: no link back to {COURSE[i - 1]}.ipynb"
+    if i + 1 < len(COURSE):
+        assert COURSE[i + 1] in targets, f"{path.name}: no link forward to {COURSE[i + 1]}.ipynb"
+
+
+def test_start_here_maps_the_whole_course():
+    targets = {pathlib.PurePosixPath(t).stem for src in _markdown(LABS / "00_start_here.ipynb")
+               for t, _ in LINK.findall(src)}
+    assert set(COURSE) <= targets, f"00_start_here does not link {sorted(set(COURSE) - targets)}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
+def test_the_learner_drives_something(path):
+    code = "\n".join(_code(path))
+    assert re.search(r"ll\.widgets\.|lambdalab\.widgets|\.plot\(|plt\.|matplotlib", code), \
+        f"{path.name}: give the learner a Stepper (or another widget) or a plot to drive"
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=_id)
+def test_labs_are_seeded_and_marks_are_first_lines(path):
+    for src in _code(path):
+        for call in re.findall(r"\bLab\(([^)]*)\)", src):
+            assert "seed" in call, f"{_id(path)}: Lab({call}) without a seed is not deterministic"
+        if "NBVAL_CHECK_OUTPUT" in src:
+            assert src.lstrip().startswith("# NBVAL_CHECK_OUTPUT"), \
+                f"{_id(path)}: '# NBVAL_CHECK_OUTPUT' must be the cell's first line: {src[:60]!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
+def test_has_a_solution_notebook(path):
+    solutions = sorted((LABS / "solutions").glob(f"{path.stem[:2]}_*.ipynb"))
+    assert solutions, f"{path.name}: no worked solution in labs/solutions/{path.stem[:2]}_*.ipynb"
