@@ -89,6 +89,9 @@ class ExecutionEnvironment:
         synthetic = snapshot.model.get("synthetic", False)
         self.runtime = NullRuntime(self) if synthetic else lab.make_runtime(self)
         self.api = RuntimeAPI(self._runtime_ready, self._on_response, self._on_error, self._on_init_error)
+        # bulk runs (trace off/summary) of a synthetic function with no extensions skip the Runtime API's protocol
+        # objects, which nothing can observe there; see _bulk_invoke
+        self._bulk = synthetic and not lab.trace.full and not self._extension_specs
         self._init_outcome = None
         self._pending_invocation = None
         lab.counters.environment_up(snapshot.function.name)
@@ -237,15 +240,24 @@ class ExecutionEnvironment:
         self.lab.engine.schedule(seconds, self._runtime_init, seconds)
 
     def _runtime_init(self, used: float) -> None:
+        if self.runtime_is_external:      # [realtime] a process does runtime + function init, ends at its 1st /next
+            self.runtime.start_init(used)
+            return
         runtime = self.snapshot.config["Runtime"]
         seconds = self.lab.cost.runtime_bootstrap(runtime)
         self.emit("runtime", "init", f"Runtime init: bootstrap {runtime}: {ms(seconds)}", phase="runtime_init",
                   duration=seconds)
         self.lab.engine.schedule(seconds, self._function_init, used + seconds)
 
+    def init_limit(self) -> float:
+        """10 s for an on-demand Init; pre-initialised environments may take max(130 s, function timeout)."""
+        if self.init_type == "on-demand":
+            return self.lab.cost.init_limit
+        return max(130.0, float(self.snapshot.timeout))
+
     def _function_init(self, used: float) -> None:
         lab = self.lab
-        limit = max(0.0, lab.cost.init_limit - used)
+        limit = max(0.0, self.init_limit() - used)
         budget = vtime.Budget(lab.now, limit, lab.epoch)
         outcome = self.runtime.init(budget)
         for t, line in outcome.lines:
@@ -285,6 +297,9 @@ class ExecutionEnvironment:
         self._init_outcome = outcome
         if self.init_type != "on-demand" and self._pending_invocation is None:
             self.lab.fleet.provisioned_init_failed(self)
+            return
+        if self.runtime_is_external:      # [realtime] retry Init inside the invoke with a fresh process
+            self._runtime_ready()
             return
         self.api.next()
 
@@ -336,6 +351,9 @@ class ExecutionEnvironment:
         inv.t_start = lab.now
         inv.env_id = self.id
         inv.init_type = self.init_type
+        if self._bulk and inv.lines is None:
+            self._bulk_invoke(inv)
+            return
         deadline = lab.now + self.snapshot.timeout
         rinv = RuntimeInvocation(inv.request_id, inv.payload, int((lab.epoch + deadline) * 1000), inv.invoked_arn,
                                  inv.trace_id or "", inv.client_context)
@@ -343,6 +361,23 @@ class ExecutionEnvironment:
         if not self.runtime_is_external:
             self.api.next()
             self._run_in_process(inv, rinv)
+        else:                             # [realtime] START line, deadline timer; the process answers over HTTP
+            self.runtime.deliver(inv, rinv)
+
+    def _bulk_invoke(self, inv) -> None:
+        """The invoke of a synthetic function in a bulk run: same draws, events and outcome as the full path.
+
+        The handler returns null after its modelled duration (or is cut at the timeout), exactly as
+        ``_run_in_process`` + ``_post_outcome`` would decide, with one heap event either way, so stats are
+        identical across trace modes; only the Runtime API bookkeeping (invisible without a trace) is skipped.
+        """
+        dist = self.snapshot.model.get("duration")
+        elapsed = dist(self.lab.rng) if dist is not None else 0.0
+        timeout = self.snapshot.timeout
+        if elapsed >= timeout:
+            self.lab.engine.schedule(float(timeout), self.timeout, inv)
+        else:
+            self.lab.engine.schedule(elapsed, self._finish, inv, "ok", b"null", None)
 
     @property
     def runtime_is_external(self) -> bool:
@@ -456,6 +491,8 @@ class ExecutionEnvironment:
 
     def _post_outcome(self, inv, outcome: Outcome) -> None:
         """At the handler's virtual end: the in-process runtime answers the Runtime API (or dies)."""
+        if self.current is not inv or self.state != "Invoking":
+            return                        # the environment was shut down while the handler ran
         rid = inv.request_id
         if outcome.status == "ok":
             status, body, _ = self.api.post_response(rid, outcome.body)
@@ -534,7 +571,7 @@ class ExecutionEnvironment:
         now = lab.now
         inv.status, inv.body, inv.error_type = status, body, error_type
         inv.t_end = now
-        ext = self._extensions_after_response(inv) if self.extensions else 0.0
+        ext = self._extensions_after_response(inv) if self.extensions and self.state == "Invoking" else 0.0
         if self.telemetry is not None:
             record = {"requestId": inv.request_id, "status": _TELEMETRY_STATUS[status],
                       "metrics": {"durationMs": round((now - inv.t_start) * 1000, 3), "producedBytes": len(body)}}
@@ -579,6 +616,8 @@ class ExecutionEnvironment:
 
     def _report(self, inv, cold: bool) -> None:
         lab = self.lab
+        if self.current is not inv:
+            return                        # already reported (the environment was shut down meanwhile)
         self.current = None
         if lab.log_store.enabled or inv.lines is not None:
             end = f"END RequestId: {inv.request_id}"
@@ -610,6 +649,9 @@ class ExecutionEnvironment:
                 record["errorType"] = inv.error_type
             self.telemetry.publish("platform.report", record)
         lab.counters.invocation_done(inv, self.snapshot)
+        if self.state != "Invoking":      # shut down mid-invoke: nothing to freeze or give back
+            lab.frontend.release(self.snapshot.function.name)
+            return
         self._transition("Idle")
         if lab.trace.full:
             self.emit("environment", "freeze", f"Invoke done; freeze {self.id} (Duration {ms(inv.duration)}"
@@ -628,12 +670,15 @@ class ExecutionEnvironment:
         and then each external extension registered for SHUTDOWN gets the event and the rest of the 2 s.
         """
         lab = self.lab
+        was_invoking = self.state == "Invoking"
         self._transition("Shutdown")
         lab.engine.cancel(self.idle_event)
         cap = lab.cost.shutdown_cap
         deadline_ms = int((lab.epoch + lab.now + cap) * 1000)
         self.emit("environment", "shutdown", f"Shutdown phase for {self.id} (reason: {reason}, at most "
                   f"{cap:g} s)", state="shutdown", reason=reason, deadlineMs=deadline_ms)
+        if was_invoking and self.current is not None:
+            self._abandon(self.current)
         if self.telemetry is not None:
             self.telemetry.frozen = False          # the microVM runs again to shut down
         if self.runtime_is_external:
@@ -649,6 +694,14 @@ class ExecutionEnvironment:
                   + (" (an internal extension shares its process)" if internal else ""), phase="shutdown",
                   duration=grace)
         lab.engine.schedule(grace, self._shutdown_extensions, reason, deadline_ms, cap - grace)
+
+    def _abandon(self, inv) -> None:
+        """The environment dies under a running invoke: the caller gets Runtime.ExitError."""
+        if inv.done:                      # answered already; only the extensions' after-work is cut short
+            self._report(inv, False)
+            return
+        self.api.reset()
+        self._finish(inv, "exit", exit_body(None, inv.request_id), "Runtime.ExitError")
 
     def _shutdown_extensions(self, reason: str, deadline_ms: int, left: float) -> None:
         lab = self.lab

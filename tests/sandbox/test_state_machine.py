@@ -1,0 +1,97 @@
+"""The execution environment's state machine: every legal transition happens, nothing else can."""
+from __future__ import annotations
+
+import pytest
+
+from lambdalab.sandbox import environment as envmod
+from lambdalab.sandbox.environment import TRANSITIONS, ExecutionEnvironment, IllegalTransition
+
+from .helpers import invoke, make_lab
+
+STATES = tuple(TRANSITIONS)
+
+
+@pytest.fixture
+def recorded(monkeypatch):
+    """Record every (from, to) transition any environment makes."""
+    seen = []
+    original = ExecutionEnvironment._transition
+
+    def spy(self, new):
+        before = self.state
+        original(self, new)
+        seen.append((before, new))
+
+    monkeypatch.setattr(ExecutionEnvironment, "_transition", spy)
+    return seen
+
+
+def test_each_transition_of_the_table_is_taken_by_some_lifecycle(recorded):
+    lab = make_lab(idle_timeout=60)
+    lam = lab.client("lambda")
+    lab.create_function("f", "def handler(e, c):\n    return 1\n")
+    invoke(lab, "f")                      # Init -> Invoking -> Idle
+    invoke(lab, "f")                      # Idle -> Invoking -> Idle
+    lab.advance(120)                      # Idle -> Shutdown -> Gone (idle expiry)
+    lab.create_function("pc", "def handler(e, c):\n    return 1\n")
+    version = lam.publish_version(FunctionName="pc")["Version"]
+    lam.put_provisioned_concurrency_config(FunctionName="pc", Qualifier=version, ProvisionedConcurrentExecutions=1)
+    lab.advance(5)                        # Init -> Idle (pre-initialised)
+    lab.create_function("bad", "raise RuntimeError('no')\ndef handler(e, c):\n    return 1\n")
+    version = lam.publish_version(FunctionName="bad")["Version"]
+    lam.put_provisioned_concurrency_config(FunctionName="bad", Qualifier=version, ProvisionedConcurrentExecutions=1)
+    lab.advance(5)                        # Init -> Shutdown (provisioned Init failed)
+    lab.create_function("slow", "import time\ndef handler(e, c):\n    time.sleep(5)\n", timeout=10)
+    inv = lab.submit(FunctionName="slow")
+    lab.advance(1)
+    busy = next(e for e in lab.fleet.environments.values() if e.snapshot.name == "slow")
+    assert busy.state == "Invoking" and not inv.done
+    busy.shutdown("failure")              # Invoking -> Shutdown (e.g. the host is lost)
+    lab.advance(10)
+    assert busy.state == "Gone"
+    legal = {(a, b) for a, targets in TRANSITIONS.items() for b in targets}
+    assert set(recorded) == legal
+    assert inv.done and inv.response["FunctionError"] == "Unhandled"
+    assert b"Runtime.ExitError" in inv.response["Payload"].read()
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_every_move_outside_the_table_raises_and_changes_nothing(state):
+    lab = make_lab()
+    lab.create_function("f", "def handler(e, c):\n    return 1\n")
+    invoke(lab, "f")
+    env = next(iter(lab.fleet.environments.values()))
+    for target in STATES:
+        env.state = state
+        if target in TRANSITIONS[state]:
+            continue
+        with pytest.raises(IllegalTransition):
+            env._transition(target)
+        assert env.state == state
+
+
+def test_gone_is_final_and_a_dead_environment_cannot_be_thawed():
+    lab = make_lab(idle_timeout=10)
+    lab.create_function("f", "def handler(e, c):\n    return 1\n")
+    invoke(lab, "f")
+    env = next(iter(lab.fleet.environments.values()))
+    lab.advance(30)
+    assert env.state == "Gone"
+    assert TRANSITIONS["Gone"] == set()
+    with pytest.raises(IllegalTransition):
+        env.thaw(object())
+    with pytest.raises(IllegalTransition):
+        env.shutdown("spindown")
+
+
+def test_trace_states_come_from_the_vocabulary():
+    from lambdalab.engine.vocabulary import ENV_STATES
+    lab = make_lab(idle_timeout=10)
+    lab.create_function("f", "def handler(e, c):\n    return 1\n")
+    invoke(lab, "f")
+    invoke(lab, "f")
+    lab.advance(30)
+    states = [s.detail["state"] for s in lab.trace.filter(component="environment") if "state" in s.detail]
+    assert set(states) <= set(ENV_STATES)
+    assert {"init", "invoking", "frozen", "shutdown", "gone"} <= set(states)
+    assert envmod._TRACE_STATE["Idle"] == "frozen"
