@@ -442,8 +442,10 @@ class ExecutionEnvironment:
                       f"runs again inside this invoke: {ms(outcome.elapsed - start)}", request_id=inv.request_id,
                       phase="function_init", duration=outcome.elapsed - start, status=outcome.status,
                       suppressed=True)
-        if outcome.status == "exit":
-            outcome.body = exit_body(None, inv.request_id)
+        if outcome.status == "exit":             # the runtime process died: its message names the request
+            body = json.loads(outcome.body)
+            body["errorMessage"] = f"RequestId: {inv.request_id} {body['errorMessage']}"
+            outcome.body = json.dumps(body).encode()
         return outcome
 
     def _run_in_process(self, inv, rinv) -> None:
