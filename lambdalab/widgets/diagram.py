@@ -8,6 +8,8 @@ so a trace with thousands of environments draws as fast as one with two.
 """
 from __future__ import annotations
 
+import textwrap
+
 import ipywidgets as widgets
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
@@ -68,6 +70,11 @@ class ArchitectureDiagram(widgets.VBox):
             position = max(0, min(int(position), self.index.n - 1))
         self._paint(position)
         self.image.value = self.canvas.frame()
+
+    @property
+    def shown_environments(self) -> list[str]:
+        """The environments that have a place on the drawing at this step (at most lines x cells)."""
+        return [env_id for _, _, envs in self.cursor.lines() for _, env_id, _ in envs]
 
     def png(self) -> bytes:
         """The current frame as PNG bytes (what the Image widget shows)."""
@@ -154,18 +161,18 @@ class ArchitectureDiagram(widgets.VBox):
                            "", fontsize=th.small, color=th.ink, va="center", zorder=2,
                            ha="left" if name == "environment" else "right")
             self.headers[name] = canvas.sprite(bar, head, note)
-        # one sprite per worker host row: the host and its environments change together
+        # one sprite per line of the worker area: a host's line and its environments change together
         self.worker_rows = []
-        for wslot in range(self.index.worker_slots):
-            x, y, w, h = layout.worker_box(wslot)
+        for line in range(self.index.lines):
+            x, y, w, h = layout.line_box(line)
+            tx, ty = layout.tag_point(line)
             artists = [_box(x, y, w, h, fc="#E9EEF3", ec=th.ink, lw=th.line, zorder=1),
-                       ax.text(x + 0.45, y + h / 2, "", ha="center", va="center", fontsize=th.small, color=th.ink,
-                               zorder=2, linespacing=1.3)]
-            for slot in range(self.index.env_slots):
-                ex, ey, ew, eh = layout.env_box(wslot, slot)
+                       ax.text(tx, ty, "", ha="left", va="center", fontsize=th.small, color=th.ink, zorder=2)]
+            for cell in range(self.index.cells):
+                ex, ey, ew, eh = layout.env_box(line, cell)
                 artists.append(_box(ex, ey, ew, eh, fc="white", ec=th.ink, lw=th.line, zorder=2))
                 artists.append(ax.text(ex + ew / 2, ey + eh / 2, "", ha="center", va="center", fontsize=th.small,
-                                       color="black", zorder=3, linespacing=1.25))
+                                       color="black", zorder=3, linespacing=1.3))
             for artist in artists:
                 if isinstance(artist, FancyBboxPatch):
                     ax.add_patch(artist)
@@ -175,8 +182,8 @@ class ArchitectureDiagram(widgets.VBox):
         ax.add_patch(band)
         self.zoom_band = canvas.sprite(band, ax.text(zx + zw / 2, zy + 0.65, "", ha="center", va="center",
                                                      fontsize=th.small, color="black"))
-        self.caption_text = ax.text(0.25, 9.1, "", fontsize=th.font, color=th.ink, va="center", fontweight="bold",
-                                    visible=False)
+        self.caption_text = ax.text(0.25, 8.95, "", fontsize=th.font, color=th.ink, va="center", fontweight="bold",
+                                    visible=False, linespacing=1.25)
         self.caption_sprite = canvas.sprite(self.caption_text)
 
     # ---- drawing, per step
@@ -190,19 +197,25 @@ class ArchitectureDiagram(widgets.VBox):
         focus = index.focus[position] if step is not None else None
         self.highlighted, self.hop = comp, hop
         worker_lit = False
-        for wslot, sprite in enumerate(self.worker_rows):
-            worker_id = state.get(("wslot", wslot))
-            if worker_id is None:
+        in_use = {line: (worker_id, envs) for line, worker_id, envs in self.cursor.lines()}
+        first_line = {}
+        for line in sorted(in_use):
+            first_line.setdefault(in_use[line][0], line)
+        shown_per_worker = {}
+        for worker_id, envs in in_use.values():
+            shown_per_worker[worker_id] = shown_per_worker.get(worker_id, 0) + len(envs)
+        for line, sprite in enumerate(self.worker_rows):
+            if line not in in_use:
                 sprite.look(None, lambda s=sprite: _show(s, False))
                 continue
+            worker_id, envs = in_use[line]
             hot = comp == "worker" and worker_id == step.worker_id
             worker_lit |= hot
-            envs = []
-            for slot, env_id, (env_state, _, function) in self.cursor.environments(wslot):
-                envs.append((slot, env_id, env_state, function, env_id == focus,
-                             comp == "environment" and env_id == focus))
-            more = state.get(("wenvs", worker_id), 0) - len(envs)
-            key = (worker_id, state.get(("worker", worker_id), "up"), more, hot, tuple(envs))
+            cells = tuple((cell, env_id, env_state, env_id == focus, comp == "environment" and env_id == focus)
+                          for cell, env_id, (env_state, _, _) in envs)
+            first = first_line[worker_id] == line
+            more = state.get(("wenvs", worker_id), 0) - shown_per_worker[worker_id] if first else 0
+            key = (worker_id, state.get(("worker", worker_id), "up"), first, more, hot, cells)
             sprite.look(key, lambda s=sprite, k=key: self._style_row(s, *k))
         for name, sprite in self.hot.items():
             on = name == comp
@@ -210,8 +223,7 @@ class ArchitectureDiagram(widgets.VBox):
         for edge, sprite in self.edges.items():
             on = edge == hop
             sprite.look(on, lambda s=sprite, v=on: _show(s, v))
-        more_hosts = index.counter(position, "workers") - sum(
-            1 for w in range(index.worker_slots) if state.get(("wslot", w)) is not None)
+        more_hosts = index.counter(position, "workers") - len(first_line)
         note = f"+{more_hosts} more" if more_hosts > 0 else ""
         self._header("worker", comp == "worker" and not worker_lit, note)
         self._paint_zoom(step, focus, comp)
@@ -250,28 +262,30 @@ class ArchitectureDiagram(widgets.VBox):
         head.set_color(th.hot if hot else th.ink)
         text.set_text(note)
 
-    def _style_row(self, sprite, worker_id, status, more, hot, envs) -> None:
+    def _style_row(self, sprite, worker_id, status, first, more, hot, cells) -> None:
         th = self.theme
         box, label, *slots = sprite.artists
         _show(sprite, True)
         box.set_edgecolor(th.hot if hot else th.ink)
         box.set_linewidth(th.hot_line if hot else th.line)
         box.set_facecolor("#D8D8D8" if status == "draining" else "#E9EEF3")
-        lines = [worker_id] + (["draining"] if status == "draining" else []) + ([f"+{more} more"] if more > 0 else [])
-        label.set_text("\n".join(lines))
+        words = [f"worker {worker_id}" if first else f"{worker_id} (more)"]
+        if status == "draining":
+            words.append("draining")
+        if more > 0:
+            words.append(f"+{more} more environments")
+        label.set_text(" · ".join(words))
         label.set_fontweight("bold" if hot else "normal")
-        for slot in range(self.index.env_slots):
-            slots[2 * slot].set_visible(False)
-            slots[2 * slot + 1].set_visible(False)
-        limit = 14 if not th.presentation else 12
-        for slot, env_id, env_state, function, focused, lit in envs:
-            ebox, text = slots[2 * slot], slots[2 * slot + 1]
+        label.set_color(th.ink if first else "#777777")
+        for artist in slots:
+            artist.set_visible(False)
+        for cell, env_id, env_state, focused, lit in cells:
+            ebox, text = slots[2 * cell], slots[2 * cell + 1]
             ebox.set_visible(True)
             ebox.set_facecolor(STATE_COLOURS.get(env_state, "white"))
             ebox.set_edgecolor(th.hot if lit else th.ink)
-            ebox.set_linewidth(th.hot_line if lit else (th.line * 2 if focused else th.line))
-            name = env_id if not function else f"{env_id} · {function}"
-            text.set_text(f"{name[:limit]}\n{env_state}")
+            ebox.set_linewidth(th.hot_line if lit else (th.line * 2.2 if focused else th.line))
+            text.set_text(f"{env_id}\n{env_state}")
             text.set_fontweight("bold" if focused else "normal")
             text.set_visible(True)
 
@@ -281,14 +295,13 @@ class ArchitectureDiagram(widgets.VBox):
         text.set_text(band)
 
     def _style_caption(self, text) -> None:
-        self.caption_text.set_text(text)
+        self.caption_text.set_text("\n".join(textwrap.wrap(text, 78 if self.theme.presentation else 96)[:2]))
         self.caption_text.set_visible(self.caption and bool(text))
 
     def _sentence(self, step, position) -> str:
         if step is None:
             return ""
-        words = step.text if len(step.text) < 95 else step.text[:92] + "..."
-        return f"{position + 1}/{self.index.n}  t={step.t:.3f} s  {NAMES.get(step.component, step.component)}: {words}"
+        return f"{position + 1}/{self.index.n}  t={step.t:.3f} s  {NAMES.get(step.component, step.component)}: {step.text}"
 
     def _export(self, fmt, dpi) -> bytes:
         return self.canvas.export(fmt, dpi=dpi)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
-from typing import Any, Iterable
+from typing import Iterable
 
 __all__ = ["TraceIndex", "Cursor", "COUNTERS", "BUSY_STATES"]
 
@@ -39,10 +39,10 @@ _STATE_PHASES = frozenset(("invoke", "shutdown"))
 class TraceIndex:
     """Incremental index over a trace; call ``sync()`` (cheap when nothing is new) before reading."""
 
-    def __init__(self, trace, *, worker_slots: int = 3, env_slots: int = 2) -> None:
+    def __init__(self, trace, *, lines: int = 3, cells: int = 3) -> None:
         self.trace = trace
-        self.worker_slots = worker_slots
-        self.env_slots = env_slots
+        self.lines = lines      # lines of worker hosts on the diagram
+        self.cells = cells      # environments per line
         self.n = 0
         self.times = array("d")
         self.counters = array("q")          # _WIDTH values per step
@@ -64,9 +64,10 @@ class TraceIndex:
         self._request_env: dict[str, str] = {}
         self._pending: dict[str, list[list]] = {}
         self._open: dict[str, list] = {}     # env_id -> its state bar that has no end yet
-        self._worker_slot: dict[str, int] = {}
-        self._env_slot: dict[str, tuple[int, int]] = {}
-        self._used: dict[Any, int] = {}
+        self._line_owner: dict[int, str] = {}
+        self._line_used: dict[int, int] = {}
+        self._env_cell: dict[str, tuple[int, int]] = {}
+        self._used: dict[str, int] = {}
         self.version = 0                    # grows whenever steps are added (views redraw what depends on all)
         self.sync()
 
@@ -267,53 +268,67 @@ class TraceIndex:
             self._pending.setdefault(step.request_id, []).append(segment)
 
     # ---- places on the diagram (least recently used make way)
-    def _show_worker(self, changes, worker_id, pos) -> int:
-        self._used[worker_id] = pos
-        slot = self._worker_slot.get(worker_id)
-        if slot is not None:
-            return slot
-        taken = {s: w for w, s in self._worker_slot.items()}
-        free = [s for s in range(self.worker_slots) if s not in taken]
-        if free:
-            slot = free[0]
-        else:
-            slot = min(taken, key=lambda s: self._used.get(taken[s], -1))
-            self._hide_worker(changes, taken[slot])
-        self._worker_slot[worker_id] = slot
-        self._put(changes, ("wslot", slot), worker_id)
-        return slot
+    # The worker area has ``lines`` lines of ``cells`` environments. A line belongs to one worker host; a host
+    # with many environments owns several lines. When everything is taken, the least recently used environment
+    # of the same host makes way, or, for a host with no line yet, the least recently used line.
+    def _line_of(self, worker_id) -> list[int]:
+        return sorted(k for k, owner in self._line_owner.items() if owner == worker_id)
 
-    def _hide_worker(self, changes, worker_id) -> None:
-        slot = self._worker_slot.pop(worker_id, None)
-        if slot is None:
-            return
-        self._put(changes, ("wslot", slot), None)
-        for env_id, (ws, _) in list(self._env_slot.items()):
-            if ws == slot:
+    def _claim_line(self, changes, worker_id, pos) -> int:
+        free = [k for k in range(self.lines) if k not in self._line_owner]
+        if free:
+            line = free[0]
+        else:
+            line = min(self._line_owner, key=lambda k: self._line_used.get(k, -1))
+            self._free_line(changes, line)
+        self._line_owner[line] = worker_id
+        self._line_used[line] = pos
+        self._put(changes, ("line", line), worker_id)
+        return line
+
+    def _free_line(self, changes, line) -> None:
+        self._line_owner.pop(line, None)
+        self._put(changes, ("line", line), None)
+        for env_id, (k, _) in list(self._env_cell.items()):
+            if k == line:
                 self._hide_env(changes, env_id)
 
+    def _show_worker(self, changes, worker_id, pos) -> None:
+        owned = self._line_of(worker_id)
+        if owned:
+            self._line_used[owned[0]] = pos
+        else:
+            self._claim_line(changes, worker_id, pos)
+
+    def _hide_worker(self, changes, worker_id) -> None:
+        for line in self._line_of(worker_id):
+            self._free_line(changes, line)
+
     def _show_env(self, changes, env_id, worker_id, pos) -> None:
-        wslot = self._show_worker(changes, worker_id, pos)
-        self._used[("env", env_id)] = pos
-        place = self._env_slot.get(env_id)
-        if place is not None and place[0] == wslot:
+        self._used[env_id] = pos
+        place = self._env_cell.get(env_id)
+        if place is not None and self._line_owner.get(place[0]) == worker_id:
+            self._line_used[place[0]] = pos
             return
         if place is not None:
             self._hide_env(changes, env_id)
-        taken = {s: e for e, (ws, s) in self._env_slot.items() if ws == wslot}
-        free = [s for s in range(self.env_slots) if s not in taken]
-        if free:
-            slot = free[0]
-        else:
-            slot = min(taken, key=lambda s: self._used.get(("env", taken[s]), -1))
-            self._hide_env(changes, taken[slot])
-        self._env_slot[env_id] = (wslot, slot)
-        self._put(changes, ("eslot", wslot, slot), env_id)
+        owned = self._line_of(worker_id)
+        taken = {cell for cell in self._env_cell.values()}
+        spot = next(((k, j) for k in owned for j in range(self.cells) if (k, j) not in taken), None)
+        if spot is None and (len(self._line_owner) < self.lines or not owned):
+            spot = (self._claim_line(changes, worker_id, pos), 0)
+        if spot is None:  # every cell of this host's lines is taken: its least recently used environment yields
+            victim = min((e for e, (k, _) in self._env_cell.items() if k in owned), key=lambda e: self._used[e])
+            spot = self._env_cell[victim]
+            self._hide_env(changes, victim)
+        self._env_cell[env_id] = spot
+        self._line_used[spot[0]] = pos
+        self._put(changes, ("cell", *spot), env_id)
 
     def _hide_env(self, changes, env_id) -> None:
-        place = self._env_slot.pop(env_id, None)
+        place = self._env_cell.pop(env_id, None)
         if place is not None:
-            self._put(changes, ("eslot", *place), None)
+            self._put(changes, ("cell", *place), None)
 
 
 class Cursor:
@@ -362,21 +377,19 @@ class Cursor:
                     state[key] = old
 
     # ---- what the diagram draws
-    def workers(self) -> Iterable[tuple[int, str, str, int]]:
-        """(slot, worker_id, status, live environments) for each worker host with a place on the diagram."""
-        state = self.state
-        for slot in range(self.index.worker_slots):
-            worker_id = state.get(("wslot", slot))
-            if worker_id is not None:
-                yield slot, worker_id, state.get(("worker", worker_id), "up"), state.get(("wenvs", worker_id), 0)
-
-    def environments(self, wslot: int) -> Iterable[tuple[int, str, tuple]]:
-        """(slot, env_id, (state, worker_id, function)) for each environment shown on worker slot ``wslot``."""
-        state = self.state
-        for slot in range(self.index.env_slots):
-            env_id = state.get(("eslot", wslot, slot))
-            if env_id is not None:
-                yield slot, env_id, state.get(("env", env_id), ("gone", None, None))
+    def lines(self) -> Iterable[tuple[int, str, list[tuple[int, str, tuple]]]]:
+        """(line, worker_id, [(cell, env_id, (state, worker_id, function)), ...]) for each line in use."""
+        state, index = self.state, self.index
+        for line in range(index.lines):
+            worker_id = state.get(("line", line))
+            if worker_id is None:
+                continue
+            envs = []
+            for cell in range(index.cells):
+                env_id = state.get(("cell", line, cell))
+                if env_id is not None:
+                    envs.append((cell, env_id, state.get(("env", env_id), ("gone", None, None))))
+            yield line, worker_id, envs
 
     def environment(self, env_id: str | None) -> tuple | None:
         return None if env_id is None else self.state.get(("env", env_id))

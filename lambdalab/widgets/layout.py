@@ -11,12 +11,12 @@ from __future__ import annotations
 import networkx as nx
 
 __all__ = ["architecture_graph", "SANDBOX", "WORKER_AREA", "ZOOM_AREA", "XLIM", "YLIM", "TOP_WITHOUT_CAPTION",
-           "worker_box", "env_box", "hop_edge"]
+           "line_box", "tag_point", "env_box", "hop_edge"]
 
 XLIM = (0.0, 16.0)
 YLIM = (-0.5, 9.5)
-WORKER_AREA = (6.95, 0.45, 4.65, 5.95)    # x, y, width, height of the worker hosts' frame
-ZOOM_AREA = (11.95, 0.45, 3.85, 7.55)     # the opened-up execution environment
+WORKER_AREA = (6.95, 0.45, 4.45, 5.95)    # x, y, width, height of the worker hosts' frame
+ZOOM_AREA = (11.65, 0.45, 4.2, 7.55)      # the opened-up execution environment
 TOP_WITHOUT_CAPTION = 8.4                 # above the drawing, YLIM leaves a strip for a caption
 SANDBOX = frozenset(("runtime_api", "runtime", "extension", "function"))
 
@@ -30,10 +30,10 @@ _BOXES = {
     "event_source_mapping": (3.2, 1.6, 1.75, 0.95),
     "worker_manager": (5.55, 4.6, 1.75, 1.05),
     "placement": (5.55, 1.6, 1.75, 0.95),
-    "runtime_api": (13.875, 6.25, 3.25, 0.85),
-    "runtime": (13.0, 4.45, 1.5, 0.95),
-    "extension": (14.75, 4.45, 1.5, 0.95),
-    "function": (13.0, 2.6, 1.5, 0.95),
+    "runtime_api": (13.75, 6.25, 3.6, 0.85),
+    "runtime": (12.78, 4.45, 1.66, 0.95),
+    "extension": (14.72, 4.45, 1.66, 0.95),
+    "function": (12.78, 2.6, 1.66, 0.95),
 }
 
 # hops drawn as lines; a hop between two components is highlighted on the line that joins them
@@ -44,8 +44,9 @@ _EDGES = (
     ("runtime_api", "runtime"), ("runtime", "function"), ("extension", "runtime_api"),
 )
 
-_WORKER_ROWS = 3
-_ENV_COLUMNS = 2
+_LINES = 3        # lines of worker hosts
+_CELLS = 3        # environments per line
+_TAG = 0.36       # the strip at the top of a line that names its worker host
 
 
 def architecture_graph() -> nx.Graph:
@@ -61,22 +62,26 @@ def architecture_graph() -> nx.Graph:
     return graph
 
 
-def worker_box(slot: int) -> tuple[float, float, float, float]:
-    """(x, y, width, height) of worker host slot ``slot``, top to bottom inside the worker area."""
+def line_box(line: int) -> tuple[float, float, float, float]:
+    """(x, y, width, height) of line ``line`` (top to bottom) inside the worker area."""
     x, y, w, h = WORKER_AREA
-    inner_top = y + h - 0.62
-    row_h = (h - 0.8) / _WORKER_ROWS
-    top = inner_top - slot * row_h
-    return x + 0.15, top - row_h + 0.12, w - 0.3, row_h - 0.12
+    top = y + h - 0.62
+    row_h = (h - 0.8) / _LINES
+    return x + 0.15, top - (line + 1) * row_h + 0.12, w - 0.3, row_h - 0.12
 
 
-def env_box(wslot: int, slot: int) -> tuple[float, float, float, float]:
-    """(x, y, width, height) of environment ``slot`` on worker slot ``wslot``."""
-    x, y, w, h = worker_box(wslot)
-    label_w = 0.95
+def tag_point(line: int) -> tuple[float, float]:
+    """Where the worker host's name goes on a line (left end of its top strip)."""
+    x, y, w, h = line_box(line)
+    return x + 0.12, y + h - _TAG / 2 - 0.02
+
+
+def env_box(line: int, cell: int) -> tuple[float, float, float, float]:
+    """(x, y, width, height) of environment ``cell`` on line ``line``."""
+    x, y, w, h = line_box(line)
     gap = 0.1
-    width = (w - label_w - gap * (_ENV_COLUMNS + 1)) / _ENV_COLUMNS
-    return x + label_w + gap + slot * (width + gap), y + 0.1, width, h - 0.2
+    width = (w - gap * (_CELLS + 1)) / _CELLS
+    return x + gap + cell * (width + gap), y + 0.1, width, h - _TAG - 0.14
 
 
 def hop_edge(graph: nx.Graph, hop: tuple[str, str] | None) -> tuple[str, str] | None:

@@ -104,7 +104,7 @@ class Theme:
 
 
 NOTEBOOK = Theme(False, 100, 11.0, 9.0, 1.2, 3.6, "#222222", "#F4F4F4", "#B8B8B8", VERMILLION, "#FFE3CC", "15px")
-PROJECTOR = Theme(True, 110, 13.5, 11.0, 2.0, 5.5, "#000000", "#FFFFFF", "#8A8A8A", VERMILLION, "#FFD2A8", "26px")
+PROJECTOR = Theme(True, 110, 12.5, 10.5, 2.0, 5.5, "#000000", "#FFFFFF", "#8A8A8A", VERMILLION, "#FFD2A8", "26px")
 
 
 def theme(presentation: bool = False) -> Theme:

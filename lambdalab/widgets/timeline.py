@@ -219,10 +219,10 @@ class Timeline(widgets.VBox):
             xa, xb = float(tmap(a)), float(tmap(b))
             ax.add_patch(Rectangle((xa, -0.5), xb - xa, n_rows, fc="#F4F4F4", ec="#C4C4C4", lw=0, hatch="//",
                                    zorder=0.1))
-            if xb - xa > 0.025:
-                ax.text((xa + xb) / 2, n_rows - 0.55, f"idle\n{_seconds(b - a)} s", ha="center", va="bottom",
-                        fontsize=th.small * 0.85, color="#444444", linespacing=1.0, zorder=0.2,
-                        bbox=dict(fc="#F4F4F4", ec="none", pad=0.5))
+            # the real length of the shortened stretch, written across it (nothing happens there anyway)
+            ax.text((xa + xb) / 2, (n_rows - 1) / 2, f"idle {_seconds(b - a)} s", ha="center", va="center",
+                    rotation=90, fontsize=th.small * 0.85, color="#333333", zorder=3,
+                    bbox=dict(fc="white", ec="#BBBBBB", lw=0.5, alpha=0.9, boxstyle="round,pad=0.2"))
         present = set()
         for kind, t, env_id, _ in index.markers:
             row = 0 if kind == "throttle" else row_of.get(env_id)

@@ -64,7 +64,7 @@ def test_environments_appear_change_state_and_disappear(lab):
     def env_state(position):
         diagram.goto(position)
         record = diagram.cursor.environment("e-1")
-        shown = any(env == "e-1" for w in range(3) for _, env, _ in diagram.cursor.environments(w))
+        shown = "e-1" in diagram.shown_environments
         return (record[0] if record else None), shown
 
     steps = list(lab.trace)
@@ -84,11 +84,22 @@ def test_many_environments_are_capped_with_a_count():
     for i in range(60):  # 60 environments busy at once on 12 worker hosts
         s.sync(f"e-{i}", f"w-{i % 12}")
     diagram = ArchitectureDiagram(s.trace, position=len(s.trace) - 1)
-    shown = [env for w in range(3) for _, env, _ in diagram.cursor.environments(w)]
-    assert 0 < len(shown) <= 6
-    assert "+9 more" in diagram.headers["worker"].artists[2].get_text()
+    assert diagram.shown_environments == ["e-57", "e-58", "e-59"]  # the three hosts used last, a line each
+    assert "+9 more" in diagram.headers["worker"].artists[2].get_text()  # 12 hosts, 3 drawn
     rows = [sprite.artists[1].get_text() for sprite in diagram.worker_rows]
-    assert any("more" in text for text in rows)
+    assert all("+4 more environments" in text for text in rows), rows  # 5 per host, 1 drawn
+    focus = diagram.index.focus[diagram.position]
+    assert focus in diagram.shown_environments  # the environment the step is about is always drawn
+
+
+def test_one_host_with_many_environments_fills_every_line():
+    s = Script()
+    for i in range(12):
+        s.sync(f"e-{i}", "w-1")
+    diagram = ArchitectureDiagram(s.trace, position=len(s.trace) - 1)
+    assert len(diagram.shown_environments) == 9
+    rows = [sprite.artists[1].get_text() for sprite in diagram.worker_rows]
+    assert "+3 more environments" in rows[0] and all("w-1" in text for text in rows)
 
 
 def test_index_jumps_agree_with_a_replay():
