@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import socket
+import traceback
 from typing import Awaitable, Callable
 
 import anyio
@@ -96,7 +97,14 @@ class HttpServer:
                     if request is None:
                         return
                     self.requests += 1
-                    status, body, headers = await self._handle(stream, conn, request)
+                    try:
+                        status, body, headers = await self._handle(stream, conn, request)
+                    except (anyio.EndOfStream, anyio.get_cancelled_exc_class()):
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - a bug behind one route must not stop the server
+                        traceback.print_exc()
+                        status, body, headers = 500, _error_body(500, f"{type(exc).__name__}: {exc}"), {
+                            "Content-Type": "application/json"}
                     await self._send(stream, conn, status, body, headers)
                     if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
                         return

@@ -120,27 +120,19 @@ class ProcessRuntime:
         cmd = self.command()
         env.emit("runtime", "init", f"Runtime init: start the runtime process `{' '.join(cmd)[:80]}`",
                  phase="runtime_init", command=cmd)
-        self.server.telemetry.record("platform", "platform.initStart",
-                                     {"initializationType": env.init_type, "phase": "init",
-                                      "runtimeVersion": env.snapshot.config["Runtime"]})
         self._start_extensions()
         self._spawn()
         limit = max(0.0, self.lab.cost.init_limit - used)
         self._init_timer = self.lab.engine.schedule(limit, self._init_timed_out, self.generation)
 
     def deliver(self, inv, rinv) -> None:
-        """An invoke starts: (re)start the process if it is gone, START line, deadline timer, INVOKE event."""
+        """An invoke starts: (re)start the process if it is gone, START line (+ INVOKE to extensions), deadline."""
         env = self.env
         if self.proc is None and not self.starting:
             env.api.reset()            # a fresh process starts its protocol from Started
             env.api.pending = rinv
             self._spawn()
         env._start_lines(inv)
-        self.server.telemetry.record("platform", "platform.start", {"requestId": inv.request_id,
-                                                                    "version": env.snapshot.version})
-        self.server.extensions.publish({"eventType": "INVOKE", "deadlineMs": rinv.deadline_ms,
-                                        "requestId": inv.request_id, "invokedFunctionArn": inv.invoked_arn,
-                                        "tracing": {"type": "X-Amzn-Trace-Id", "value": inv.trace_id or ""}})
         self._deadline = self.lab.engine.schedule(env.snapshot.timeout, self._deadline_hit, inv)
 
     def reset(self) -> None:
@@ -148,10 +140,9 @@ class ProcessRuntime:
         self._stop_process()
 
     def terminate(self) -> None:
-        """Shutdown: SHUTDOWN to extensions, SIGTERM to everything, SIGKILL after the grace, server closed."""
+        """Shutdown (the environment already sent SHUTDOWN to extensions): SIGTERM to the runtime now, to the
+        extensions after the 2 s cap, SIGKILL after a grace; then the server closes."""
         lab = self.lab
-        self.server.extensions.publish({"eventType": "SHUTDOWN", "shutdownReason": "spindown",
-                                        "deadlineMs": int((lab.epoch + lab.now + lab.cost.shutdown_cap) * 1000)})
         self._stop_process()
         procs, self.extension_procs = self.extension_procs, []
         for proc in procs:
@@ -170,7 +161,6 @@ class ProcessRuntime:
         if not self.initialising:
             return
         self.initialising = False
-        self.server.initialising = False
         self.lab.engine.cancel(self._init_timer)
         env = self.env
         if env.state == "Init" and self.first_init:
@@ -181,8 +171,8 @@ class ProcessRuntime:
                      "after INIT_START)", phase="function_init", status="ok")
             env.emit("environment", "init_done", f"Init phase done in {env.id}: Init Duration {ms(seconds)}",
                      duration=seconds)
-            self.server.telemetry.record("platform", "platform.initRuntimeDone",
-                                         {"initializationType": env.init_type, "phase": "init", "status": "success"})
+            if hasattr(env, "_telemetry_init_done"):
+                env._telemetry_init_done("success", None, seconds)
 
     def after_route(self, request, result) -> None:
         """A Runtime API call was answered: react to init errors and to the end of an invoke."""
@@ -196,9 +186,6 @@ class ProcessRuntime:
         elif path.endswith("/response") or path.endswith("/error"):
             self.lab.engine.cancel(self._deadline)
             self._deadline = None
-            rid = path.split("/")[-2]
-            self.server.telemetry.record("platform", "platform.runtimeDone", {
-                "requestId": rid, "status": "success" if path.endswith("/response") else "error"})
 
     # --- failures -----------------------------------------------------------------------------------------
     def _init_failed(self, body: bytes, error_type: str, status: str = "error") -> None:
@@ -213,7 +200,7 @@ class ProcessRuntime:
         elif env.state == "Invoking" and env.current is not None and not env.current.done:
             inv = env.current            # the suppressed Init inside an invoke failed: so does the invoke
             self.lab.engine.cancel(self._deadline)
-            env._reset_runtime("Init failed again")
+            env._reset_runtime("Init failed again", "failure")
             env._finish(inv, "error", body, error_type)
         else:
             self._stop_process()
@@ -310,7 +297,8 @@ class ProcessRuntime:
             env.log(line)
             if inv is not None and inv.lines is not None and not inv.done:
                 inv.lines.append(line)
-            self.server.telemetry.record("function", "function", line)
+            if env.telemetry is not None:
+                env.telemetry.publish("function", line)
 
     def _stop_process(self) -> None:
         self.generation += 1

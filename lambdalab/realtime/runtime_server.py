@@ -24,12 +24,9 @@ import anyio
 
 from .http import HttpServer, Request, bind_loopback, http_post
 
-__all__ = ["RuntimeServer", "ExtensionsAPI", "Telemetry"]
+__all__ = ["RuntimeServer", "ExtensionsRoutes", "TelemetryRoutes"]
 
 MAX_REQUEST_BYTES = 7 * 1024 * 1024    # above the 6 MB response limit, so RuntimeAPI can answer its own 413
-MAX_EXTENSIONS = 10
-EXTENSION_EVENTS = ("INVOKE", "SHUTDOWN")
-TELEMETRY_TYPES = ("platform", "function", "extension")
 
 
 def _error(status: int, error_type: str, message: str):
@@ -47,34 +44,47 @@ async def _first(*events: anyio.Event) -> None:
             tg.start_soon(wait, ev)
 
 
-class _Extension:
-    __slots__ = ("id", "name", "events", "queue", "ready", "state")
+class _Mailbox:
+    """The HTTP side of one registered process extension: events waiting for its ``event/next``."""
 
-    def __init__(self, name: str, events: list[str]) -> None:
-        self.id = str(uuid.uuid4())
-        self.name = name
-        self.events = events
+    __slots__ = ("queue", "ready")
+
+    def __init__(self) -> None:
         self.queue: list[dict] = []
         self.ready = anyio.Event()
-        self.state = "Registered"
+
+    def put(self, event: dict) -> None:
+        self.queue.append(event)
+        self.ready.set()
 
 
-class ExtensionsAPI:
-    """Extension registration and events for one environment (error types as Lambda's Runtime API server)."""
+class ExtensionsRoutes:
+    """``/2020-01-01/extension/*`` over HTTP, on the environment's shared ``sandbox.extensions.ExtensionsAPI``.
+
+    Registration rules (closing at the runtime's first /next, at most 10, unique names, event types) and the
+    INVOKE / SHUTDOWN fan-out are the in-process model's; this class adds the blocking ``event/next`` and the
+    error reports. Error types follow Lambda's Runtime API server.
+    """
 
     def __init__(self, server: "RuntimeServer") -> None:
+        from ..sandbox.extensions import ExtensionsAPI
         self.server = server
-        self.extensions: dict[str, _Extension] = {}
+        env = server.env
+        if env.extensions_api is None:
+            snap = env.snapshot
+            env.extensions_api = ExtensionsAPI(snap.name, snap.version, snap.config["Handler"], _uuid)
+        self.api = env.extensions_api
+        self.mailboxes: dict[str, _Mailbox] = {}
 
-    def _lookup(self, request: Request):
+    def lookup(self, request: Request):
         ident = request.headers.get("lambda-extension-identifier")
         if not ident:
             return None, _error(403, "Extension.MissingExtensionIdentifier",
                                 "Missing Lambda-Extension-Identifier header")
-        ext = self.extensions.get(ident)
-        if ext is None:
+        reg = self.api.by_identifier(ident)
+        if reg is None or ident not in self.mailboxes:
             return None, _error(403, "Extension.UnknownExtensionIdentifier", f"Unknown extension {ident}")
-        return ext, None
+        return reg, None
 
     def route(self, request: Request):
         rest = request.path[len("/2020-01-01/extension"):]
@@ -84,154 +94,124 @@ class ExtensionsAPI:
         if rest == "/event/next" and method == "GET":
             return self.next(request)
         if rest in ("/init/error", "/exit/error") and method == "POST":
-            ext, err = self._lookup(request)
-            if err:
-                return err
-            error_type = request.headers.get("lambda-extension-function-error-type")
-            if not error_type:
-                return _error(400, "Extension.MissingHeader", "Missing Lambda-Extension-Function-Error-Type")
-            if rest == "/init/error" and not self.server.initialising:
-                return _error(403, "Extension.InvalidExtensionState",
-                              f"State transition from {ext.state} to InitError failed")
-            ext.state = "InitError" if rest == "/init/error" else "ExitError"
-            self.server.env.log(f"EXTENSION\tName: {ext.name}\tState: {ext.state}\tError Type: {error_type}")
-            return 202, b'{"status":"OK"}', {"Content-Type": "application/json"}
+            return self.report_error(request, rest)
         if rest in ("/register", "/event/next", "/init/error", "/exit/error"):
             return _error(405, "MethodNotAllowed", f"{method} is not allowed on {request.path}")
         return _error(404, "NotFound", f"{method} {request.path} is not an Extensions API route")
 
     def register(self, request: Request):
+        from ..sandbox.extensions import Extension
         name = request.headers.get("lambda-extension-name", "")
         if not name:
             return _error(403, "Extension.InvalidExtensionName", "Missing Lambda-Extension-Name header")
-        if not self.server.initialising:
-            return _error(403, "Extension.RegistrationClosed", "Extension registration closed already")
-        if len(self.extensions) >= MAX_EXTENSIONS:
-            return _error(403, "Extension.TooManyExtensions", f"At most {MAX_EXTENSIONS} extensions may register")
         try:
             body = json.loads(request.body or b"{}")
-            events = list(body.get("events", []))
-        except (ValueError, AttributeError, TypeError) as exc:
+            events = body.get("events", [])
+            if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
+                raise ValueError("events must be a list of strings")
+        except (ValueError, AttributeError) as exc:
             return _error(400, "InvalidRequestFormat", f"Could not parse the register body: {exc}")
-        bad = [e for e in events if e not in EXTENSION_EVENTS]
-        if bad:
-            return _error(403, "Extension.InvalidEventType", f"Unknown event type(s): {', '.join(map(str, bad))}")
-        ext = _Extension(name, events)
-        self.extensions[ext.id] = ext
+        mailbox = _Mailbox()
+        extension = Extension(name, events=events, on_event=mailbox.put)
+        status, out, headers = self.api.register(extension, events)
         env = self.server.env
-        env.emit("extension", "register", f"Extension {name} registers for {', '.join(events) or 'no events'}",
-                 extension=name, events=events)
-        cfg = env.snapshot.config
-        body = {"functionName": cfg["FunctionName"], "functionVersion": env.snapshot.version,
-                "handler": cfg["Handler"]}
-        return 200, json.dumps(body).encode(), {"Content-Type": "application/json",
-                                                "Lambda-Extension-Identifier": ext.id}
+        if status == 200:
+            self.mailboxes[headers["Lambda-Extension-Identifier"]] = mailbox
+        env.emit("extension", "register", f"Extension process {name} registers for {', '.join(events) or 'no events'}"
+                 f" -> {status}", extension=name, events=events, method="POST",
+                 path="/2020-01-01/extension/register", status=status)
+        return status, out, headers
 
     def next(self, request: Request):
-        ext, err = self._lookup(request)
+        reg, err = self.lookup(request)
         if err:
             return err
-        ext.state = "Ready"
-        if ext.queue:
-            return self._event(ext)
+        mailbox = self.mailboxes[reg.identifier]
+        if mailbox.queue:
+            return self._event(mailbox)
 
         async def wait():
-            ext.ready = anyio.Event()
-            await _first(ext.ready, request.closed)
-            if ext.queue:
-                return self._event(ext)
+            mailbox.ready = anyio.Event()
+            await _first(mailbox.ready, request.closed)
+            if mailbox.queue:
+                return self._event(mailbox)
             return _error(410, "Extension.Closed", "The connection closed")
         return wait()
 
     @staticmethod
-    def _event(ext: _Extension):
-        event = ext.queue.pop(0)
+    def _event(mailbox: _Mailbox):
+        event = mailbox.queue.pop(0)
         return 200, json.dumps(event).encode(), {"Content-Type": "application/json",
-                                                 "Lambda-Extension-Event-Identifier": str(uuid.uuid4())}
+                                                 "Lambda-Extension-Event-Identifier": _uuid()}
 
-    def publish(self, event: dict) -> int:
-        """Queue an INVOKE or SHUTDOWN event for every extension registered for it; returns how many."""
-        count = 0
-        for ext in self.extensions.values():
-            if event["eventType"] in ext.events:
-                ext.queue.append(event)
-                ext.ready.set()
-                count += 1
-        return count
+    def report_error(self, request: Request, rest: str):
+        reg, err = self.lookup(request)
+        if err:
+            return err
+        error_type = request.headers.get("lambda-extension-function-error-type")
+        if not error_type:
+            return _error(400, "Extension.MissingHeader", "Missing Lambda-Extension-Function-Error-Type header")
+        if rest == "/init/error" and self.api.closed:
+            return _error(403, "Extension.InvalidExtensionState",
+                          f"State transition from {reg.state} to InitError failed")
+        reg.state = "InitError" if rest == "/init/error" else "ExitError"
+        self.server.env.log(f"EXTENSION\tName: {reg.name}\tState: {reg.state}\tError Type: {error_type}")
+        return 202, b'{"status":"OK"}', {"Content-Type": "application/json"}
 
 
-class Telemetry:
-    """Telemetry API subscriptions of one environment, and the batching of events to their destinations."""
+class TelemetryRoutes:
+    """``PUT /2022-07-01/telemetry`` on the environment's shared ``sandbox.telemetry.TelemetryAPI``.
+
+    Validation, buffering, the Init backlog and freeze/thaw are the in-process model's; the transport here
+    POSTs each batch as a JSON array to the subscriber's HTTP listener (``sandbox.localdomain`` is loopback).
+    """
 
     def __init__(self, server: "RuntimeServer") -> None:
+        from ..sandbox.telemetry import TelemetryAPI
         self.server = server
-        self.subscribers: list[dict] = []
+        env, lab = server.env, server.lab
+        if env.telemetry is None:
+            env.telemetry = TelemetryAPI(lambda: lab.now, lab.iso_time, lab.engine.schedule, lab.engine.cancel,
+                                         env._telemetry_batch)
+        self.api = env.telemetry
 
     def subscribe(self, request: Request):
-        ext, err = self.server.extensions._lookup(request)
+        from ..sandbox.telemetry import Subscription, TelemetryValidationError
+        reg, err = self.server.extensions.lookup(request)
         if err:
             return err
         try:
             body = json.loads(request.body)
-            types = list(body["types"])
-            dest = body["destination"]
-            protocol, uri = dest["protocol"], dest["URI"]
-            buffering = body.get("buffering", {})
-            max_items = int(buffering.get("maxItems", 1000))
-            max_bytes = int(buffering.get("maxBytes", 262144))
-            timeout_ms = int(buffering.get("timeoutMs", 1000))
-        except (ValueError, KeyError, TypeError) as exc:
-            return _error(400, "ValidationError", f"Could not parse the subscription request: {exc}")
-        problems = []
-        if not set(types) <= set(TELEMETRY_TYPES):
-            problems.append(f"types must be among {', '.join(TELEMETRY_TYPES)}")
-        if not 1000 <= max_items <= 10000:
-            problems.append("buffering.maxItems must be between 1000 and 10000")
-        if not 262144 <= max_bytes <= 1048576:
-            problems.append("buffering.maxBytes must be between 262144 and 1048576")
-        if not 25 <= timeout_ms <= 30000:
-            problems.append("buffering.timeoutMs must be between 25 and 30000")
-        if protocol != "HTTP" or not str(uri).startswith("http://"):
-            problems.append("destination must be {\"protocol\": \"HTTP\", \"URI\": \"http://sandbox.localdomain:PORT/...\"}")
-        if problems:
-            return _error(400, "ValidationError", "; ".join(problems))
+            subscription = Subscription.from_body(body, sender=self._sender(body))
+        except (ValueError, TypeError, KeyError) as exc:
+            kind = exc.error_type if isinstance(exc, TelemetryValidationError) else "ValidationError"
+            return _error(400, kind, f"{exc}")
+        status, out = self.api.subscribe(reg.name, subscription)
+        self.server.env.emit("extension", "telemetry", f"Extension process {reg.name} subscribes to the "
+                             f"Telemetry API ({', '.join(subscription.types)}) -> {status}", extension=reg.name,
+                             method="PUT", path="/2022-07-01/telemetry", status=status)
+        return status, out, {"Content-Type": "application/json"}
+
+    def _sender(self, body: dict):
+        dest = body.get("destination") if isinstance(body, dict) else None
+        if not isinstance(dest, dict) or dest.get("protocol") != "HTTP":
+            raise ValueError("destination must be {\"protocol\": \"HTTP\", \"URI\": \"http://sandbox.localdomain:PORT/\"} "
+                             "(the TCP protocol is not served by lambdalab)")
+        uri = str(dest.get("URI", ""))
         host_port, _, path = uri[len("http://"):].partition("/")
         host, _, port = host_port.partition(":")
         if host in ("sandbox.localdomain", "sandbox", "localhost"):
-            host = "127.0.0.1"        # AWS's in-sandbox name for the extension's own listener
-        sub = {"extension": ext.name, "types": types, "host": host, "port": int(port or 80), "path": "/" + path,
-               "max_items": max_items, "max_bytes": max_bytes, "timeout": timeout_ms / 1000, "buffer": [],
-               "flush": None}
-        self.subscribers.append(sub)
-        self.server.env.emit("extension", "telemetry", f"Extension {ext.name} subscribes to telemetry "
-                             f"({', '.join(types)}) at {uri}", extension=ext.name, types=types)
-        self.record("platform", "platform.telemetrySubscription",
-                    {"name": ext.name, "state": "Subscribed", "types": types})
-        return 200, b"OK", {"Content-Type": "text/plain"}
+            host = "127.0.0.1"            # AWS's in-sandbox name for the extension's own listener
+        port = int(port or 80)
+        spawn = self.server.session.driver.spawn
 
-    def record(self, kind: str, event_type: str, record) -> None:
-        """One event for subscribers of ``kind`` (platform / function / extension)."""
-        if not self.subscribers:
-            return
-        lab = self.server.lab
-        event = {"time": lab.iso_time(lab.now), "type": event_type, "record": record}
-        for sub in self.subscribers:
-            if kind in sub["types"]:
-                sub["buffer"].append(event)
-                if len(sub["buffer"]) >= sub["max_items"]:
-                    self._flush_now(sub)
-                elif sub["flush"] is None:
-                    sub["flush"] = lab.engine.schedule(sub["timeout"], self._flush_now, sub)
+        def send(batch: list) -> None:
+            spawn(http_post, host, port, "/" + path, json.dumps(batch).encode(), {"Content-Type": "application/json"})
+        return send
 
-    def _flush_now(self, sub: dict) -> None:
-        self.server.lab.engine.cancel(sub["flush"])
-        sub["flush"] = None
-        batch, sub["buffer"] = sub["buffer"], []
-        if batch:
-            self.server.env.emit("extension", "telemetry", f"Telemetry batch of {len(batch)} event(s) to "
-                                 f"{sub['extension']}", extension=sub["extension"], events=len(batch))
-            self.server.session.driver.spawn(http_post, sub["host"], sub["port"], sub["path"],
-                                             json.dumps(batch).encode(), {"Content-Type": "application/json"})
+
+def _uuid() -> str:
+    return str(uuid.uuid4())
 
 
 class RuntimeServer:
@@ -242,9 +222,8 @@ class RuntimeServer:
         self.lab = session.lab
         self.env = env
         self.runtime = None                  # the ProcessRuntime, set when it is made
-        self.initialising = True             # until the runtime's first /next
-        self.extensions = ExtensionsAPI(self)
-        self.telemetry = Telemetry(self)
+        self.extensions = ExtensionsRoutes(self)
+        self.telemetry = TelemetryRoutes(self)
         self.http = HttpServer(bind_loopback(), self.handle, max_body=MAX_REQUEST_BYTES, name=f"runtime-{env.id}")
         self.address = f"127.0.0.1:{self.http.port}"
         session.driver.spawn(self.http.serve)
@@ -311,6 +290,4 @@ class RuntimeServer:
         return wait()
 
     def close(self) -> None:
-        for sub in self.telemetry.subscribers:
-            self.lab.engine.cancel(sub["flush"])
         self.http.close()
