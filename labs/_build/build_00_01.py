@@ -76,7 +76,7 @@ def check_cell(key: str, var: str) -> dict:
 
 def what_aws_does_differently(points: list[str]) -> dict:
     body = "\n".join(f"> - {p}" for p in points)
-    return md(f"> ### 🔎 What real AWS does differently\n>\n{body}")
+    return md(f"> ### What real AWS does differently\n>\n{body}")
 
 
 def nav(index: int) -> str:
@@ -101,7 +101,7 @@ def lab00() -> list:
 **Goal:** get the lab running, meet the parts of Lambda that this course opens up, and learn to drive the
 **Stepper**, the widget every lab uses to replay what Lambda did one hop at a time.
 
-⏱ about 15 minutes · {nav(0)}
+**Time:** about 15 minutes · {nav(0)}
 """),
         md("""
 ## What is AWS Lambda?
@@ -124,7 +124,7 @@ time.
 ## 1. Install check
 
 Run the next cell (click it, then press **Shift+Enter**). It prints the versions in use and ends with
-`ready`. If it fails instead, see *How to recover* in `labs/INSTRUCTORS.md`, or restart the kernel
+`ready`. If it fails instead, see *How to recover* in [INSTRUCTORS.md](INSTRUCTORS.md), or restart the kernel
 (**Kernel → Restart Kernel**) and run it again.
 """),
         code("""
@@ -282,7 +282,7 @@ def lab01() -> list:
 a worker host, an execution environment and the Runtime API, and back; tell a cold start from a warm one;
 read every field of the `REPORT` log line; and recognise what a failed invoke looks like to the caller.
 
-⏱ about 25 minutes · {nav(1)}
+**Time:** about 25 minutes · {nav(1)}
 """),
         md("""
 ## 1. Deploy a function
