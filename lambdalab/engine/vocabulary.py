@@ -92,7 +92,7 @@ ACTIONS: dict[str, dict[str, str]] = {
         "init": "extensions initialise",
         "invoke": "an extension receives an INVOKE event",
         "shutdown": "an extension receives a SHUTDOWN event",
-        "telemetry": "a telemetry batch is delivered to a subscriber",
+        "telemetry": "a Telemetry API subscription, or a telemetry batch delivered to a subscriber",
     },
     "function": {
         "init": "module-level code runs",

@@ -16,8 +16,21 @@ Failures follow AWS: an Init error or Init timeout is reported (INIT_REPORT) and
 the first invoke (a "suppressed init", whose time shows in that invoke's Duration); after an invoke timeout or a
 runtime crash the runtime restarts, so module globals are rebuilt on the next invoke while /tmp survives.
 
+Extensions (``sandbox/extensions.py``) register at the start of Init (registration closes at the runtime's
+first /next), get INVOKE with each request and SHUTDOWN at the end (reason ``spindown``; ``timeout`` or
+``failure`` when a timeout or crash resets the runtime, after which they start again inside the next invoke).
+Their work after the runtime's response keeps the invoke phase open: it is in REPORT's Duration, but the
+caller already has its answer. An extension may subscribe to the Telemetry API (``sandbox/telemetry.py``),
+which this environment feeds with platform and function events.
+
+Numbers: Init is limited to 10 s on demand and to max(130 s, timeout) for pre-initialised (provisioned)
+environments; a suppressed init re-runs the runtime bootstrap and module code inside the invoke, under the
+function timeout. Shutdown: no extensions means no grace period (killed at once); otherwise the runtime gets
+300 ms (500 ms if an internal extension shares its process), then external extensions the rest of 2 s.
+
 Each phase that takes time is a heap event; zero-time hops are method calls that record a Step. We simplify:
-the handler runs eagerly when its invoke starts and its virtual duration decides when the response is posted.
+the handler runs eagerly when its invoke starts and its virtual duration decides when the response is posted;
+the runtime always uses its whole SIGTERM grace period; the reset after a timeout or crash takes no time.
 """
 from __future__ import annotations
 
