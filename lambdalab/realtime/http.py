@@ -26,7 +26,7 @@ READ_TIMEOUT = 30.0          # a started request must arrive completely within t
 IDLE_TIMEOUT = 300.0         # an idle keep-alive connection is closed after this
 REASONS = {200: b"OK", 202: b"Accepted", 204: b"No Content", 400: b"Bad Request", 403: b"Forbidden",
            404: b"Not Found", 405: b"Method Not Allowed", 408: b"Request Timeout", 409: b"Conflict",
-           413: b"Payload Too Large", 429: b"Too Many Requests", 500: b"Internal Server Error",
+           413: b"Payload Too Large", 429: b"Too Many Requests", 431: b"Request Header Fields Too Large", 500: b"Internal Server Error",
            502: b"Bad Gateway"}
 
 
@@ -171,6 +171,9 @@ class HttpServer:
                 timeout = READ_TIMEOUT
                 continue
             if isinstance(event, h11.Request):
+                if sum(len(k) + len(v) + 4 for k, v in event.headers) + len(event.target) > MAX_HEADER_BYTES:
+                    await self._reject(stream, conn, 431, f"Request headers exceed {MAX_HEADER_BYTES} bytes")
+                    return None
                 headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in event.headers}
                 length = headers.get("content-length")
                 if length is not None and length.isdigit() and int(length) > self.max_body:

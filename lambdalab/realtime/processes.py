@@ -72,6 +72,7 @@ class ProcessRuntime:
         self.first_init = True
         self._init_timer = None
         self._deadline = None
+        self._extensions_waiting = 0
         self._partial = {}
 
     # --- files and command ----------------------------------------------------------------------------------
@@ -120,10 +121,19 @@ class ProcessRuntime:
         cmd = self.command()
         env.emit("runtime", "init", f"Runtime init: start the runtime process `{' '.join(cmd)[:80]}`",
                  phase="runtime_init", command=cmd)
-        self._start_extensions()
-        self._spawn()
+        self.initialising = True
+        self._extensions_waiting = self._start_extensions()
+        if not self._extensions_waiting:
+            self._spawn()
         limit = max(0.0, self.lab.cost.init_limit - used)
-        self._init_timer = self.lab.engine.schedule(limit, self._init_timed_out, self.generation)
+        self._init_timer = self.lab.engine.schedule(limit, self._init_timed_out)
+
+    def extension_registered(self) -> None:
+        """An extension registered (or exited before it could): the runtime starts once all have."""
+        if self._extensions_waiting > 0:
+            self._extensions_waiting -= 1
+            if self._extensions_waiting == 0 and self.initialising and self.proc is None and not self.starting:
+                self._spawn()
 
     def deliver(self, inv, rinv) -> None:
         """An invoke starts: (re)start the process if it is gone, START line (+ INVOKE to extensions), deadline."""
@@ -205,8 +215,9 @@ class ProcessRuntime:
         else:
             self._stop_process()
 
-    def _init_timed_out(self, generation: int) -> None:
-        if generation != self.generation or not self.initialising:
+    def _init_timed_out(self) -> None:
+        self._init_timer = None
+        if not self.initialising:
             return
         self._init_failed(b"", "Sandbox.Timedout", status="timeout")
 
@@ -321,14 +332,18 @@ class ProcessRuntime:
                 await proc.wait()
         self.session.untrack(proc)
 
-    def _start_extensions(self) -> None:
+    def _start_extensions(self) -> int:
+        """Start every executable under extensions/ (AWS: /opt/extensions); returns how many started."""
         folder = os.path.join(self.task_dir, "extensions")
         if not os.path.isdir(folder):
-            return
-        for name in sorted(os.listdir(folder)):
+            return 0
+        names = [n for n in sorted(os.listdir(folder)) if os.path.isfile(os.path.join(folder, n))]
+        for name in names:
             path = os.path.join(folder, name)
-            if os.path.isfile(path):
-                self.driver.spawn(self._run_extension, [path] if os.access(path, os.X_OK) else ["bash", path])
+            self.env.emit("extension", "init", f"Start the extension process {name}", phase="extension_init",
+                          extension=name)
+            self.driver.spawn(self._run_extension, [path] if os.access(path, os.X_OK) else ["bash", path])
+        return len(names)
 
     async def _run_extension(self, cmd: list[str]) -> None:
         try:
@@ -336,6 +351,7 @@ class ProcessRuntime:
                                             start_new_session=True)
         except OSError as exc:
             self.env.log(f"lambdalab: could not start the extension {cmd!r}: {exc}")
+            self.extension_registered()
             return
         self.pids.append(proc.pid)
         self.extension_procs.append(proc)
@@ -345,6 +361,8 @@ class ProcessRuntime:
             tg.start_soon(self._pump, proc.stderr, "err")
             await proc.wait()
         self.session.untrack(proc)
+        if self.initialising and self.proc is None:
+            self.extension_registered()          # it exited during Init: do not keep the runtime waiting
 
     # the in-process runtime's methods, for code that calls them on any runtime
     def init(self, budget):

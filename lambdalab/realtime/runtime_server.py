@@ -117,6 +117,8 @@ class ExtensionsRoutes:
         env = self.server.env
         if status == 200:
             self.mailboxes[headers["Lambda-Extension-Identifier"]] = mailbox
+            if self.server.runtime is not None:
+                self.server.runtime.extension_registered()
         env.emit("extension", "register", f"Extension process {name} registers for {', '.join(events) or 'no events'}"
                  f" -> {status}", extension=name, events=events, method="POST",
                  path="/2020-01-01/extension/register", status=status)
