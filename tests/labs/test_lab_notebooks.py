@@ -93,7 +93,7 @@ def test_exercise_answers_start_unfilled(path):
     for i, src in enumerate(code):
         for key, var in ANSWER.findall(src):
             before = "\n".join(code[:i + 1])
-            assert re.search(rf"^{var}\s*=\s*(None|\.\.\.)\b", before, re.M), \
+            assert re.search(rf"^{var}\s*=\s*(None\b|\.\.\.)", before, re.M), \
                 f"{path.name}: the answer to {key} ({var}) must start as None in a cell above its check"
 
 
