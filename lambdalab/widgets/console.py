@@ -35,7 +35,8 @@ class InvokeConsole(widgets.VBox):
         self.function = widgets.Dropdown(description="Function", options=[],
                                          layout=widgets.Layout(width="auto", min_width="16em"))
         self.invocation_type = widgets.ToggleButtons(options=INVOCATION_TYPES, value="RequestResponse",
-                                                     description="Type", style={"button_width": "auto"})
+                                                     description="Type", style={"button_width": "auto",
+                                                                                "description_width": "initial"})
         self.payload = widgets.Textarea(value="{}", description="Payload", placeholder='{"name": "world"}',
                                         layout=widgets.Layout(width="100%", height="5em"))
         self.invoke_button = widgets.Button(description="Invoke", button_style="success", icon="bolt")

@@ -39,7 +39,12 @@ class Stepper(widgets.VBox):
                                           layout=wide)
         self.step_button = widgets.Button(description="Step", icon="step-forward", button_style="primary",
                                           tooltip="next step", layout=wide)
-        self.play = widgets.Play(description="Play", interval=900, min=0, max=0, step=1, show_repeat=False)
+        # Play: the browser-side timer of an ipywidgets.Play (kept out of sight) moves the slider; the button
+        # only switches it on and off, so playing costs the kernel nothing but the steps themselves
+        self.play = widgets.Play(description="Play", interval=900, min=0, max=0, step=1, show_repeat=False,
+                                 layout=widgets.Layout(display="none"))
+        self.play_button = widgets.Button(description="Play", icon="play", tooltip="play through the steps",
+                                          layout=wide)
         self.reset_button = widgets.Button(description="Reset", icon="undo", tooltip="back to the first step",
                                            layout=wide)
         self.slider = widgets.IntSlider(min=0, max=0, readout=False, continuous_update=True,
@@ -55,9 +60,11 @@ class Stepper(widgets.VBox):
         self.back_button.on_click(lambda _: self.back())
         self.step_button.on_click(lambda _: self.step())
         self.reset_button.on_click(lambda _: self.reset())
+        self.play_button.on_click(lambda _: self._toggle_play())
+        self.play.observe(self._on_playing, names="playing")
         self.slider.observe(self._on_slider, names="value")
-        controls = widgets.HBox([self.back_button, self.step_button, self.play, self.reset_button, self.slider,
-                                 self.counter], layout=widgets.Layout(align_items="center", width="100%"))
+        controls = widgets.HBox([self.back_button, self.step_button, self.play_button, self.play, self.reset_button,
+                                 self.slider, self.counter], layout=widgets.Layout(align_items="center", width="100%"))
         side = widgets.Layout(width="38%" if not presentation else "30%", margin="0 0 0 12px")
         self.metrics.layout = side
         panels = widgets.HBox([self.logs, self.metrics], layout=widgets.Layout(width="100%"))
@@ -107,7 +114,7 @@ class Stepper(widgets.VBox):
             text = self.source.problem or self.source.empty_message()
             self.sentence.value = message_html(text, tone="warn" if self.source.problem else "info")
             self.counter.value = ""
-            for button in (self.back_button, self.step_button, self.reset_button):
+            for button in (self.back_button, self.step_button, self.reset_button, self.play_button):
                 button.disabled = True
             self.diagram.goto(0)
             self.timeline.goto(0)
@@ -125,6 +132,7 @@ class Stepper(widgets.VBox):
                               f"step {position + 1} of {n}</span>")
         self.back_button.disabled = self.reset_button.disabled = position == 0
         self.step_button.disabled = position == n - 1
+        self.play_button.disabled = n < 2
         if self.slider.value != position:
             self._syncing = True
             try:
@@ -156,6 +164,16 @@ class Stepper(widgets.VBox):
         top = max(0, self.index.n - 1)
         self.slider.max = top
         self.play.max = top
+
+    def _toggle_play(self) -> None:
+        if not self.play.playing and self.position >= self.index.n - 1:
+            self.goto(0)  # playing from the last step starts again from the first
+        self.play.playing = not self.play.playing
+
+    def _on_playing(self, change) -> None:
+        playing = change["new"]
+        self.play_button.description = "Pause" if playing else "Play"
+        self.play_button.icon = "pause" if playing else "play"
 
     def _on_slider(self, change) -> None:
         if not self._syncing and change["new"] != self.position:

@@ -31,9 +31,16 @@ def test_buttons_move_position_and_current(lab):
 def test_button_labels_and_play():
     stepper = Stepper(walkthrough())
     labels = [stepper.back_button.description, stepper.step_button.description,
-              stepper.play.description, stepper.reset_button.description]
+              stepper.play_button.description, stepper.reset_button.description]
     assert labels == ["Back", "Step", "Play", "Reset"]
     assert stepper.play.max == stepper.slider.max == len(stepper) - 1
+    stepper.play_button.click()  # the browser runs the timer; the kernel only switches it on
+    assert stepper.play.playing and stepper.play_button.description == "Pause"
+    stepper.play.value = 3  # what the browser's timer does, through the slider link
+    stepper.slider.value = 3
+    assert stepper.position == 3
+    stepper.play_button.click()
+    assert not stepper.play.playing and stepper.play_button.description == "Play"
 
 
 def test_ends_clamp():
