@@ -39,6 +39,7 @@ import heapq
 import json
 import re
 import struct
+from collections import deque
 
 from ..control_plane.errors import ClientError, ParamValidationError, error_class
 
@@ -176,11 +177,14 @@ class Queue:
             self.attributes["FifoQueue"] = "true"
         self.created = self.modified = lab.now
         self.messages: dict[str, Message] = {}
+        self._order: deque[Message] = deque()   # messages in arrival order, for retention (a dict's first
+        #                                         item is O(deleted) to reach, a deque's is O(1))
         self._ready: list = []           # [visible_at, seq, message, token] of visible messages
         self._waiting: list = []         # the same for delayed / in-flight messages, by when they turn visible
         self.visible = self.in_flight = self.delayed = 0
         self._listeners: list = []
         self._wake = None                # the engine event that will notify listeners
+        self._soon = False               # a notification for messages visible now is already scheduled
         self._receipts: dict[str, Message] = {}
         self.last_purge = None
         self.metric_name = f"sqs:{name}" if not internal else name
@@ -237,11 +241,16 @@ class Queue:
                 self._set_state(msg, "visible")
                 heapq.heappush(self._ready, entry)
         retention = self.number("MessageRetentionPeriod")
-        while self.messages:
-            oldest = next(iter(self.messages.values()))
-            if oldest.sent + retention > now:
+        order = self._order
+        while order:
+            oldest = order[0]
+            if self.messages.get(oldest.id) is not oldest:
+                order.popleft()             # already deleted: forget it
+            elif oldest.sent + retention <= now:
+                order.popleft()
+                self._remove(oldest)
+            else:
                 break
-            self._remove(oldest)
 
     def _remove(self, msg: Message) -> None:
         del self.messages[msg.id]
@@ -264,8 +273,14 @@ class Queue:
         return lambda: self._listeners.remove(callback) if callback in self._listeners else None
 
     def _notify_soon(self) -> None:
-        if self._listeners:
-            self.service.lab.engine.at(self.service.lab.now, self._notify)
+        # one pending notification at a time: sends in the same instant reach the poller as one batch
+        if self._listeners and not self._soon:
+            self._soon = True
+            self.service.lab.engine.at(self.service.lab.now, self._notify_now)
+
+    def _notify_now(self) -> None:
+        self._soon = False
+        self._notify()
 
     def _arm(self) -> None:
         """Keep one engine event at the time the next waiting message turns visible (only while subscribed)."""
@@ -303,6 +318,7 @@ class Queue:
         msg.group_id, msg.dedup_id = group_id, dedup_id
         msg.state = "new"
         self.messages[msg.id] = msg
+        self._order.append(msg)
         self.sent_total += 1
         delay = self.number("DelaySeconds") if delay is None else delay
         self._place(msg, lab.now + delay, "delayed")
@@ -318,6 +334,7 @@ class Queue:
         msg.source_arn = source.arn
         msg.state = "new"
         self.messages[msg.id] = msg
+        self._order.append(msg)
         self._place(msg, self.service.lab.now, "visible")
         self._depth()
 
@@ -384,6 +401,7 @@ class Queue:
             self._remove(msg)
         self._ready.clear()
         self._waiting.clear()
+        self._order.clear()
         self.last_purge = self.service.lab.now
         return 0
 
