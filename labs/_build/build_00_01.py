@@ -513,6 +513,16 @@ except ll.ClientError as err:
 error_key = {answer}   # a key of the response dict
 """, 'sorted(set(r_err) - set(r_ok))[0]'),
         check_cell("lab01.error_key", "error_key"),
+        md("""
+## 8. Your turn (optional)
+
+The console below invokes any function of this lab and points its own Stepper at the new request. Things to
+try: `hello` again (warm: how many steps now?), `fussy` with the payload `{}`, `slow`, and `hello` with
+the `DryRun` type (the request is checked, nothing runs, and you get 204).
+"""),
+        code("""
+ll.widgets.InvokeConsole(lab)
+"""),
         what_aws_does_differently([
             "The frontend, Worker Manager and Placement Service are large fleets reached over the network, spread "
             "across Availability Zones; AWS has also reworked them over time (for example an Assignment Service "
