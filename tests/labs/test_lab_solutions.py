@@ -16,6 +16,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 SOLUTIONS = sorted((ROOT / "labs" / "solutions").glob("[0-9][0-9]_*.ipynb"))
 ANSWER = re.compile(r"""check\.answer\(\s*["'](lab\d\d\.[\w.\-]+)["']""")
 LIMIT_MIB = 500
+# each solution runs in its own kernel: seconds per lab, tens of seconds for the course
+pytestmark = pytest.mark.slow
 
 _spec = importlib.util.spec_from_file_location("lab_memory", ROOT / "bench" / "lab_memory.py")
 lab_memory = importlib.util.module_from_spec(_spec)
