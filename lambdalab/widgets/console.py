@@ -20,8 +20,8 @@ __all__ = ["InvokeConsole"]
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 # after an Event invoke, run the lab until its attempt is over (or this much virtual time has passed)
 _EVENT_DONE = {("poller", "route"), ("poller", "retry"), ("async_queue", "drop"), ("async_queue", "requeue"),
-               ("destination", "deliver")}
-_EVENT_WAIT = 900.0
+               ("destination", "deliver"), ("frontend", "return"), ("frontend", "throttle")}
+_EVENT_SLACK = 60.0  # virtual seconds beyond the function timeout; never as far as the idle keep-alive
 
 
 class InvokeConsole(widgets.VBox):
@@ -121,9 +121,14 @@ class InvokeConsole(widgets.VBox):
             if step.request_id == request_id and (step.component, step.action) in _EVENT_DONE:
                 seen.append(step)
 
+        try:
+            timeout = float(self.lab.client("lambda").get_function_configuration(
+                FunctionName=self.function.value).get("Timeout", 3))
+        except Exception:  # the function may be gone by now; fall back on the default timeout
+            timeout = 3.0
         unsubscribe = self.lab.trace.subscribe(watch)
         try:
-            wait_for(lambda: bool(seen), limit=self.lab.now + _EVENT_WAIT)
+            wait_for(lambda: bool(seen), limit=self.lab.now + timeout + _EVENT_SLACK)
         except Exception as exc:
             self.result.value = message_html(f"The lab stopped while running the event: {exc}", tone="warn")
         finally:

@@ -140,12 +140,22 @@ class Stepper(widgets.VBox):
             finally:
                 self._syncing = False
 
-    def refresh(self) -> None:
-        """Take in steps added to the lab since the last look (done after every notebook cell, too)."""
-        if self._grew or self.index.n < len(self.index.trace):
-            was_empty = self.index.n == 0
-            self._extend()
-            self.goto(0 if was_empty else self.position)
+    def refresh(self, *, limit: int | None = None) -> None:
+        """Take in steps added to the lab since the last look (done after every notebook cell, too).
+
+        With ``limit``, a growth of more than that many steps is only announced; the next Step, Back or slider
+        move takes them in (so a million-invocation cell does not end with a long pause for a hidden view).
+        """
+        new = len(self.index.trace) - self.index.n
+        if not (self._grew or new > 0):
+            return
+        if limit is not None and new > limit and self.index.n > 0:
+            self.counter.value = (f'<span style="font-size:{self.theme.html_size}">step {self.position + 1} of '
+                                  f'{self.index.n} (+{new:,} new: press Step to load them)</span>')
+            return
+        was_empty = self.index.n == 0
+        self._extend()
+        self.goto(0 if was_empty else self.position)
 
     def close(self) -> None:
         if self._unsubscribe is not None:
@@ -210,7 +220,7 @@ def _refresh_after_cells(stepper: Stepper) -> None:
     def refresh_all(*_):
         for live in list(_STEPPERS):
             try:
-                live.refresh()
+                live.refresh(limit=50_000)
             except Exception:  # a view that cannot refresh must never break the learner's next cell
                 pass
 

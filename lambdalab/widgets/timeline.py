@@ -231,7 +231,8 @@ class Timeline(widgets.VBox):
             present.add(kind)
             marker, colour, size, _ = _MARKS[kind]
             y = row - bar_h / 2 - 0.12 if kind == "cold" else row
-            ax.plot([float(tmap(t))], [y], marker=marker, color=colour, ms=size * (1.3 if th.presentation else 1),
+            scale = (1.3 if th.presentation else 1.0) * (0.6 if compact else 1.0)
+            ax.plot([float(tmap(t))], [y], marker=marker, color=colour, ms=size * scale,
                     mec="white" if kind != "throttle" else colour, mew=0.6, ls="none", zorder=4, clip_on=False)
         ax.set_xlim(-0.01, 1.01)
         ax.set_ylim(n_rows - 0.5, -0.5)

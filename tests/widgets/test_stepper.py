@@ -133,3 +133,15 @@ def test_presentation_mode():
 def _size(data):
     from .conftest import png_size
     return png_size(data)
+
+
+def test_a_big_growth_is_announced_and_loaded_on_the_next_step(lab):
+    stepper = Stepper(lab)
+    before = len(stepper)
+    for _ in range(3):
+        lab.client("lambda").invoke(FunctionName="hello")
+    stepper.refresh(limit=10)  # what runs after each notebook cell, for a cell that added many steps
+    assert len(stepper) == before and "new: press Step" in stepper.counter.value
+    stepper.step()
+    assert len(stepper) == len(lab.trace) and stepper.slider.max == len(lab.trace) - 1
+    assert stepper.position == 1
