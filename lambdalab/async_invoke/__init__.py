@@ -171,8 +171,7 @@ class AsyncInvoke(EventInvokeConfigs):
                            function=name, age=age, target="poller")
         fn = lab.control_plane.functions.get(name)
         if fn is not event.fn:
-            self._final(event, "dropped", "RetriesExhausted" if event.invoke_count else "EventAgeExceeded",
-                        reason="the function was deleted", route=False)
+            self._final(event, "dropped", None, reason="the function was deleted", route=False)
             return
         event.max_retries, event.max_age, _ = self.settings(fn, event.qualifier)
         if now >= event.expires:
@@ -183,8 +182,7 @@ class AsyncInvoke(EventInvokeConfigs):
             return
         snap = fn.snapshot(event.version)
         if snap is None:
-            self._final(event, "dropped", "EventAgeExceeded", reason=f"version {event.version} was deleted",
-                        route=False)
+            self._final(event, "dropped", None, reason=f"version {event.version} was deleted", route=False)
             return
         if snap.config.get("State", "Active") != "Active":
             self._back_off(event, "the function is not Active (a service error)")
@@ -303,12 +301,13 @@ class AsyncInvoke(EventInvokeConfigs):
                 "no OnFailure destination or DLQ configured"
             self._final(event, "dropped", condition, reason=reason)
 
-    def _final(self, event: AsyncEvent, state: str, condition: str, reason: str | None = None,
+    def _final(self, event: AsyncEvent, state: str, condition: str | None, reason: str | None = None,
                route: bool = True) -> None:
+        """Record the event's one final outcome and delete its message. ``condition`` None: no record exists."""
         lab = self.lab
         event.condition = condition
         event.reason = reason
-        event.note(lab.now, state, condition + (f": {reason}" if reason else ""))
+        event.note(lab.now, state, ": ".join(x for x in (condition, reason) if x))
         self.totals[state] += 1
         queue = self.queues[event.function_name]
         queue.delete(event.message.receipt)
@@ -317,7 +316,7 @@ class AsyncInvoke(EventInvokeConfigs):
             lab.counters.put(event.function_name, "AsyncEventsDropped", 1)   # _fail counted the routed ones
         if state == "dropped" and lab.trace.full:
             lab.trace.emit("async_queue", "drop", f"Event {event.request_id[:8]} leaves the queue for good "
-                           f"({condition}; {reason})", request_id=event.request_id, function=event.function_name,
+                           f"({'; '.join(x for x in (condition, reason) if x)})", request_id=event.request_id, function=event.function_name,
                            condition=condition, reason=reason)
 
     # --- reading ----------------------------------------------------------------------------------------------

@@ -248,3 +248,28 @@ def test_async_runs_are_deterministic():
         lab.run()
         return lab.trace.to_json(), lab.async_invoke.statistics()
     assert run() == run()
+
+
+def test_an_event_waiting_for_a_retry_of_a_deleted_function_is_dropped_with_a_reason(lab):
+    lab.create_function("flaky", FAILS)
+    lam = lab.client("lambda")
+    rid = lam.invoke(FunctionName="flaky", InvocationType="Event")["ResponseMetadata"]["RequestId"]
+    lab.advance(10)                      # the first run failed; the retry waits about a minute
+    assert lab.async_invoke.events[rid].state == "queued"
+    lam.delete_function(FunctionName="flaky")
+    lab.advance(120)
+    event = lab.async_invoke.events[rid]
+    assert event.state == "dropped" and "deleted" in event.reason and event.invoke_count == 1
+    assert lab.async_invoke.pending() == 0
+
+
+def test_async_path_runs_without_a_trace():
+    lab = ll.Lab(seed=2, trace="off")
+    lab.create_function("flaky", FAILS)
+    lab.client("lambda").put_function_event_invoke_config(FunctionName="flaky", MaximumRetryAttempts=1)
+    lab.poisson("flaky", 1.0, count=30, invocation_type="Event", payload=b'{"n": 0}')
+    lab.run()
+    stats = lab.async_invoke.statistics()
+    assert len(lab.trace) == 0
+    assert stats["accepted"] == 30 and stats["dropped"] == 30 and stats["retries"] == 30
+    assert lab.stats("flaky")["invocations"] == 60
