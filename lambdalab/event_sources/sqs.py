@@ -356,12 +356,15 @@ class Queue:
                 self.redriven_total += 1
                 redrive[0]._adopt(msg, self)
                 continue
+            msg.token += 1                  # taken: its ready entry is stale from now on
+            out.append(msg)
+        # re-timed only after the loop, so a zero visibility timeout cannot hand out a message twice at once
+        for msg in out:
             msg.receive_count += 1
             if msg.first_receive is None:
                 msg.first_receive = lab.now
             msg.receipt = self._new_receipt(msg)
             self._place(msg, lab.now + visibility, "in_flight")
-            out.append(msg)
         return out
 
     def _new_receipt(self, msg: Message) -> str:

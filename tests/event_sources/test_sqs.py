@@ -188,3 +188,13 @@ def test_queue_depth_metric_follows_sends_and_deletes(lab):
     queue.send("y")
     # QueueDepth is a Maximum per minute: 3 stored in minute 0; 2, 1, 0 in minute 1; 1 in minute 2
     assert lab.metrics(queue.metric_name, "QueueDepth") == [(0.0, 3), (60.0, 2), (120.0, 1)]
+
+
+def test_zero_visibility_timeout_never_returns_a_message_twice_in_one_receive(lab, sqs):
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="only one")
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                              AttributeNames=["ApproximateReceiveCount"])["Messages"]
+    assert len(got) == 1 and got[0]["Attributes"]["ApproximateReceiveCount"] == "1"
+    again = sqs.receive_message(QueueUrl=url, AttributeNames=["ApproximateReceiveCount"])["Messages"]
+    assert again[0]["Attributes"]["ApproximateReceiveCount"] == "2"     # visible again at once
