@@ -224,7 +224,7 @@ class ArchitectureDiagram(widgets.VBox):
             on = edge == hop
             sprite.look(on, lambda s=sprite, v=on: _show(s, v))
         more_hosts = index.counter(position, "workers") - len(first_line)
-        note = f"+{more_hosts} more" if more_hosts > 0 else ""
+        note = f"+{more_hosts} more" if more_hosts > 0 else ("" if first_line or step is None else "none yet")
         self._header("worker", comp == "worker" and not worker_lit, note)
         self._paint_zoom(step, focus, comp)
         text = self._sentence(step, position)
