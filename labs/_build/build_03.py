@@ -89,10 +89,22 @@ print("sync :", " → ".join(path(sync_id)))
 print()
 print("async:", " → ".join(path(async_id)))
 """),
+        md("""
+Two Steppers, one per request. Each gets the slice of the trace from its request's first step to its last.
+Step through the synchronous one first, then the asynchronous one, and watch where they part ways.
+"""),
         code("""
-first_async_step = lab.trace.filter(request_id=async_id)[0].seq
-stepper = ll.widgets.Stepper(lab, position=first_async_step)
-stepper
+def span(request_id):
+    seqs = [s.seq for s in lab.trace.filter(request_id=request_id)]
+    return lab.trace[min(seqs):max(seqs) + 1]
+
+
+sync_stepper = ll.widgets.Stepper(span(sync_id))
+sync_stepper
+"""),
+        code("""
+async_stepper = ll.widgets.Stepper(span(async_id))
+async_stepper
 """),
         md("""
 **Exercise 1.** For the asynchronous request, which component sends the invoke to the frontend the *second*
