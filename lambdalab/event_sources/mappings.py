@@ -424,7 +424,7 @@ def invoke_batch(mapping: EventSourceMapping, records: list[dict], on_done, **de
         step = lab.trace.emit("event_source_mapping", "invoke", f"Invoke {mapping.function_name} with a batch "
                               f"of {len(records)} record(s)", function=mapping.function_name, target="frontend",
                               uuid=mapping.uuid, batch_size=len(records), **detail)
-    inv = lab.frontend.submit(params, source="esm")
+    inv = lab.frontend.submit(params, source="event_source_mapping")   # the frontend answers this component
     if step is not None:
         step.request_id = inv.request_id
     if inv.done:
