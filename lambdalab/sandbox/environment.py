@@ -247,9 +247,14 @@ class ExecutionEnvironment:
         self._start_init_phase()
         self._register_extensions()
         seconds = self._extension_init_time()
+        limit = self.init_limit()
         names = ", ".join(f"{ext.name} ({ext.kind})" for ext in self.extensions) or "none registered"
-        self.emit("extension", "init", f"Extension init ({names}): {ms(seconds)}", phase="extension_init",
-                  duration=seconds, extensions=[ext.name for ext in self.extensions])
+        self.emit("extension", "init", f"Extension init ({names}): {ms(min(seconds, limit))}"
+                  + (" - cut off at the Init limit" if seconds >= limit else ""), phase="extension_init",
+                  duration=min(seconds, limit), extensions=[ext.name for ext in self.extensions])
+        if seconds >= limit:
+            self.lab.engine.schedule(limit, self._init_finished, Outcome("timeout", 0.0), limit)
+            return
         self.lab.engine.schedule(seconds, self._runtime_init, seconds)
 
     def _runtime_init(self, used: float) -> None:
@@ -258,6 +263,12 @@ class ExecutionEnvironment:
             return
         runtime = self.snapshot.config["Runtime"]
         seconds = self.lab.cost.runtime_bootstrap(runtime)
+        left = self.init_limit() - used
+        if seconds >= left:               # the bootstrap alone runs into the Init limit
+            self.emit("runtime", "init", f"Runtime init: bootstrap {runtime}: {ms(left)} - cut off at the Init "
+                      "limit", phase="runtime_init", duration=left)
+            self.lab.engine.schedule(left, self._init_finished, Outcome("timeout", 0.0), used + left)
+            return
         self.emit("runtime", "init", f"Runtime init: bootstrap {runtime}: {ms(seconds)}", phase="runtime_init",
                   duration=seconds)
         self.lab.engine.schedule(seconds, self._function_init, used + seconds)
@@ -272,7 +283,8 @@ class ExecutionEnvironment:
         lab = self.lab
         limit = max(0.0, self.init_limit() - used)
         budget = vtime.Budget(lab.now, limit, lab.epoch)
-        outcome = self.runtime.init(budget)
+        # extensions and the runtime already used up the Init limit: the module never gets to run
+        outcome = self.runtime.init(budget) if limit > 0 else Outcome("timeout", 0.0)
         for t, line in outcome.lines:
             self.log(line, t)
             if self.telemetry is not None:
@@ -307,6 +319,7 @@ class ExecutionEnvironment:
                   status=status, error_type=error_type, duration=seconds)
         self.runtime.reset()
         self.api.reset()
+        self._extensions_need_init = bool(self.extensions)   # the retry is a whole Init, extensions included
         self._init_outcome = outcome
         if self.init_type != "on-demand" and self._pending_invocation is None:
             self.lab.fleet.provisioned_init_failed(self)

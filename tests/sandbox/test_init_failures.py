@@ -91,3 +91,16 @@ def test_sys_exit_at_import_is_runtime_exit_error():
     _, body = invoke(lab, "f")
     assert body["errorType"] == "Runtime.ExitError"
     assert body["errorMessage"].endswith("Error: Runtime exited with error: exit status 2")
+
+
+def test_extensions_that_use_up_the_init_limit_leave_no_time_for_the_module():
+    from lambdalab.sandbox.extensions import Extension
+    lab = make_lab()
+    lab.create_function("f", "print('module ran')\ndef handler(e, c):\n    return 1\n",
+                        extensions=[Extension("heavy", init=11)])
+    _, body = invoke(lab, "f")
+    (line,) = lines_starting(lab, "f", "INIT_REPORT")
+    assert line == "INIT_REPORT Init Duration: 10000.00 ms\tPhase: init\tStatus: timeout"
+    # the retry inside the invoke starts the extension again, and 11 s do not fit in the 3 s timeout either
+    assert body["errorType"] == "Sandbox.Timedout"
+    assert "module ran" not in lab.logs("f")
