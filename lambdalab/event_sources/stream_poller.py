@@ -16,7 +16,8 @@ for a fuller batch, never more than 6 MB), drops what matches no filter, and inv
   ``MaximumRecordAgeInSeconds`` (-1 for both: until the records leave the stream at the end of retention).
   Given-up records are skipped; with an OnFailure destination Lambda sends it a record describing the batch
   (``KinesisBatchInfo``), never the data itself.
-- Throttles are retried without counting as attempts.
+- Throttles (and invokes the frontend refuses) are retried with the same back-off, without counting as
+  attempts.
 
 What we simplify: a shard is polled once a second while it has records and sleeps (woken by the stream) while
 it has none; retries back off 1 s, doubling to at most ``MAX_BACKOFF`` (AWS does not publish its schedule);
@@ -50,6 +51,7 @@ class Lane:
         self.current: list | None = None  # the batch being tried (or retried)
         self.pending: list[list] = []     # halves waiting their turn after a bisect
         self.retries = 0
+        self.throttles = 0                # throttled / refused attempts in a row (they back off, uncounted)
         self.invocations = 0              # invokes of the current lineage (approximateInvokeCount)
         self.inflight = None
         self.event = None                 # the scheduled poll / retry
@@ -169,8 +171,10 @@ class Lane:
         if inv.status in ("throttled", "rejected"):
             mapping.last_processing_result = "PROBLEM: Function call throttled" if inv.status == "throttled" \
                 else "PROBLEM: Function not found"
+            self.throttles += 1
             self.schedule_retry(f"{inv.error.code if inv.error else inv.status}: try again", count=False)
             return
+        self.throttles = 0
         if inv.status == "ok":
             failed = []
             if mapping.report_failures:
@@ -212,9 +216,11 @@ class Lane:
 
     def schedule_retry(self, why: str, count: bool = True) -> None:
         lab = self.poller.lab
-        delay = min(MAX_BACKOFF, 2.0 ** max(0, self.retries - 1)) if count else POLL_INTERVAL
+        tries = self.retries if count else self.throttles
+        delay = min(MAX_BACKOFF, 2.0 ** max(0, tries - 1))
         if lab.trace.full:
-            self.poller.mapping.trace("retry", f"{self.name}: {why} in {delay:g} s (retry {self.retries})",
+            counted = f"retry {self.retries}" if count else "not counted as a retry"
+            self.poller.mapping.trace("retry", f"{self.name}: {why} in {delay:g} s ({counted})",
                                       shard=self.shard.shard_id, delay=delay, retries=self.retries,
                                       records=len(self.current))
         self.event = lab.engine.schedule(delay, self.poll)

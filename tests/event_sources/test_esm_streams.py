@@ -225,3 +225,16 @@ def test_parallelization_factor_keeps_order_per_partition_key(journal):
         mine = [i for i in order if keys[i] == key]
         assert mine == sorted(mine)
     assert lab.stats("consumer")["max_concurrency"] > 1      # lanes of one shard ran side by side
+
+
+def test_throttles_back_off_without_using_up_retries(journal):
+    lab, kinesis, lam, arn, uuid = with_failure_queue(MaximumRetryAttempts=0)
+    lam.put_function_concurrency(FunctionName="consumer", ReservedConcurrentExecutions=0)
+    put(kinesis, [1, 2])
+    lab.advance(300)
+    assert journal["batches"] == [] and failure_records(lab) == []      # throttled, but nothing given up
+    waits = [s.detail["delay"] for s in lab.trace.filter(component="event_source_mapping", action="retry")]
+    assert waits[:4] == [1, 2, 4, 8] and max(waits) <= 60
+    lam.delete_function_concurrency(FunctionName="consumer")
+    lab.advance(120)
+    assert [i for batch in journal["batches"] for _, i in batch] == [1, 2]
