@@ -123,7 +123,6 @@ class AsyncInvoke(EventInvokeConfigs):
         event.message = queue.send(inv.request_id)
         self.by_message[event.message.id] = event
         if full:
-            visible, in_flight, delayed = queue.counts()
             lab.trace.emit("async_queue", "enqueue", f"Store the event ({len(inv.payload)} bytes); {len(queue)} "
                            f"event(s) now on the queue", request_id=inv.request_id, function=fn.name,
                            queue_depth=len(queue), payload_bytes=len(inv.payload))
