@@ -68,6 +68,14 @@ def _validation(value, field: str, constraint: str, operation: str):
                      f"satisfy constraint: {constraint}", 400, operation=operation)
 
 
+def _known(params: dict, allowed: tuple) -> None:
+    """botocore refuses a parameter the operation does not have, before anything is sent."""
+    unknown = [p for p in params if p not in allowed]
+    if unknown:
+        raise ParamValidationError(f'Unknown parameter in input: "{unknown[0]}", must be one of: '
+                                   + ", ".join(allowed))
+
+
 def _check_int(params: dict, name: str, operation: str) -> None:
     if name not in params:
         return
@@ -268,10 +276,7 @@ class EventSourceMappings:
     # --- the API ------------------------------------------------------------------------------------------
     def create_event_source_mapping(self, **params) -> dict:
         op = "CreateEventSourceMapping"
-        unknown = [p for p in params if p not in CREATE_PARAMS]
-        if unknown:
-            raise ParamValidationError(f'Unknown parameter in input: "{unknown[0]}", must be one of: '
-                                       + ", ".join(CREATE_PARAMS))
+        _known(params, CREATE_PARAMS)
         if "EventSourceArn" not in params:
             raise _invalid("Unrecognized event source.", op)
         arn = params["EventSourceArn"]
@@ -336,10 +341,7 @@ class EventSourceMappings:
 
     def update_event_source_mapping(self, **params) -> dict:
         op = "UpdateEventSourceMapping"
-        unknown = [p for p in params if p not in UPDATE_PARAMS]
-        if unknown:
-            raise ParamValidationError(f'Unknown parameter in input: "{unknown[0]}", must be one of: '
-                                       + ", ".join(UPDATE_PARAMS))
+        _known(params, UPDATE_PARAMS)
         mapping = self._mapping(params["UUID"], op)
         if mapping.state in TRANSIENT:
             raise aws_error("ResourceInUseException", "Cannot update the event source mapping because it is in "

@@ -233,3 +233,24 @@ def test_disabled_mapping_stops_polling_and_resumes_from_its_checkpoint(env):
     lam.update_event_source_mapping(UUID=uuid, Enabled=True)
     lab.advance(10)
     assert lab.stats("echo")["invocations"] == 2
+
+
+def test_unknown_parameters_are_refused_before_sending(env):
+    from lambdalab.control_plane.errors import ParamValidationError
+    lab, lam, arns = env
+    with pytest.raises(ParamValidationError, match='Unknown parameter in input: "Batchsize"'):
+        lam.create_event_source_mapping(FunctionName="fn", EventSourceArn=arns["sqs"], Batchsize=5)
+
+
+def test_a_mapping_on_an_alias_invokes_that_alias(env):
+    lab, lam, arns = env
+    lab.create_function("versioned", "def handler(event, context):\n    return len(event['Records'])\n")
+    version = lam.publish_version(FunctionName="versioned")["Version"]
+    lam.create_alias(FunctionName="versioned", Name="live", FunctionVersion=version)
+    created = lam.create_event_source_mapping(FunctionName="versioned:live", EventSourceArn=arns["sqs"])
+    assert created["FunctionArn"].endswith(":function:versioned:live")
+    lab.advance(5)
+    sqs = lab.client("sqs")
+    sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName="q")["QueueUrl"], MessageBody="hi")
+    lab.advance(10)
+    assert any(f"Version: {version}" in line for line in lab.logs("versioned") if line.startswith("START"))
