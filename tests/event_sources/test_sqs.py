@@ -198,3 +198,14 @@ def test_zero_visibility_timeout_never_returns_a_message_twice_in_one_receive(la
     assert len(got) == 1 and got[0]["Attributes"]["ApproximateReceiveCount"] == "1"
     again = sqs.receive_message(QueueUrl=url, AttributeNames=["ApproximateReceiveCount"])["Messages"]
     assert again[0]["Attributes"]["ApproximateReceiveCount"] == "2"     # visible again at once
+
+
+def test_md5_of_message_attributes_matches_the_digest_sqs_documents(lab, sqs):
+    url = sqs.create_queue(QueueName="books")["QueueUrl"]
+    sent = sqs.send_message(QueueUrl=url, MessageBody="bestseller", MessageAttributes={
+        "Author": {"DataType": "String", "StringValue": "John Grisham"},
+        "Title": {"DataType": "String", "StringValue": "The Whistler"},
+        "WeeksOn": {"DataType": "Number", "StringValue": "6"},
+    })
+    # the digest in AWS's own SendMessage example for these three attributes
+    assert sent["MD5OfMessageAttributes"] == "d25a6aea97eb8f585bfa92d314504a92"
