@@ -141,3 +141,11 @@ def test_labs_are_seeded_and_marks_are_first_lines(path):
 def test_has_a_solution_notebook(path):
     solutions = sorted((LABS / "solutions").glob(f"{path.stem[:2]}_*.ipynb"))
     assert solutions, f"{path.name}: no worked solution in labs/solutions/{path.stem[:2]}_*.ipynb"
+
+
+def test_labs_readme_lists_every_lab_with_its_time():
+    readme = (LABS / "README.md").read_text(encoding="utf-8")
+    for stem in COURSE:
+        row = next((line for line in readme.splitlines() if f"]({stem}.ipynb)" in line), None)
+        assert row, f"labs/README.md does not list {stem}.ipynb"
+        assert re.search(r"\b(1[5-9]|2[0-5]) min\b", row), f"labs/README.md gives no 15-25 min time for {stem}"
