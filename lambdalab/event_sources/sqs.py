@@ -34,6 +34,7 @@ Internal Python API (for the async path, destinations and the ESM poller; times 
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import heapq
 import json
@@ -149,12 +150,18 @@ class Message:
                  if k != "DeadLetterQueueSourceArn"}
         message_attributes = {}
         for name, value in self.attributes.items():
-            message_attributes[name] = {"stringValue": value.get("StringValue"),
-                                        "binaryValue": value.get("BinaryValue"), "stringListValues": [],
-                                        "binaryListValues": [], "dataType": value["DataType"]}
-        return {"messageId": self.id, "receiptHandle": self.receipt, "body": self.body, "attributes": attrs,
-                "messageAttributes": message_attributes, "md5OfBody": self.md5, "eventSource": "aws:sqs",
-                "eventSourceARN": queue.arn, "awsRegion": queue.service.lab.region}
+            if "BinaryValue" in value:     # JSON carries binary values as base64 text
+                key, data = "binaryValue", base64.b64encode(bytes(value["BinaryValue"])).decode()
+            else:
+                key, data = "stringValue", value.get("StringValue")
+            message_attributes[name] = {key: data,
+                                        "stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
+        out = {"messageId": self.id, "receiptHandle": self.receipt, "body": self.body, "attributes": attrs,
+               "messageAttributes": message_attributes, "md5OfBody": self.md5}
+        if self.md5_attributes:
+            out["md5OfMessageAttributes"] = self.md5_attributes
+        out.update({"eventSource": "aws:sqs", "eventSourceARN": queue.arn, "awsRegion": queue.service.lab.region})
+        return out
 
     def __repr__(self) -> str:
         return f"<Message {self.id} {self.state} received={self.receive_count}>"
