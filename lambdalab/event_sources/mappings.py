@@ -267,7 +267,8 @@ class EventSourceMappings:
                                "as DestinationConfig.OnFailure.Destination.", operation)
         types_ = config.get("FunctionResponseTypes", [])
         if not isinstance(types_, list) or any(t != "ReportBatchItemFailures" for t in types_):
-            raise _validation(f"'{types_}'", "functionResponseTypes", "Member must satisfy constraint: [Member "
+            shown = f"[{', '.join(map(str, types_))}]" if isinstance(types_, list) else types_
+            raise _validation(f"'{shown}'", "functionResponseTypes", "Member must satisfy constraint: [Member "
                               "must satisfy enum value set: [ReportBatchItemFailures]]", operation)
         if "Enabled" in given and not isinstance(given["Enabled"], bool):
             raise ParamValidationError(f"Invalid type for parameter Enabled, value: {given['Enabled']!r}, type: "

@@ -136,7 +136,7 @@ class Lane:
         if dropped and lab.trace.full:
             mapping.trace("filter", f"{self.name}: {dropped} record(s) matched no filter and are skipped",
                           shard=self.shard.shard_id, dropped=dropped)
-        self.current, self.retries, self.invocations = batch, 0, 0
+        self.current, self.retries, self.invocations, self.last_inv = batch, 0, 0, None
         self.skip_to = examined.seq       # filtered records after the batch are done with once it is
         reason = "full" if full else ("window ended" if window > 0 else "records waiting")
         if lab.trace.full:
@@ -353,9 +353,6 @@ class StreamPoller:
             "requestContext": {"requestId": inv.request_id if inv else None,
                                "functionArn": mapping.config["FunctionArn"], "condition": condition,
                                "approximateInvokeCount": lane.invocations},
-            "responseContext": {"statusCode": 200 if inv is not None and inv.status != "throttled" else 429,
-                                "executedVersion": inv.snapshot.version if inv and inv.snapshot else "$LATEST",
-                                "functionError": "Unhandled" if inv is not None and inv.function_error else None},
             "version": "1.0",
             "timestamp": lab.iso_time(lab.now),
             "KinesisBatchInfo": {"shardId": lane.shard.shard_id, "startSequenceNumber": batch[0].sequence_number,
@@ -364,8 +361,13 @@ class StreamPoller:
                                  "approximateArrivalOfLastRecord": lab.iso_time(batch[-1].arrival),
                                  "batchSize": len(batch), "streamArn": self.stream.arn},
         }
-        if body["responseContext"]["functionError"] is None:
-            del body["responseContext"]["functionError"]
+        if inv is not None:                 # records that were too old when read were never sent
+            response = {"statusCode": inv.response["ResponseMetadata"]["HTTPStatusCode"] if inv.response else 200}
+            if inv.snapshot is not None:
+                response["executedVersion"] = inv.snapshot.version
+            if inv.function_error:
+                response["functionError"] = inv.function_error
+            body["responseContext"] = response
         sqs = getattr(lab, "sqs", None)
         queue = sqs.queue_by_arn(target) if sqs is not None else None
         if queue is None:

@@ -105,7 +105,7 @@ CASES = [
     ("kinesis", {"DestinationConfig": {"OnSuccess": {"Destination": "arn:aws:sqs:us-east-1:123456789012:q"}}},
      "InvalidParameterValueException", "Unsupported DestinationConfig parameter for given event source mapping type."),
     ("kinesis", {"FunctionResponseTypes": ["Everything"]}, "ValidationException",
-     "1 validation error detected: Value '['Everything']' at 'functionResponseTypes' failed to satisfy "
+     "1 validation error detected: Value '[Everything]' at 'functionResponseTypes' failed to satisfy "
      "constraint: Member must satisfy constraint: [Member must satisfy enum value set: [ReportBatchItemFailures]]"),
     ("kinesis", {"FilterCriteria": {"Filters": [{"Pattern": "{not json"}]}}, "InvalidParameterValueException",
      "Invalid filter pattern definition."),

@@ -238,3 +238,30 @@ def test_throttles_back_off_without_using_up_retries(journal):
     lam.delete_function_concurrency(FunctionName="consumer")
     lab.advance(120)
     assert [i for batch in journal["batches"] for _, i in batch] == [1, 2]
+
+
+def test_records_already_too_old_are_skipped_without_an_invoke(journal):
+    import lambdalab as ll
+    lab = ll.Lab(seed=0)
+    lab.create_function("consumer", "import esm_test_plan as plan\ndef handler(event, context):\n"
+                        "    return plan.handle(event)\n")
+    kinesis, lam, sqs = lab.client("kinesis"), lab.client("lambda"), lab.client("sqs")
+    kinesis.create_stream(StreamName="events", ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName="events")
+    url = sqs.create_queue(QueueName="failures")["QueueUrl"]
+    put(kinesis, [1, 2])
+    lab.advance(300)                                   # five minutes old before anyone reads them
+    arn = kinesis.describe_stream(StreamName="events")["StreamDescription"]["StreamARN"]
+    lam.create_event_source_mapping(FunctionName="consumer", EventSourceArn=arn, StartingPosition="TRIM_HORIZON",
+                                    MaximumRecordAgeInSeconds=60, DestinationConfig={"OnFailure": {
+                                        "Destination": "arn:aws:sqs:us-east-1:123456789012:failures"}})
+    lab.advance(5)
+    put(kinesis, [3])
+    lab.advance(10)
+    assert [[i for _, i in b] for b in journal["batches"]] == [[3]]
+    record, = failure_records(lab)
+    assert record["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert record["requestContext"]["approximateInvokeCount"] == 0
+    assert record["KinesisBatchInfo"]["batchSize"] == 2
+    del url
+    assert "responseContext" not in record                 # nothing was invoked, so there is no response
