@@ -139,3 +139,27 @@ def test_failed_invokes_report_their_status():
     done = [e["record"] for e in events(batches) if e["type"] == "platform.runtimeDone"]
     assert [(d["status"], d.get("errorType")) for d in done] == [("error", "ValueError"),
                                                                   ("timeout", "Sandbox.Timedout")]
+
+
+def test_a_batch_goes_out_when_it_reaches_max_bytes():
+    batches = []
+    sub = Subscription(types=["function"], buffering={"maxBytes": 262_144, "timeoutMs": 30_000},
+                       destination=batches)
+    lab = make_lab()
+    lab.create_function("f", "def handler(e, c):\n    for i in range(300):\n        print('x' * 1000)\n",
+                        extensions=[Extension("shipper", telemetry=sub)])
+    invoke(lab, "f")
+    assert len(batches) == 1
+    size = sum(len(json.dumps(e)) for e in batches[0])
+    assert 262_144 <= size < 262_144 + 1_100
+    reasons = [s.detail.get("reason") for s in lab.trace.filter(component="extension", action="telemetry")]
+    assert "maxBytes" in reasons
+
+
+def test_no_extension_means_no_telemetry_or_extensions_api():
+    lab = make_lab()
+    lab.create_function("f", CODE)
+    invoke(lab, "f")
+    env = next(iter(lab.fleet.environments.values()))
+    assert env.telemetry is None and env.extensions_api is None
+    assert not lab.trace.filter(component="extension", action="register")
