@@ -38,8 +38,9 @@ def build_lab(invocations: int = 40) -> "ll.Lab":
         lab.create_function(name, HANDLER)
     names = ("orders", "thumbnails", "emails")
     for i in range(invocations):
-        # bursts of concurrent requests make several environments and worker hosts
+        # bursts of concurrent requests make several environments and worker hosts; every fifth is an Event
         lab.submit(at=lab.now + (i // 8) * 2.0 + (i % 8) * 0.001, FunctionName=names[i % 3],
+                   InvocationType="Event" if i % 5 == 4 else "RequestResponse",
                    Payload=f'{{"n": {i}, "ms": {40 + 10 * (i % 5)}, "fail": {str(i % 13 == 7).lower()}}}'.encode())
     lab.run(until=lab.now + 1200)  # past the keep-alive: environments are reclaimed too
     return lab

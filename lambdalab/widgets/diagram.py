@@ -160,7 +160,7 @@ class ArchitectureDiagram(widgets.VBox):
             note = ax.text(x + (0.18 if name == "environment" else w - 0.18), y + h - (0.75 if tall > 0.5 else 0.28),
                            "", fontsize=th.small, color=th.ink, va="center", zorder=2,
                            ha="left" if name == "environment" else "right")
-            self.headers[name] = canvas.sprite(bar, head, note)
+            self.headers[name] = canvas.sprite(bar, head, note, frame=bar)
         # one sprite per line of the worker area: a host's line and its environments change together
         self.worker_rows = []
         for line in range(self.index.lines):
@@ -176,12 +176,12 @@ class ArchitectureDiagram(widgets.VBox):
             for artist in artists:
                 if isinstance(artist, FancyBboxPatch):
                     ax.add_patch(artist)
-            self.worker_rows.append(canvas.sprite(*artists))
+            self.worker_rows.append(canvas.sprite(*artists, frame=artists[0]))
         zx, zy, zw, zh = layout.ZOOM_AREA
         band = Rectangle((zx + 0.2, zy + 0.2), zw - 0.4, 0.9, fc="white", ec=th.ink, lw=th.line)
         ax.add_patch(band)
         self.zoom_band = canvas.sprite(band, ax.text(zx + zw / 2, zy + 0.65, "", ha="center", va="center",
-                                                     fontsize=th.small, color="black"))
+                                                     fontsize=th.small, color="black"), frame=band)
         self.caption_text = ax.text(0.25, 8.95, "", fontsize=th.font, color=th.ink, va="center", fontweight="bold",
                                     visible=False, linespacing=1.25)
         self.caption_sprite = canvas.sprite(self.caption_text)
@@ -295,7 +295,7 @@ class ArchitectureDiagram(widgets.VBox):
         text.set_text(band)
 
     def _style_caption(self, text) -> None:
-        self.caption_text.set_text("\n".join(textwrap.wrap(text, 78 if self.theme.presentation else 96)[:2]))
+        self.caption_text.set_text("\n".join(textwrap.wrap(text, 74 if self.theme.presentation else 88)[:2]))
         self.caption_text.set_visible(self.caption and bool(text))
 
     def _sentence(self, step, position) -> str:

@@ -151,8 +151,9 @@ class TraceIndex:
         elif comp == "environment" and action == "init_failed":
             self.markers.append(("error", t, env_id, pos))
         elif comp == "async_queue":
-            if "depth" in detail:
-                row[_C["queue_depth"]] = int(detail["depth"])
+            depth = detail.get("queue_depth", detail.get("depth"))
+            if depth is not None:  # the queue reports its depth: trust it over our own count
+                row[_C["queue_depth"]] = int(depth)
             elif action in ("enqueue", "requeue"):
                 row[_C["queue_depth"]] += 1
             elif action == "dequeue":

@@ -110,10 +110,11 @@ def is_svg(data) -> bool:
 class Sprite:
     """Artists drawn over the background; ``look(key, apply)`` restyles them only when ``key`` changes."""
 
-    __slots__ = ("artists", "key", "drawn", "extent", "order", "extents", "stamps")
+    __slots__ = ("artists", "key", "drawn", "extent", "order", "extents", "stamps", "frame")
 
-    def __init__(self, artists: Iterable[Any], order: int) -> None:
+    def __init__(self, artists: Iterable[Any], order: int, frame: Any = None) -> None:
         self.artists = list(artists)
+        self.frame = frame  # an artist that encloses all the others whenever it is visible
         for artist in self.artists:
             artist.set_animated(True)
         self.key: Hashable = _UNSET
@@ -142,8 +143,10 @@ class Canvas:
         self._encoder = BandedPNG()
         self._dirty_rows: list[tuple[int, int]] | None = None  # None: every row
 
-    def sprite(self, *artists: Any) -> Sprite:
-        sprite = Sprite(artists, len(self.sprites))
+    def sprite(self, *artists: Any, frame: Any = None) -> Sprite:
+        """Register artists that change together; ``frame`` (one of them) encloses the rest when shown, which
+        spares measuring each look's text."""
+        sprite = Sprite(artists, len(self.sprites), frame)
         self.sprites.append(sprite)
         return sprite
 
@@ -272,7 +275,9 @@ class Canvas:
         return extent
 
     def _measure(self, sprite: Sprite, renderer) -> tuple[int, int, int, int] | None:
-        boxes = [a.get_window_extent(renderer) for a in sprite.artists if a.get_visible()]
+        frame = sprite.frame
+        shown = [frame] if frame is not None and frame.get_visible() else sprite.artists
+        boxes = [a.get_window_extent(renderer) for a in shown if a.get_visible()]
         if not boxes:
             return None
         height, width = self._background.shape[:2]

@@ -67,3 +67,25 @@ def test_no_functions_and_not_a_lab():
     bad = InvokeConsole("not a lab")
     assert "needs a Lab" in bad.result.value and bad.invoke_button.disabled
     assert bad.invoke() is None
+
+
+def test_event_invoke_runs_the_async_path_and_shows_it():
+    lab = ll.Lab(seed=0)
+    lab.create_function("hello", "def handler(event, context):\n    print('async', event)\n    return 1\n")
+    console = InvokeConsole(lab)
+    console.invocation_type.value = "Event"
+    console.payload.value = '{"n": 1}'
+    console.invoke_button.click()
+    assert "202" in console.result.value
+    stepper = console.stepper
+    assert stepper.position == 0 and stepper.current.action == "invoke"
+    components = [step.component for step in lab.trace]
+    assert {"async_queue", "poller", "function"} <= set(components)
+    enqueue = components.index("async_queue")
+    stepper.goto(enqueue)
+    assert stepper.metrics.values["queue_depth"] == 1
+    assert stepper.diagram.highlighted == "async_queue"
+    stepper.goto(len(stepper) - 1)
+    assert stepper.metrics.values["queue_depth"] == 0
+    assert any("async" in line for line in stepper.logs.shown)
+    assert lab.now < 100  # the console ran the lab only until the event was handled
