@@ -47,7 +47,7 @@ class AsyncEvent:
     __slots__ = ("request_id", "function_name", "fn", "qualifier", "version", "function_arn", "payload", "accepted",
                  "state", "condition", "reason", "attempts", "invoke_count", "function_errors", "throttles",
                  "backoff", "response", "error_message", "executed_version", "message", "history", "trace_id",
-                 "invoked_arn", "starts", "max_age", "max_retries")
+                 "invoked_arn", "starts", "max_age", "max_retries", "chain")
 
     def __init__(self, inv: Invocation, now: float) -> None:
         self.request_id = inv.request_id
@@ -76,6 +76,7 @@ class AsyncEvent:
         self.starts: list[tuple[float, str]] = []   # (time an invocation started, its outcome status)
         self.max_age = DEFAULT_MAX_AGE
         self.max_retries = DEFAULT_RETRIES
+        self.chain = 0                    # how many functions' destinations led to this event (loop detection)
 
     @property
     def expires(self) -> float:
@@ -109,6 +110,7 @@ class AsyncInvoke(EventInvokeConfigs):
         lab = self.lab
         now = lab.now
         event = AsyncEvent(inv, now)
+        event.chain, self.delivery.chain = self.delivery.chain, 0
         fn = inv.function
         event.max_retries, event.max_age, _ = self.settings(fn, event.qualifier)
         self.events[event.request_id] = event
@@ -209,6 +211,7 @@ class AsyncInvoke(EventInvokeConfigs):
             self._back_off(event, "throttled (429)")
             return
         event.invoke_count += 1
+        event.backoff = BACKOFF_START     # it ran: a later throttle starts its back-off afresh
         event.starts.append((inv.t_arrival, inv.status))      # when the poller dispatched this run
         event.executed_version = inv.snapshot.version
         event.response = inv.body

@@ -11,12 +11,18 @@ asynchronous invoke with the record as payload). SNS topics, EventBridge buses a
 the lab: a record for one of them is kept in ``lab.async_invoke.outbox[arn]`` and counts as delivered. A
 missing queue or function counts as a failed delivery (metric ``DestinationDeliveryFailures``, or
 ``DeadLetterErrors`` for the DLQ), as it does in AWS when the target is gone or not allowed.
+
+Lambda stops recursive loops (a function whose records invoke, directly or through others, the same chain
+again) after about 16 hops. We count the hops of function destinations only: an event created by a
+destination carries its source's count plus one, and at ``LOOP_LIMIT`` the record is not sent.
 """
 from __future__ import annotations
 
 import json
 
-__all__ = ["invocation_record", "Delivery"]
+__all__ = ["invocation_record", "Delivery", "LOOP_LIMIT"]
+
+LOOP_LIMIT = 16
 
 
 def _json_or_text(data: bytes | str | None):
@@ -53,6 +59,7 @@ class Delivery:
     def __init__(self, lab) -> None:
         self.lab = lab
         self.outbox: dict[str, list] = {}
+        self.chain = 0           # handed to the event the next destination invoke creates (see accept)
 
     def send(self, arn: str, body: str, event, kind: str, attributes: dict | None = None) -> bool:
         """Deliver ``body`` to ``arn`` (an SQS queue, a Lambda function, or an outbox-only service)."""
@@ -67,10 +74,15 @@ class Delivery:
         elif service == "lambda":
             if kind == "dead-letter queue":
                 ok = False                  # a DLQ must be a queue or a topic
+            elif event.chain + 1 >= LOOP_LIMIT:
+                ok, where = False, "a recursive loop: Lambda stopped it"
             else:
+                self.chain = event.chain + 1
                 inv = lab.frontend.submit({"FunctionName": arn, "InvocationType": "Event", "Payload": body},
                                           source="destination")
-                ok, where = inv.error is None, f"function {arn.split(':')[6]}"
+                self.chain = 0
+                ok = inv.error is None
+                where = f"function {arn.split(':')[6]}" if ok else f"the invoke was refused ({inv.error.code})"
         else:
             self.outbox.setdefault(arn, []).append({"body": body, "attributes": attributes or {}})
             ok, where = True, arn
@@ -80,8 +92,8 @@ class Delivery:
                                f"{where}", request_id=event.request_id, function=event.function_name, arn=arn,
                                kind=kind)
             else:
-                lab.trace.emit("destination", "fail", f"Could not deliver to {arn}: it does not exist in this lab "
-                               "or cannot take this record", request_id=event.request_id,
+                why = where if where != arn else "it does not exist in this lab or cannot take this record"
+                lab.trace.emit("destination", "fail", f"Could not deliver to {arn}: {why}", request_id=event.request_id,
                                function=event.function_name, arn=arn, kind=kind)
         return ok
 

@@ -273,3 +273,16 @@ def test_async_path_runs_without_a_trace():
     assert len(lab.trace) == 0
     assert stats["accepted"] == 30 and stats["dropped"] == 30 and stats["retries"] == 30
     assert lab.stats("flaky")["invocations"] == 60
+
+
+def test_a_function_that_is_its_own_success_destination_is_stopped_as_a_recursive_loop(lab):
+    lab.create_function("again", "def handler(event, context):\n    return 'ok'\n")
+    lam = lab.client("lambda")
+    lam.put_function_event_invoke_config(FunctionName="again", DestinationConfig={
+        "OnSuccess": {"Destination": lab.control_plane.function_arn("again")}})
+    lam.invoke(FunctionName="again", InvocationType="Event")
+    lab.advance(3600)
+    events = list(lab.async_invoke.events.values())
+    assert len(events) == 16 and all(e.state == "succeeded" for e in events)
+    assert lab.metrics("again", "DestinationDeliveryFailures") == [(0.0, 1)]
+    assert "recursive loop" in lab.trace.filter(component="destination", action="fail")[0].text
