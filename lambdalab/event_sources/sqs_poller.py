@@ -17,8 +17,10 @@ filter (deleting them), and invokes the function synchronously with the batch.
 
 What we simplify: one batch forms at a time (the others are in flight), messages are received one by one into
 it (AWS's pollers take up to 10 per ReceiveMessage, which changes nothing visible here), concurrency grows by
-5 each second while a backlog remains and drops back to 5 as soon as the queue is empty, and the function's
-reserved concurrency does not slow the pollers down (throttled batches just return to the queue).
+5 each second while a backlog remains and drops back to 5 as soon as the queue is empty. A
+throttle makes the pollers pause (1 s, doubling to 60 s while throttles continue), drop to as many
+batches as are still running and not grow again for a minute; the throttled batch returns to the queue after its visibility timeout, and that
+receive counts towards ``maxReceiveCount`` as it does in AWS.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ __all__ = ["SQSPoller", "INITIAL_CONCURRENCY", "SCALE_STEP"]
 INITIAL_CONCURRENCY = 5
 SCALE_STEP = 5                 # per second while backlogged: 300 per minute
 MAX_CONCURRENCY = 1000
+COOLDOWN = 60.0                # after a throttle, hold the number of batches for this long before growing it
 _ENVELOPE = 1024               # bytes of JSON around each message body in the event (receipt handle, attributes)
 
 
@@ -48,6 +51,10 @@ class SQSPoller:
         self.window_end = None
         self.window_event = None
         self.scale_event = None
+        self.backoff_until = 0.0         # after a throttle no new batch leaves before this time
+        self.backoff_event = None
+        self.cooldown_until = 0.0        # and no scaling up before this time
+        self.throttle_streak = 0
         self._unsubscribe = None
         self.batches = self.received = self.deleted = self.filtered = self.failed = 0
 
@@ -65,9 +72,9 @@ class SQSPoller:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        self.lab.engine.cancel(self.window_event)
-        self.lab.engine.cancel(self.scale_event)
-        self.window_event = self.scale_event = None
+        for event in (self.window_event, self.scale_event, self.backoff_event):
+            self.lab.engine.cancel(event)
+        self.window_event = self.scale_event = self.backoff_event = None
         # messages received into a forming batch stay invisible and come back after their visibility timeout
 
     def reconfigure(self) -> None:
@@ -85,6 +92,10 @@ class SQSPoller:
         """Receive into the forming batch and send batches while concurrency allows."""
         mapping, lab = self.mapping, self.lab
         if not self.active or not mapping.running:
+            return
+        if lab.now < self.backoff_until:
+            if self.backoff_event is None:
+                self.backoff_event = lab.engine.at(self.backoff_until, self._backoff_ends)
             return
         config = mapping.config
         limit, window = config["BatchSize"], config["MaximumBatchingWindowInSeconds"]
@@ -141,6 +152,10 @@ class SQSPoller:
         if self.queue.visible:
             self._backlog()
 
+    def _backoff_ends(self) -> None:
+        self.backoff_event = None
+        self.pump()
+
     def _window_ends(self) -> None:
         self.window_event = None
         self.pump()
@@ -164,6 +179,10 @@ class SQSPoller:
     def _done(self, inv, batch: list, receipts: dict) -> None:
         mapping, lab = self.mapping, self.lab
         self.inflight -= 1
+        if inv.status == "throttled":
+            self._throttled()
+        else:
+            self.throttle_streak = 0
         failed: list | None
         if inv.status == "ok":
             failed = batch_item_failures(inv, set(receipts)) if mapping.report_failures else []
@@ -196,12 +215,12 @@ class SQSPoller:
     # --- scaling ------------------------------------------------------------------------------------------
     def _backlog(self) -> None:
         """Messages wait while every allowed batch is in flight: add pollers at 300 per minute."""
-        if self.scale_event is None and self.limit < self.max_concurrency:
+        if self.scale_event is None and self.limit < self.max_concurrency and self.lab.now >= self.cooldown_until:
             self.scale_event = self.lab.engine.schedule(1.0, self._scale_up)
 
     def _scale_up(self) -> None:
         self.scale_event = None
-        if not self.active or not self.queue.visible:
+        if not self.active or not self.queue.visible or self.lab.now < self.cooldown_until:
             return
         new = min(self.max_concurrency, self.limit + SCALE_STEP)
         if new != self.limit:
@@ -210,8 +229,18 @@ class SQSPoller:
                                concurrency=new)
         self.pump()
 
+    def _throttled(self) -> None:
+        """The function had no concurrency left: fewer batches at once, and a pause that grows while it lasts."""
+        self.throttle_streak += 1
+        delay = min(60.0, 2.0 ** (self.throttle_streak - 1))
+        self.backoff_until = self.lab.now + delay
+        self.cooldown_until = self.lab.now + COOLDOWN
+        self.limit = max(1, self.inflight)
+        self.mapping.trace("scale", f"Throttled: pause {delay:g} s and allow {self.limit} concurrent batch(es)",
+                           concurrency=self.limit, backoff=delay)
+
     def _idle(self) -> None:
-        if self.limit != INITIAL_CONCURRENCY and self.inflight == 0:
+        if self.limit != INITIAL_CONCURRENCY and self.inflight == 0 and self.lab.now >= self.cooldown_until:
             self.limit = INITIAL_CONCURRENCY
             self.mapping.trace("scale", f"Queue is empty: back to {INITIAL_CONCURRENCY} concurrent batches",
                                concurrency=INITIAL_CONCURRENCY)

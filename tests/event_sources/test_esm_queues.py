@@ -172,3 +172,18 @@ def test_pollers_start_at_five_batches_and_scale_up_to_maximum_concurrency(seen)
     assert lab.stats("consumer")["max_concurrency"] == 12
     steps = [s.detail["concurrency"] for s in lab.trace.filter(component="event_source_mapping", action="scale")]
     assert steps[:2] == [10, 12]
+
+
+def test_throttles_make_the_pollers_back_off_instead_of_burning_through_the_queue(seen):
+    handler = ("import esm_test_plan as plan\nimport lambdalab as ll\n"
+               "def handler(event, context):\n    plan.handle(event)\n    ll.sleep(5)\n")
+    lab, sqs, lam, url, uuid = queue_lab(handler=handler, BatchSize=1, queue_attributes={"VisibilityTimeout": "30"})
+    lam.put_function_concurrency(FunctionName="consumer", ReservedConcurrentExecutions=1)
+    send(sqs, url, range(12))
+    lab.advance(600)
+    assert sorted(n for b in seen["batches"] for n in bodies(b)) == list(range(12))   # all done in the end
+    throttles = lab.stats("consumer")["throttles"]
+    assert 0 < throttles < 12                     # far fewer 429s than messages: the pollers paused
+    pauses = [s.detail["backoff"] for s in lab.trace.filter(component="event_source_mapping", action="scale")
+              if "backoff" in s.detail]
+    assert pauses and pauses[0] == 1
