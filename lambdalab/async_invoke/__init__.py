@@ -20,7 +20,8 @@ poller reacts the moment messages turn visible instead of long-polling. Retry wa
 seconds, doubling; set ``lab.async_invoke.retry_base`` lower for a quick lab), and delivery is exactly once
 where AWS promises at least once. Every accepted event is in ``lab.async_invoke.events`` (request id ->
 ``AsyncEvent``) with its state and history, and ends in exactly one outcome: ``succeeded``, ``delivered`` (to a
-failure destination or DLQ) or ``dropped`` with a recorded reason.
+failure destination or DLQ) or ``dropped`` with a recorded reason. With ``trace="off"`` only open events stay
+in that ledger (so a million-event run fits in memory); ``statistics()`` keeps the totals either way.
 """
 from __future__ import annotations
 
@@ -103,6 +104,9 @@ class AsyncInvoke(EventInvokeConfigs):
         self.totals = {"accepted": 0, "succeeded": 0, "delivered": 0, "dropped": 0, "retries": 0,
                        "throttled_attempts": 0}
         self.by_message: dict[str, AsyncEvent] = {}
+        self.conditions: dict[str, int] = {}
+        # with trace="off" (million-event sweeps) finished events leave the ledger; the totals keep counting
+        self.keep_finished = lab.trace.mode != "off"
 
     # --- the frontend hands over an Event invoke ------------------------------------------------------------
     def accept(self, inv: Invocation) -> None:
@@ -311,6 +315,10 @@ class AsyncInvoke(EventInvokeConfigs):
         event.reason = reason
         event.note(lab.now, state, ": ".join(x for x in (condition, reason) if x))
         self.totals[state] += 1
+        if condition:
+            self.conditions[condition] = self.conditions.get(condition, 0) + 1
+        if not self.keep_finished:
+            del self.events[event.request_id]
         queue = self.queues[event.function_name]
         queue.delete(event.message.receipt)
         self.by_message.pop(event.message.id, None)
@@ -328,14 +336,12 @@ class AsyncInvoke(EventInvokeConfigs):
         return t["accepted"] - t["succeeded"] - t["delivered"] - t["dropped"]
 
     def statistics(self) -> dict:
+        """Totals, open events by state, final outcomes by condition, and each function's queue depth."""
         states = {"queued": 0, "in_flight": 0}
-        conditions: dict[str, int] = {}
         for event in self.events.values():
             if event.state in states:
                 states[event.state] += 1
-            if event.condition:
-                conditions[event.condition] = conditions.get(event.condition, 0) + 1
-        return {**self.totals, **states, "conditions": conditions,
+        return {**self.totals, **states, "conditions": dict(self.conditions),
                 "queue_depth": {name: len(q) for name, q in self.queues.items()}}
 
 

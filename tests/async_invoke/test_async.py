@@ -272,6 +272,8 @@ def test_async_path_runs_without_a_trace():
     stats = lab.async_invoke.statistics()
     assert len(lab.trace) == 0
     assert stats["accepted"] == 30 and stats["dropped"] == 30 and stats["retries"] == 30
+    assert stats["conditions"] == {"RetriesExhausted": 30}
+    assert lab.async_invoke.events == {}          # finished events leave the ledger when nothing is traced
     assert lab.stats("flaky")["invocations"] == 60
 
 
