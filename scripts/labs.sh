@@ -26,7 +26,9 @@ echo "labs.sh: installing lambdalab into $VENV"
 
 extra=()
 if [ "$(id -u)" = 0 ]; then extra+=(--allow-root); fi   # Jupyter refuses root without it
-start=()
-if [ -f labs/00_start_here.ipynb ]; then start=(labs/00_start_here.ipynb); fi
+# Serve the whole checkout (as Binder does) and open the first lab. (`jupyter lab FILE` would make
+# the file's folder the root, so paths in the labs' text would differ from Binder's.)
+start=(--ServerApp.root_dir="$PWD")
+if [ -f labs/00_start_here.ipynb ]; then start+=(--LabApp.default_url=/lab/tree/labs/00_start_here.ipynb); fi
 # ${a[@]+"${a[@]}"}: empty arrays are fine under `set -u`, even in macOS's bash 3.2
-exec "$VENV/bin/python" -m jupyterlab ${extra[@]+"${extra[@]}"} ${start[@]+"${start[@]}"} "$@"
+exec "$VENV/bin/python" -m jupyterlab ${extra[@]+"${extra[@]}"} "${start[@]}" "$@"
