@@ -254,3 +254,14 @@ def test_a_mapping_on_an_alias_invokes_that_alias(env):
     sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName="q")["QueueUrl"], MessageBody="hi")
     lab.advance(10)
     assert any(f"Version: {version}" in line for line in lab.logs("versioned") if line.startswith("START"))
+
+
+def test_created_disabled_mapping_never_polls(env):
+    lab, lam, arns = env
+    created = lam.create_event_source_mapping(FunctionName="fn", EventSourceArn=arns["sqs"], Enabled=False)
+    assert created["State"] == "Creating"
+    sqs = lab.client("sqs")
+    sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName="q")["QueueUrl"], MessageBody="waits")
+    lab.advance(30)
+    assert lam.get_event_source_mapping(UUID=created["UUID"])["State"] == "Disabled"
+    assert lab.stats("fn")["requests"] == 0

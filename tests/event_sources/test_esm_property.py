@@ -1,4 +1,7 @@
-"""Property: under any pattern of failures a stream mapping loses no record and keeps each shard's order."""
+"""Property: under any pattern of failures a stream mapping loses no record and keeps each shard's order.
+
+With ParallelizationFactor 1 the order holds for the whole shard; above 1 it holds per partition key.
+"""
 from __future__ import annotations
 
 import json
@@ -17,6 +20,7 @@ scenarios = st.fixed_dictionaries({
     "bisect": st.booleans(),
     "report": st.booleans(),
     "retries": st.sampled_from([-1, 0, 1, 2]),
+    "factor": st.sampled_from([1, 1, 2, 3]),
 })
 
 
@@ -34,12 +38,13 @@ def test_no_record_lost_or_reordered_within_a_shard(s):
                 if s["report"]:
                     return {"batchItemFailures": [{"itemIdentifier": record["kinesis"]["sequenceNumber"]}]}
                 raise RuntimeError(f"record {i} failed")
-            processed.append((record["eventID"].split(":")[0], int(record["kinesis"]["sequenceNumber"])))
+            processed.append((record["eventID"].split(":")[0], int(record["kinesis"]["sequenceNumber"]),
+                              record["kinesis"]["partitionKey"]))
         return {"batchItemFailures": []} if s["report"] else None
 
     install_plan(handle)
     mapping = {"BatchSize": s["batch"], "BisectBatchOnFunctionError": s["bisect"],
-               "MaximumRetryAttempts": s["retries"], "DestinationConfig": {"OnFailure": {"Destination": FAILURES}}}
+               "MaximumRetryAttempts": s["retries"], "ParallelizationFactor": s["factor"], "DestinationConfig": {"OnFailure": {"Destination": FAILURES}}}
     if s["report"]:
         mapping["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
     lab, kinesis, lam, arn, uuid = stream_lab(shards=s["shards"], **mapping)
@@ -59,16 +64,19 @@ def test_no_record_lost_or_reordered_within_a_shard(s):
             given_up.append((info["shardId"], int(info["startSequenceNumber"]), int(info["endSequenceNumber"])))
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
 
-    done = set(processed)
+    done = {(shard, seq) for shard, seq, _ in processed}
     for w in written:
         key = (w["ShardId"], int(w["SequenceNumber"]))
         covered = any(shard == key[0] and lo <= key[1] <= hi for shard, lo, hi in given_up)
         assert key in done or covered, f"record {key} was neither processed nor reported"
     if s["retries"] == -1:
         assert not given_up and len(done) == len(written)
-    for shard in {w["ShardId"] for w in written}:
-        first_seen = []
-        for sh, seq in processed:
-            if sh == shard and seq not in first_seen:
-                first_seen.append(seq)
-        assert first_seen == sorted(first_seen), f"{shard} was processed out of order"
+    # the order unit: the shard, or (shard, partition key) when the shard is split into lanes
+    unit = (lambda shard, key: shard) if s["factor"] == 1 else (lambda shard, key: (shard, key))
+    first_seen: dict = {}
+    for shard, seq, key in processed:
+        seen = first_seen.setdefault(unit(shard, key), [])
+        if seq not in seen:
+            seen.append(seq)
+    for name, seqs in first_seen.items():
+        assert seqs == sorted(seqs), f"{name} was processed out of order"
