@@ -93,7 +93,8 @@ def _check_int(params: dict, name: str, operation: str) -> None:
 class EventSourceMapping:
     """One mapping: its configuration (AWS's field names), its state and its poller."""
 
-    def __init__(self, manager: "EventSourceMappings", uuid: str, kind: str, config: dict) -> None:
+    def __init__(self, manager: "EventSourceMappings", uuid: str, kind: str, config: dict,
+                 filters: FilterSet) -> None:
         self.manager = manager
         self.lab = manager.lab
         self.uuid = uuid
@@ -101,7 +102,7 @@ class EventSourceMapping:
         self.config = config
         self.state = "Creating"
         self.target = "Enabled"           # the state the current transition ends in
-        self.filters = FilterSet(config.get("FilterCriteria"))
+        self.filters = filters
         self.poller = None
         self.last_modified = self.lab.now
         self.last_processing_result = "No records processed"
@@ -305,8 +306,7 @@ class EventSourceMappings:
         if "StartingPositionTimestamp" in config:
             config["StartingPositionTimestamp"] = self.lab.kinesis.timestamp(
                 self.lab.kinesis.virtual_time(config["StartingPositionTimestamp"]))
-        mapping = EventSourceMapping(self, self.lab.ids.uuid(), kind, config)
-        mapping.filters = filters
+        mapping = EventSourceMapping(self, self.lab.ids.uuid(), kind, config, filters)
         self.mappings[mapping.uuid] = mapping
         mapping.trace("state", f"Create mapping {mapping.uuid[:8]}: {arn.split(':')[-1]} -> "
                       f"{mapping.function_name} (Creating)", state="Creating")
