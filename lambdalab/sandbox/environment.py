@@ -560,6 +560,8 @@ class ExecutionEnvironment:
 
     def timeout(self, inv) -> None:
         """The invoke reached its deadline: AWS stops the runtime and reports Sandbox.Timedout."""
+        if inv is not self.current:
+            return                        # already over (the environment was shut down under it)
         seconds = self.snapshot.timeout
         self.log(f"{self.lab.iso_time(self.lab.now)} {inv.request_id} Task timed out after {seconds:.2f} seconds")
         body = json.dumps({"errorType": "Sandbox.Timedout", "errorMessage":
@@ -595,6 +597,8 @@ class ExecutionEnvironment:
 
     def _finish(self, inv, status: str, body: bytes, error_type: str | None) -> None:
         """The invoke phase is over: REPORT, freeze, give the environment back and answer the caller."""
+        if inv is not self.current or inv.done:
+            return                        # already answered (the environment was shut down under it)
         lab = self.lab
         now = lab.now
         inv.status, inv.body, inv.error_type = status, body, error_type

@@ -95,3 +95,19 @@ def test_trace_states_come_from_the_vocabulary():
     assert set(states) <= set(ENV_STATES)
     assert {"init", "invoking", "frozen", "shutdown", "gone"} <= set(states)
     assert envmod._TRACE_STATE["Idle"] == "frozen"
+
+
+@pytest.mark.parametrize("mode", ["full", "off"])
+def test_shutting_down_under_a_running_invoke_answers_it_once(mode):
+    lab = make_lab(trace=mode)
+    lab.create_function("slow", None, duration=5, timeout=10)
+    inv = lab.submit(FunctionName="slow")
+    lab.advance(1)
+    (env,) = lab.fleet.environments.values()
+    env.shutdown("failure")
+    answers = []
+    inv.callbacks.append(answers.append)
+    lab.advance(20)
+    assert inv.done and inv.status == "exit" and answers == []   # answered at the shutdown, not again later
+    assert env.state == "Gone"
+    assert lab.stats("slow")["invocations"] == 1
