@@ -15,9 +15,7 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs, unquote
 
-import anyio
-
-from .http import HttpServer, Request, bind_loopback
+from .http import HttpServer, Pending, Request, bind_loopback
 
 __all__ = ["InvokeServer"]
 
@@ -66,15 +64,11 @@ class InvokeServer:
         if inv.done:
             return self._answer(inv)
 
-        async def wait():
-            finished = anyio.Event()
-            inv.callbacks.append(lambda _inv: finished.set())
-            with anyio.move_on_after((inv.snapshot.timeout if inv.snapshot else 900) + 60):
-                await finished.wait()
-            if not inv.done:
-                return _rest_error(500, "ServiceException", "The invocation did not finish", inv.request_id)
-            return self._answer(inv)
-        return wait()
+        pending = Pending(lambda: self._answer(inv) if inv.done else _rest_error(
+            500, "ServiceException", "The invocation did not finish", inv.request_id),
+            timeout=(inv.snapshot.timeout if inv.snapshot else 900) + 60)
+        inv.callbacks.append(lambda _inv: pending.event.set())
+        return pending
 
     @staticmethod
     def _answer(inv):

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import stat
@@ -249,6 +250,23 @@ class ProcessRuntime:
             env.crash(inv, body)
         self.generation += 1
         self.driver._check_waiters()
+
+    def output_pending(self) -> bool:
+        """Has the process printed something we have not logged yet? (So a POST waits for it, see
+        RuntimeServer._settled.) Peeks at asyncio's pipe readers; when in doubt, says yes."""
+        proc = self.proc
+        if proc is None:
+            return False
+        try:
+            fds = []
+            for wrapper in (proc.stdout, proc.stderr):
+                reader = wrapper._stream
+                if reader._buffer:
+                    return True
+                fds.append(reader._transport.get_extra_info("pipe").fileno())
+            return bool(select.select(fds, [], [], 0)[0])
+        except Exception:  # noqa: BLE001 - private asyncio details moved: fall back to always settling
+            return True
 
     # --- processes ----------------------------------------------------------------------------------------
     def _spawn(self) -> None:

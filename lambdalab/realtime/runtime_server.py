@@ -22,7 +22,7 @@ import uuid
 
 import anyio
 
-from .http import HttpServer, Request, bind_loopback, http_post
+from .http import HttpServer, Pending, Request, bind_loopback, http_post
 
 __all__ = ["RuntimeServer", "ExtensionsRoutes", "TelemetryRoutes"]
 
@@ -34,28 +34,19 @@ def _error(status: int, error_type: str, message: str):
         "Content-Type": "application/json"}
 
 
-async def _first(*events: anyio.Event) -> None:
-    """Wait until any one of ``events`` is set."""
-    async with anyio.create_task_group() as tg:
-        async def wait(ev):
-            await ev.wait()
-            tg.cancel_scope.cancel()
-        for ev in events:
-            tg.start_soon(wait, ev)
-
-
 class _Mailbox:
     """The HTTP side of one registered process extension: events waiting for its ``event/next``."""
 
-    __slots__ = ("queue", "ready")
+    __slots__ = ("queue", "waiting")
 
     def __init__(self) -> None:
         self.queue: list[dict] = []
-        self.ready = anyio.Event()
+        self.waiting: Pending | None = None
 
     def put(self, event: dict) -> None:
         self.queue.append(event)
-        self.ready.set()
+        if self.waiting is not None:
+            self.waiting.event.set()
 
 
 class ExtensionsRoutes:
@@ -132,13 +123,13 @@ class ExtensionsRoutes:
         if mailbox.queue:
             return self._event(mailbox)
 
-        async def wait():
-            mailbox.ready = anyio.Event()
-            await _first(mailbox.ready, request.closed)
+        def answer():
+            mailbox.waiting = None
             if mailbox.queue:
                 return self._event(mailbox)
             return _error(410, "Extension.Closed", "The connection closed")
-        return wait()
+        mailbox.waiting = Pending(answer, watch=True)
+        return mailbox.waiting
 
     @staticmethod
     def _event(mailbox: _Mailbox):
@@ -252,7 +243,7 @@ class RuntimeServer:
         is_next = request.method == "GET" and request.path == "/2018-06-01/runtime/invocation/next"
         if is_next and runtime is not None:
             runtime.before_next()
-        if request.method == "POST" and runtime is not None and runtime.proc is not None:
+        if request.method == "POST" and runtime is not None and runtime.output_pending():
             return self._settled(api, runtime, request)
         result = api.route(request.method, request.path, request.body, request.headers)
         if result is None:
@@ -273,23 +264,22 @@ class RuntimeServer:
         return result
 
     def _wait_next(self, api, request: Request):
+        """/next with nothing to hand out: wait on ``api.waiter`` (or for the runtime to hang up)."""
         box: list = []
-        arrived = anyio.Event()
 
         def waiter(rinv):
             box.append(rinv)
-            arrived.set()
-        api.waiter = waiter
+            pending.event.set()
 
-        async def wait():
-            await _first(arrived, request.closed)
+        def answer():
             if box:
-                rinv = box[0]
-                return 200, rinv.payload, rinv.headers()
+                return 200, box[0].payload, box[0].headers()
             if api.waiter is waiter:
                 api.waiter = None
             return _error(410, "Runtime.Closed", "The connection closed")
-        return wait()
+        pending = Pending(answer, watch=True)
+        api.waiter = waiter
+        return pending
 
     def close(self) -> None:
         self.http.close()

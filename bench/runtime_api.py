@@ -1,0 +1,163 @@
+"""Sequential invokes per second through lab.serve() + awslambdaric, against a minimal stdlib reference.
+
+Both sides host the same unmodified awslambdaric process and are driven by the same keep-alive http.client
+loop in a separate client process (one invoke at a time, warm, after a warm-up):
+- lambdalab: Lab(clock="real"), a process=True function, the Invoke API from lab.serve(); every invoke goes
+  through the frontend, worker manager, environment and the environment's own Runtime API server.
+- baseline: a threaded http.server (TCP_NODELAY via disable_nagle_algorithm) that serves the Runtime API and an
+  Invoke endpoint with a queue in between, the least a Runtime API host can do.
+Prints one line: bench: runtime_api lambdalab_ips=.. baseline_ips=.. ratio=.. cold_ms=..
+(cold_ms: the first invoke through lab.serve(), client-side, including the modelled microVM boot and code
+fetch that a real-time lab actually waits for.)
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+N = int(os.environ.get("BENCH_N", "400"))
+WARMUP = 30
+HANDLER = "def handler(event, context):\n    return event\n"
+
+
+def drive_elsewhere(host: str, port: int, path: str, n: int) -> float:
+    """``drive`` in a separate client process, as a real SDK caller would be (no GIL shared with the server)."""
+    code = (f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); import runtime_api; "
+            f"print(runtime_api.drive({host!r}, {port}, {path!r}, {n}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def drive(host: str, port: int, path: str, n: int) -> float:
+    """Seconds for ``n`` sequential invokes over one keep-alive connection."""
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    body = json.dumps({"hello": "world"}).encode()
+    start = time.perf_counter()
+    for _ in range(n):
+        conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        data = response.read()
+        if response.status != 200 or data != body.replace(b": ", b": "):
+            if json.loads(data) != {"hello": "world"}:
+                raise RuntimeError(f"unexpected answer {response.status} {data[:200]!r}")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed
+
+
+def bench_lambdalab() -> tuple[float, float]:
+    import lambdalab as ll
+    lab = ll.Lab(clock="real", trace="summary")
+    try:
+        lab.create_function("echo", HANDLER, process=True, timeout=30)
+        url = lab.serve()
+        host, port = url[len("http://"):].split(":")
+        path = "/2015-03-31/functions/echo/invocations"
+        cold = drive(host, int(port), path, 1)
+        drive(host, int(port), path, WARMUP)
+        return N / drive_elsewhere(host, int(port), path, N), cold
+    finally:
+        lab.close()
+
+
+class _Reference:
+    """The stdlib Runtime API host: /next blocks on a queue, /response completes the waiting invoke."""
+
+    def __init__(self) -> None:
+        self.events: queue.Queue = queue.Queue()
+        self.results: dict[str, queue.Queue] = {}
+        ref = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args):
+                pass
+
+            def _reply(self, status, body=b"", headers=None):
+                self.send_response(status)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                if self.path == "/2018-06-01/runtime/invocation/next":
+                    rid, payload = ref.events.get()
+                    self._reply(200, payload, {"Lambda-Runtime-Aws-Request-Id": rid, "Content-Type":
+                                               "application/json", "Lambda-Runtime-Deadline-Ms":
+                                               str(int(time.time() * 1000) + 30000),
+                                               "Lambda-Runtime-Invoked-Function-Arn":
+                                               "arn:aws:lambda:us-east-1:123456789012:function:echo",
+                                               "Lambda-Runtime-Trace-Id": ""})
+                else:
+                    self._reply(404)
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                parts = self.path.split("/")
+                if self.path.endswith("/invocations"):
+                    rid = str(uuid.uuid4())
+                    box = ref.results[rid] = queue.Queue()
+                    ref.events.put((rid, body))
+                    result = box.get(timeout=30)
+                    del ref.results[rid]
+                    self._reply(200, result, {"Content-Type": "application/json"})
+                elif parts[-1] in ("response", "error") and parts[-2] in ref.results:
+                    ref.results[parts[-2]].put(body)
+                    self._reply(202, b'{"status":"OK"}', {"Content-Type": "application/json"})
+                else:
+                    self._reply(202, b'{"status":"OK"}')
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+
+def bench_baseline() -> float:
+    ref = _Reference()
+    port = ref.server.server_address[1]
+    task = tempfile.mkdtemp(prefix="bench-task-")
+    with open(os.path.join(task, "lambda_function.py"), "w") as fh:
+        fh.write(HANDLER)
+    env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{port}", LAMBDA_TASK_ROOT=task, PYTHONPATH=task,
+               AWS_LAMBDA_FUNCTION_NAME="echo", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128",
+               AWS_LAMBDA_FUNCTION_VERSION="$LATEST")
+    proc = subprocess.Popen([sys.executable, "-m", "awslambdaric", "lambda_function.handler"], cwd=task, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        path = "/2015-03-31/functions/function/invocations"
+        drive("127.0.0.1", port, path, WARMUP)
+        return N / drive_elsewhere("127.0.0.1", port, path, N)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        ref.server.shutdown()
+
+
+def main() -> None:
+    lab_ips, cold = bench_lambdalab()
+    base_ips = bench_baseline()
+    print(f"bench: runtime_api lambdalab_ips={lab_ips:.0f} baseline_ips={base_ips:.0f} "
+          f"ratio={lab_ips / base_ips:.2f} cold_ms={cold * 1000:.0f}")
+
+
+if __name__ == "__main__":
+    main()
