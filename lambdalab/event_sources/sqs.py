@@ -11,8 +11,10 @@ and event source mappings.
 What we simplify: one copy per message and exact counts (AWS's "Approximate" numbers are exact here); receive
 returns messages in the order they became visible, never a random sample of servers; a long poll
 (``WaitTimeSeconds``) returns what is there now instead of waiting (virtual time does not pass inside a client
-call); FIFO queues are accepted (``.fifo`` names, ``MessageGroupId``) but ordering within a group and
-deduplication are not modelled; retention is applied lazily, when the queue is next touched.
+call); FIFO queues keep each message group in order (no message of a group is handed out while an earlier
+one of that group is in flight) and drop duplicates sent within 5 minutes (same ``MessageDeduplicationId``, or
+the same body with ``ContentBasedDeduplication``), but their throughput limits are not modelled; retention is
+applied lazily, when the queue is next touched.
 
 Internal Python API (for the async path, destinations and the ESM poller; times are virtual seconds):
 
@@ -63,6 +65,7 @@ READ_ONLY = ("QueueArn", "ApproximateNumberOfMessages", "ApproximateNumberOfMess
 SYSTEM_ATTRIBUTES = ("SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp",
                      "MessageGroupId", "MessageDeduplicationId", "SequenceNumber", "DeadLetterQueueSourceArn")
 PURGE_INTERVAL = 60.0
+DEDUP_WINDOW = 300.0          # FIFO queues drop a repeated deduplication id within 5 minutes
 
 
 def sqs_error(code: str, message: str, exception: str | None = None, status: int = 400,
@@ -194,6 +197,8 @@ class Queue:
         self._soon = False               # a notification for messages visible now is already scheduled
         self._receipts: dict[str, Message] = {}
         self.last_purge = None
+        self._groups_in_flight: dict[str, int] = {}
+        self._dedup: dict[str, tuple[float, Message]] = {}   # FIFO deduplication key -> (sent, message)
         self.metric_name = f"sqs:{name}" if not internal else name
         self.sent_total = self.deleted_total = self.redriven_total = 0
 
@@ -213,7 +218,15 @@ class Queue:
     def _set_state(self, msg: Message, state: str) -> None:
         self._count(msg.state, -1)
         self._count(state, 1)
+        if msg.group_id is not None and (msg.state == "in_flight") != (state == "in_flight"):
+            groups = self._groups_in_flight
+            groups[msg.group_id] = groups.get(msg.group_id, 0) + (1 if state == "in_flight" else -1)
         msg.state = state
+
+    def _ready_push(self, entry: list) -> None:
+        if self.fifo:
+            entry[0] = 0.0                  # a FIFO queue hands out strictly in send order
+        heapq.heappush(self._ready, entry)
 
     def _count(self, state: str, delta: int) -> None:
         if state == "visible":
@@ -230,7 +243,7 @@ class Queue:
         now = self.service.lab.now
         if visible_at <= now:
             self._set_state(msg, "visible")
-            heapq.heappush(self._ready, [visible_at, msg.seq, msg, msg.token])
+            self._ready_push([visible_at, msg.seq, msg, msg.token])
             self._notify_soon()
         else:
             self._set_state(msg, state)
@@ -246,7 +259,7 @@ class Queue:
             msg = entry[2]
             if entry[3] == msg.token and msg.id in self.messages:
                 self._set_state(msg, "visible")
-                heapq.heappush(self._ready, entry)
+                self._ready_push(entry)
         retention = self.number("MessageRetentionPeriod")
         order = self._order
         while order:
@@ -320,17 +333,37 @@ class Queue:
              group_id: str | None = None, dedup_id: str | None = None) -> Message:
         lab = self.service.lab
         self._promote()
+        if self.fifo:
+            key = dedup_id
+            if key is None and self.attributes.get("ContentBasedDeduplication") == "true":
+                key = hashlib.sha256(body.encode("utf-8")).hexdigest()
+            duplicate = self._deduplicate(key)
+            if duplicate is not None:
+                return duplicate
         self.service.seq += 1
         msg = Message(lab.ids.uuid(), body, dict(attributes or {}), lab.now, self.service.seq, lab.account_id)
         msg.group_id, msg.dedup_id = group_id, dedup_id
         msg.state = "new"
         self.messages[msg.id] = msg
         self._order.append(msg)
+        if self.fifo and key is not None:
+            self._dedup[key] = (lab.now, msg)
         self.sent_total += 1
         delay = self.number("DelaySeconds") if delay is None else delay
         self._place(msg, lab.now + delay, "delayed")
         self._depth()
         return msg
+
+    def _deduplicate(self, key: str | None) -> Message | None:
+        """The message already sent with this deduplication key in the last 5 minutes, if any."""
+        now = self.service.lab.now
+        dedup = self._dedup
+        while dedup:
+            oldest = next(iter(dedup))
+            if now - dedup[oldest][0] < DEDUP_WINDOW:
+                break
+            del dedup[oldest]
+        return dedup[key][1] if key in dedup else None
 
     def _adopt(self, msg: Message, source: "Queue") -> None:
         """Take a message redriven from ``source``: same id, body and SentTimestamp; a fresh receive count."""
@@ -353,10 +386,15 @@ class Queue:
         redrive = self.redrive
         out: list[Message] = []
         ready = self._ready
+        blocked = {g for g, count in self._groups_in_flight.items() if count > 0}
+        held = []                           # FIFO messages whose group is busy: they wait their turn
         while ready and len(out) < n:
             entry = heapq.heappop(ready)
             msg = entry[2]
             if entry[3] != msg.token or msg.id not in self.messages:
+                continue
+            if msg.group_id in blocked:
+                held.append(entry)
                 continue
             if redrive is not None and redrive[0] is not None and msg.receive_count >= redrive[1]:
                 self._remove(msg)
@@ -365,6 +403,8 @@ class Queue:
                 continue
             msg.token += 1                  # taken: its ready entry is stale from now on
             out.append(msg)
+        for entry in held:
+            heapq.heappush(ready, entry)
         # re-timed only after the loop, so a zero visibility timeout cannot hand out a message twice at once
         for msg in out:
             msg.receive_count += 1

@@ -209,3 +209,24 @@ def test_md5_of_message_attributes_matches_the_digest_sqs_documents(lab, sqs):
     })
     # the digest in AWS's own SendMessage example for these three attributes
     assert sent["MD5OfMessageAttributes"] == "d25a6aea97eb8f585bfa92d314504a92"
+
+
+def test_fifo_keeps_each_group_in_order_and_drops_duplicates(lab, sqs):
+    url = sqs.create_queue(QueueName="orders.fifo", Attributes={"FifoQueue": "true", "VisibilityTimeout": "10",
+                                                                "ContentBasedDeduplication": "true"})["QueueUrl"]
+    for body, group in (("a1", "a"), ("b1", "b"), ("a2", "a"), ("b2", "b")):
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group)
+    first = sqs.send_message(QueueUrl=url, MessageBody="a3", MessageGroupId="a")
+    again = sqs.send_message(QueueUrl=url, MessageBody="a3", MessageGroupId="a")   # same body: a duplicate
+    assert again["MessageId"] == first["MessageId"]
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2)["Messages"]
+    assert [m["Body"] for m in got] == ["a1", "b1"]
+    # a1 and b1 are in flight: nothing else of groups a and b may be handed out before they are done
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]] == ["a2", "a3"]
+    lab.advance(10)                      # b1 was never deleted: it comes back before b2
+    assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "b1"
+    with pytest.raises(ll.ClientError) as info:
+        sqs.send_message(QueueUrl=url, MessageBody="no group")
+    assert info.value.response["Error"]["Code"] == "MissingParameter"
