@@ -44,7 +44,7 @@ import re
 import struct
 from collections import deque
 
-from ..control_plane.errors import ClientError, ParamValidationError, error_class
+from ..control_plane.errors import ClientError, error_class
 
 __all__ = ["SQSService", "Queue", "Message", "SQSClient", "attach"]
 
