@@ -44,8 +44,8 @@ your function with them. You will
 
 `CreateEventSourceMapping` connects a **source** (an SQS queue, a Kinesis or DynamoDB stream, Kafka, ...) to a
 function. From then on Lambda runs pollers for it: they read the source, collect records into a batch, drop the
-records no filter wants, and call the function **synchronously through the frontend** with
-`{"Records": [...]}`. What happens after the answer depends on the source:
+records that match none of the mapping's `FilterCriteria` patterns (a dropped SQS message is deleted), and call
+the function **synchronously through the frontend** with `{"Records": [...]}`. What happens after the answer depends on the source:
 
 | | SQS queue | Kinesis stream |
 |---|---|---|
@@ -167,7 +167,8 @@ third receive SQS moved it to the DLQ. The good orders were processed exactly on
 Rules worth remembering: an empty `batchItemFailures` list (or `null`, or no return value) means the whole
 batch succeeded. A malformed answer, such as an `itemIdentifier` that is empty or is not a message of this
 batch, means the whole batch failed.
-
+"""),
+        md("""
 ## 3. A blocked shard
 
 A stream keeps its records for 24 hours whether anyone reads them or not, so failed records are never moved
