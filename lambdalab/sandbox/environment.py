@@ -292,6 +292,10 @@ class ExecutionEnvironment:
         self.emit("function", "init", f"Function init: module-level code of {self.snapshot.config['Handler']} "
                   f"runs: {ms(outcome.elapsed)}", phase="function_init", duration=outcome.elapsed,
                   status=outcome.status)
+        if outcome.status == "error" and lab.trace.full:
+            message = json.loads(outcome.body or b"{}").get("errorMessage", "")
+            self.emit("function", "error", f"Module-level code failed: {outcome.error_type}: {message[:120]}",
+                      error_type=outcome.error_type)
         lab.engine.schedule(outcome.elapsed, self._init_finished, outcome, used + outcome.elapsed)
 
     def _init_finished(self, outcome: Outcome, seconds: float) -> None:

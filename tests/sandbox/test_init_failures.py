@@ -47,6 +47,8 @@ def test_exception_at_import_gives_the_class_name_empty_request_id_and_init_repo
     assert any("lambda_function.py" in frame for frame in body["stackTrace"])
     (line,) = lines_starting(lab, "f", "INIT_REPORT")
     assert line.endswith("\tPhase: init\tStatus: error\tError Type: KeyError")
+    (error_step,) = lab.trace.filter(component="function", action="error")
+    assert error_step.detail["error_type"] == "KeyError" and "DB_URL" in error_step.text
     report = reports(lab, "f")[0]
     assert report["Status"] == "error" and report["Error Type"] == "KeyError"
 
