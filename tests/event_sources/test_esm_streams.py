@@ -265,3 +265,24 @@ def test_records_already_too_old_are_skipped_without_an_invoke(journal):
     assert record["KinesisBatchInfo"]["batchSize"] == 2
     del url
     assert "responseContext" not in record                 # nothing was invoked, so there is no response
+
+
+def test_at_timestamp_starts_at_the_first_record_written_at_or_after_it(journal):
+    import datetime
+    import lambdalab as ll
+    lab = ll.Lab(seed=0)
+    lab.create_function("consumer", "import esm_test_plan as plan\ndef handler(event, context):\n"
+                        "    return plan.handle(event)\n")
+    kinesis, lam = lab.client("kinesis"), lab.client("lambda")
+    kinesis.create_stream(StreamName="events", ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName="events")
+    put(kinesis, [1, 2])
+    lab.advance(60)
+    moment = datetime.datetime.fromtimestamp(lab.epoch + lab.now, datetime.timezone.utc)
+    put(kinesis, [3, 4])
+    arn = kinesis.describe_stream(StreamName="events")["StreamDescription"]["StreamARN"]
+    created = lam.create_event_source_mapping(FunctionName="consumer", EventSourceArn=arn,
+                                              StartingPosition="AT_TIMESTAMP", StartingPositionTimestamp=moment)
+    assert created["StartingPositionTimestamp"] == moment
+    lab.advance(10)
+    assert [i for b in journal["batches"] for _, i in b] == [3, 4]
