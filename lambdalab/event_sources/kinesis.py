@@ -354,6 +354,11 @@ class KinesisService:
                 "NextShardIterator": self._iterator(stream, shard, new_position),
                 "MillisBehindLatest": behind}
 
+    def statistics(self) -> dict:
+        return {name: {"status": stream.status, "shards": len(stream.shards),
+                       "records": sum(len(shard.records) for shard in stream.shards)}
+                for name, stream in self.streams.items()}
+
     # --- time helpers -------------------------------------------------------------------------------------
     def timestamp(self, t: float) -> _dt.datetime:
         return _dt.datetime.fromtimestamp(self.lab.epoch + t, _dt.timezone.utc)

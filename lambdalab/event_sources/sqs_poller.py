@@ -20,7 +20,8 @@ it (AWS's pollers take up to 10 per ReceiveMessage, which changes nothing visibl
 5 each second while a backlog remains and drops back to 5 as soon as the queue is empty. A
 throttle makes the pollers pause (1 s, doubling to 60 s while throttles continue), drop to as many
 batches as are still running and not grow again for a minute; the throttled batch returns to the queue after its visibility timeout, and that
-receive counts towards ``maxReceiveCount`` as it does in AWS.
+receive counts towards ``maxReceiveCount`` as it does in AWS. FIFO queues get no special treatment: AWS
+keeps each message group in order (one batch per group at a time); the lab does not.
 """
 from __future__ import annotations
 
