@@ -199,11 +199,16 @@ class ExecutionEnvironment:
         self.emit("environment", "init_start", f"Init phase starts in {self.id} (INIT_START)",
                   init_type=self.init_type)
         if self.telemetry is not None:
-            self.telemetry.publish("platform.initStart", {
-                "initializationType": self.init_type, "phase": "init",
-                "runtimeVersion": self.lab.runtime_version(cfg["Runtime"]),
-                "runtimeVersionArn": cfg["RuntimeVersionConfig"]["RuntimeVersionArn"],
-                "functionName": self.snapshot.name, "functionVersion": self.snapshot.version})
+            self._telemetry_init_start("init")
+
+    def _telemetry_init_start(self, phase: str) -> None:
+        """platform.initStart; ``phase`` is "invoke" for an Init retried inside an invoke (a suppressed init)."""
+        cfg = self.snapshot.config
+        self.telemetry.publish("platform.initStart", {
+            "initializationType": self.init_type, "phase": phase,
+            "runtimeVersion": self.lab.runtime_version(cfg["Runtime"]),
+            "runtimeVersionArn": cfg["RuntimeVersionConfig"]["RuntimeVersionArn"],
+            "functionName": self.snapshot.name, "functionVersion": self.snapshot.version})
 
     def _register_extensions(self) -> None:
         """Each extension POSTs /2020-01-01/extension/register (and PUTs /telemetry if it subscribes)."""
@@ -333,15 +338,16 @@ class ExecutionEnvironment:
             return
         self.api.next()
 
-    def _telemetry_init_done(self, status: str, error_type, seconds: float) -> None:
+    def _telemetry_init_done(self, status: str, error_type, seconds: float, phase: str = "init",
+                             t: float | None = None) -> None:
         if self.telemetry is None:
             return
-        record = {"initializationType": self.init_type, "phase": "init", "status": status}
+        record = {"initializationType": self.init_type, "phase": phase, "status": status}
         if error_type:
             record["errorType"] = error_type
-        self.telemetry.publish("platform.initRuntimeDone", dict(record))
+        self.telemetry.publish("platform.initRuntimeDone", dict(record), t)
         record["metrics"] = {"durationMs": round(seconds * 1000, 3)}
-        self.telemetry.publish("platform.initReport", record)
+        self.telemetry.publish("platform.initReport", record, t)
 
     def _runtime_ready(self) -> None:
         """The runtime called /next: hand it the waiting invocation, or freeze."""
@@ -455,6 +461,8 @@ class ExecutionEnvironment:
         runtime = self.snapshot.config["Runtime"]
         boot = lab.cost.runtime_bootstrap(runtime)
         budget.elapsed = min(ext_time + boot, budget.limit)
+        if self.telemetry is not None:
+            self._telemetry_init_start("invoke")
         if full:
             if ext_time:
                 self.emit("extension", "init", f"Suppressed init: the extensions start again inside this invoke: "
@@ -464,9 +472,12 @@ class ExecutionEnvironment:
                       f"invoke: {ms(boot)}", request_id=inv.request_id, phase="runtime_init", duration=boot,
                       suppressed=True)
         if budget.elapsed >= budget.limit:
+            self._telemetry_init_done("timeout", None, budget.limit, "invoke", budget.now)
             return Outcome("timeout", budget.limit)
         start = budget.elapsed
         outcome = self.runtime.init(budget)
+        self._telemetry_init_done(_TELEMETRY_STATUS[outcome.status], outcome.error_type, outcome.elapsed, "invoke",
+                                  budget.now)
         if full:
             self.emit("function", "init", f"Suppressed init: module-level code of {self.snapshot.config['Handler']} "
                       f"runs again inside this invoke: {ms(outcome.elapsed - start)}", request_id=inv.request_id,

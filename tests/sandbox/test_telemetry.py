@@ -163,3 +163,17 @@ def test_no_extension_means_no_telemetry_or_extensions_api():
     env = next(iter(lab.fleet.environments.values()))
     assert env.telemetry is None and env.extensions_api is None
     assert not lab.trace.filter(component="extension", action="register")
+
+
+def test_a_suppressed_init_reports_its_init_events_with_phase_invoke():
+    batches = []
+    sub = Subscription(types=["platform"], buffering={"timeoutMs": 25}, destination=batches)
+    lab = make_lab(idle_timeout=10)
+    lab.create_function("f", "import time\ntime.sleep(0.1)\ndef handler(e, c):\n    time.sleep(e.get('t', 0))\n",
+                        timeout=1, extensions=[Extension("shipper", telemetry=sub)])
+    invoke(lab, "f", {"t": 2})                         # times out: the runtime is reset
+    invoke(lab, "f")                                   # Init again, inside this invoke
+    lab.advance(60)
+    reports = [e["record"] for e in events(batches) if e["type"] == "platform.initReport"]
+    assert [(r["phase"], r["status"]) for r in reports] == [("init", "success"), ("invoke", "success")]
+    assert reports[1]["metrics"]["durationMs"] == pytest.approx(250)     # bootstrap 150 ms + module 100 ms
