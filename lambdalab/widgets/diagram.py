@@ -171,8 +171,9 @@ class ArchitectureDiagram(widgets.VBox):
             for cell in range(self.index.cells):
                 ex, ey, ew, eh = layout.env_box(line, cell)
                 artists.append(_box(ex, ey, ew, eh, fc="white", ec=th.ink, lw=th.line, zorder=2))
-                artists.append(ax.text(ex + ew / 2, ey + eh / 2, "", ha="center", va="center", fontsize=th.small,
-                                       color="black", zorder=3, linespacing=1.3))
+                artists.append(ax.text(ex + ew / 2, ey + eh / 2, "", ha="center", va="center", color="black",
+                                       fontsize=th.small - (1.5 if th.presentation else 0), zorder=3,
+                                       linespacing=1.3))
             for artist in artists:
                 if isinstance(artist, FancyBboxPatch):
                     ax.add_patch(artist)

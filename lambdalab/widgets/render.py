@@ -10,6 +10,7 @@ a few milliseconds instead of a full ``savefig``.
 from __future__ import annotations
 
 import io
+import math
 import struct
 import zlib
 from typing import Any, Callable, Hashable, Iterable
@@ -281,10 +282,15 @@ class Canvas:
         if not boxes:
             return None
         height, width = self._background.shape[:2]
-        x0 = min(b.x0 for b in boxes) - _PAD
-        x1 = max(b.x1 for b in boxes) + _PAD
-        y0 = min(b.y0 for b in boxes) - _PAD
-        y1 = max(b.y1 for b in boxes) + _PAD
+        # an outline is centred on the path that the extent measures: half its width (and a mitred corner)
+        # lies outside, so pad by the widest line as well as by a little for anti-aliasing
+        widths = [a.get_linewidth() for a in shown if a.get_visible() and hasattr(a, "get_linewidth")]
+        stroke = max([float(np.max(w)) if np.ndim(w) else float(w) for w in widths] or [0.0])
+        pad = _PAD + math.ceil(renderer.points_to_pixels(stroke))
+        x0 = min(b.x0 for b in boxes) - pad
+        x1 = max(b.x1 for b in boxes) + pad
+        y0 = min(b.y0 for b in boxes) - pad
+        y1 = max(b.y1 for b in boxes) + pad
         r0, r1 = max(0, int(height - y1)), min(height, int(height - y0) + 1)
         c0, c1 = max(0, int(x0)), min(width, int(x1) + 1)
         if r0 >= r1 or c0 >= c1:

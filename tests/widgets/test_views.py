@@ -48,13 +48,14 @@ def test_hop_follows_the_step_target(lab):
     assert diagram.hop == ("worker_manager", "placement")
 
 
-def test_incremental_frames_match_a_fresh_drawing():
+@pytest.mark.parametrize("presentation", [False, True])
+def test_incremental_frames_match_a_fresh_drawing(presentation):
     trace = walkthrough()
-    diagram = ArchitectureDiagram(trace)
+    diagram = ArchitectureDiagram(trace, presentation=presentation)
     rng = random.Random(7)
-    for position in [3, 4, 5, 40, 41, 12, 88, 0] + [rng.randrange(len(trace)) for _ in range(6)]:
+    for position in [0, 1, 2, 3, 4, 5, 40, 41, 12, 88, 0] + [rng.randrange(len(trace)) for _ in range(8)]:
         diagram.goto(position)
-        fresh = ArchitectureDiagram(trace, position=position)
+        fresh = ArchitectureDiagram(trace, position=position, presentation=presentation)
         assert np.array_equal(_pixels(diagram.png()), _pixels(fresh.png())), position
 
 
