@@ -105,6 +105,7 @@ class AsyncInvoke(EventInvokeConfigs):
                        "throttled_attempts": 0}
         self.by_message: dict[str, AsyncEvent] = {}
         self.conditions: dict[str, int] = {}
+        self.waiting: dict[str, int] = {}        # function -> events on its queue, not being invoked (QueueDepth)
         # with trace="off" (million-event sweeps) finished events leave the ledger; the totals keep counting
         self.keep_finished = lab.trace.mode != "off"
 
@@ -128,10 +129,11 @@ class AsyncInvoke(EventInvokeConfigs):
                            target="async_queue", status=202)
         event.message = queue.send(inv.request_id)
         self.by_message[event.message.id] = event
+        self._count_waiting(fn.name, 1)
         if full:
             lab.trace.emit("async_queue", "enqueue", f"Store the event ({len(inv.payload)} bytes); {len(queue)} "
                            f"event(s) now on the queue", request_id=inv.request_id, function=fn.name,
-                           queue_depth=len(queue), payload_bytes=len(inv.payload))
+                           queue_depth=self.waiting[fn.name], payload_bytes=len(inv.payload))
         inv.status = "ok"
         inv.response = lab.frontend._response(inv, 202, b"")
         if full and inv.source == "client":
@@ -143,7 +145,7 @@ class AsyncInvoke(EventInvokeConfigs):
         queue = self.queues.get(name)
         if queue is None:
             queue = self.lab.sqs.create(f"lambda-async-{name}", internal=True)
-            queue.metric_name = name          # QueueDepth of the function's async queue: lab.metrics(fn, ...)
+            queue.metric_name = f"lambda-async:{name}"   # the function's own QueueDepth counts waiting events
             queue.subscribe(self._poll)
             self.queues[name] = queue
         return queue
@@ -173,7 +175,7 @@ class AsyncInvoke(EventInvokeConfigs):
         if lab.trace.full:
             lab.trace.emit("async_queue", "dequeue", f"Take event {event.request_id[:8]} off the queue (age "
                            f"{age:.3f} s, attempt {event.attempts + 1})", request_id=event.request_id,
-                           function=name, age=age, target="poller")
+                           function=name, age=age, target="poller", queue_depth=self.waiting[name] - 1)
         fn = lab.control_plane.functions.get(name)
         if fn is not event.fn:
             self._final(event, "dropped", None, reason="the function was deleted", route=False)
@@ -198,7 +200,7 @@ class AsyncInvoke(EventInvokeConfigs):
         inv.invoked_arn, inv.trace_id = event.invoked_arn, event.trace_id
         event.attempts += 1
         inv.attempt = event.attempts
-        event.note(now, "in_flight", f"attempt {event.attempts}")
+        self._state(event, "in_flight", f"attempt {event.attempts}")
         inv.callbacks.append(lambda done: self._outcome(event, done))
         if lab.trace.full:
             lab.trace.emit("poller", "invoke", f"Invoke {name}:{snap.version} synchronously through the frontend "
@@ -253,11 +255,12 @@ class AsyncInvoke(EventInvokeConfigs):
 
     def _requeue(self, event: AsyncEvent, delay: float, why: str) -> None:
         lab = self.lab
-        event.note(lab.now, "queued", f"{why}: back on the queue for {delay:g} s")
+        self._state(event, "queued", f"{why}: back on the queue for {delay:g} s")
         self.queues[event.function_name].change_visibility(event.message.receipt, delay)
         if lab.trace.full:
             lab.trace.emit("async_queue", "requeue", f"Back on the queue: {why}; visible again in {delay:g} s",
-                           request_id=event.request_id, function=event.function_name, delay=delay)
+                           request_id=event.request_id, function=event.function_name, delay=delay,
+                           queue_depth=self.waiting[event.function_name])
 
     # --- outcomes -------------------------------------------------------------------------------------------
     def _succeed(self, event: AsyncEvent) -> None:
@@ -313,7 +316,7 @@ class AsyncInvoke(EventInvokeConfigs):
         lab = self.lab
         event.condition = condition
         event.reason = reason
-        event.note(lab.now, state, ": ".join(x for x in (condition, reason) if x))
+        self._state(event, state, ": ".join(x for x in (condition, reason) if x))
         self.totals[state] += 1
         if condition:
             self.conditions[condition] = self.conditions.get(condition, 0) + 1
@@ -325,9 +328,22 @@ class AsyncInvoke(EventInvokeConfigs):
         if state == "dropped" and not route:
             lab.counters.put(event.function_name, "AsyncEventsDropped", 1)   # _fail counted the routed ones
         if state == "dropped" and lab.trace.full:
-            lab.trace.emit("async_queue", "drop", f"Event {event.request_id[:8]} leaves the queue for good "
-                           f"({'; '.join(x for x in (condition, reason) if x)})", request_id=event.request_id, function=event.function_name,
-                           condition=condition, reason=reason)
+            why = "; ".join(x for x in (condition, reason) if x)
+            lab.trace.emit("async_queue", "drop", f"Event {event.request_id[:8]} leaves the queue for good ({why})",
+                           request_id=event.request_id, function=event.function_name, condition=condition,
+                           reason=reason, queue_depth=self.waiting[event.function_name])
+
+    # --- the ledger ---------------------------------------------------------------------------------------------
+    def _state(self, event: AsyncEvent, state: str, text: str) -> None:
+        """Move ``event`` to ``state``; keep the function's count of waiting events (and its QueueDepth)."""
+        was, now_waiting = event.state == "queued", state == "queued"
+        event.note(self.lab.now, state, text)
+        if was != now_waiting:
+            self._count_waiting(event.function_name, 1 if now_waiting else -1)
+
+    def _count_waiting(self, name: str, delta: int) -> None:
+        depth = self.waiting[name] = self.waiting.get(name, 0) + delta
+        self.lab.counters.put(name, "QueueDepth", depth)
 
     # --- reading ----------------------------------------------------------------------------------------------
     def pending(self) -> int:
@@ -342,7 +358,7 @@ class AsyncInvoke(EventInvokeConfigs):
             if event.state in states:
                 states[event.state] += 1
         return {**self.totals, **states, "conditions": dict(self.conditions),
-                "queue_depth": {name: len(q) for name, q in self.queues.items()}}
+                "queue_depth": {name: n for name, n in self.waiting.items()}}
 
 
 def _error_message(body: bytes) -> str:

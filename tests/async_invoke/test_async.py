@@ -207,6 +207,10 @@ def test_throttled_events_back_off_1_2_4_s_and_are_not_retries(lab):
     counts = sorted(json.loads(m["Body"])["requestContext"]["approximateInvokeCount"] for m in messages(lab, url))
     assert counts == [1, 1]                  # throttled tries are not invocations and not retries
     assert lab.stats("slow")["throttles"] == len(delays)
+    # QueueDepth counts events waiting on the queue: both at first, then one while the other runs, then none
+    depths = [s.detail["queue_depth"] for s in lab.trace.filter(component="async_queue")]
+    assert depths[:2] == [1, 2] and depths[-1] == 0 and max(depths) == 2
+    assert lab.metrics("slow", "QueueDepth")[0][1] == 2
 
 
 def test_event_invoke_config_api_shapes_and_validation(lab):

@@ -67,6 +67,7 @@ def test_accepted_events_are_always_accounted_for(spec):
         assert accepted == len(ledger) == final + waiting
         assert sum(len(q) for q in internal.values()) == waiting        # every open event has its message
         assert lab.async_invoke.pending() == waiting
+        assert lab.async_invoke.waiting.get("fn", 0) == states.count("queued")
         if not lab.engine.step():
             break
     else:
