@@ -22,6 +22,13 @@ where AWS promises at least once. Every accepted event is in ``lab.async_invoke.
 ``AsyncEvent``) with its state and history, and ends in exactly one outcome: ``succeeded``, ``delivered`` (to a
 failure destination or DLQ) or ``dropped`` with a recorded reason. With ``trace="off"`` only open events stay
 in that ledger (so a million-event run fits in memory); ``statistics()`` keeps the totals either way.
+
+Reading it: ``lab.async_invoke.events[request_id]`` (``state``, ``condition``, ``reason``, ``history``,
+``starts``, ``invoke_count``), ``statistics()``, ``pending()`` (events not final yet), ``waiting[function]``
+(events on the queue and not being invoked: the function's ``QueueDepth`` metric), ``outbox[arn]`` (records
+for destinations the lab does not have), and the metrics AsyncEventsReceived, AsyncEventAge,
+AsyncEventsDropped (every event that ends without success, as in CloudWatch, delivered to a DLQ or not),
+DeadLetterErrors and DestinationDeliveryFailures.
 """
 from __future__ import annotations
 
