@@ -15,7 +15,6 @@ import random
 import textwrap
 import time as _time
 import types
-import uuid
 import zipfile
 
 from .control_plane.concurrency import Concurrency
@@ -29,6 +28,7 @@ from .fleet.provisioned import ProvisionedConcurrency
 from .fleet.worker_manager import WorkerManager
 from .frontend import Frontend
 from .invocation import Invocation
+from .observability import progress as _progress
 from .observability.logs import LogStore
 from .observability.stats import Stats
 from .sandbox.python_runtime import PythonRuntime
@@ -39,6 +39,10 @@ VIRTUAL_EPOCH = 1767225600.0     # 2026-01-01T00:00:00Z: what virtual time 0 rea
 DEFAULT_ROLE = "arn:aws:iam::{account}:role/lambdalab-execution-role"
 
 
+_UUID_CLEAR = ~((0xc000 << 48) | (0xf000 << 64))   # variant and version bits
+_UUID_SET = (0x8000 << 48) | (4 << 76)               # RFC 4122 variant, version 4
+
+
 class Ids:
     """Deterministic identifiers (request ids, log streams, revision ids) from their own RNG stream."""
 
@@ -46,7 +50,10 @@ class Ids:
         self._rng = random.Random(f"ids-{seed}")
 
     def uuid(self) -> str:
-        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        # the same text as str(uuid.UUID(int=bits, version=4)), without building a UUID object (bulk runs)
+        n = (self._rng.getrandbits(128) & _UUID_CLEAR) | _UUID_SET
+        h = "%032x" % n
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def hex(self, n: int) -> str:
         return f"{self._rng.getrandbits(4 * n):0{n}x}"
@@ -101,11 +108,21 @@ class Lab:
         """Run everything due in the next ``seconds`` of virtual time."""
         if seconds < 0:
             raise ValueError("cannot advance by a negative time")
-        self.engine.run(until=self.engine.now + seconds)
+        self._run_engine(self.engine.now + seconds)
 
     def run(self, until: float | None = None) -> None:
         """Run until nothing is scheduled (or until virtual time ``until``)."""
-        self.engine.run(until=until)
+        self._run_engine(until)
+
+    def _run_engine(self, until: float | None) -> None:
+        watcher = _progress.hook(self, until)      # a progress bar in a notebook kernel, else None
+        if watcher is None:
+            self.engine.run(until=until)
+            return
+        try:
+            self.engine.run(until=until, stop=watcher)
+        finally:
+            watcher.close()
 
     def wait_for(self, done, limit: float | None = None) -> None:
         """Run events until ``done()`` is true (used by synchronous calls and waiters)."""
@@ -155,6 +172,9 @@ class Lab:
         for key in ("bootstrap", "process", "extensions"):
             if key in aws_params:
                 model[key] = aws_params.pop(key)
+        if model.get("extensions"):
+            from .sandbox.extensions import check_extensions
+            model["extensions"] = check_extensions(model["extensions"])
         if "Code" not in aws_params:
             source, handler_name, synthetic = handler_source(handler)
             aws_params.setdefault("Handler", f"lambda_function.{handler_name}")
@@ -177,16 +197,17 @@ class Lab:
         return holder
 
     def _arrive(self, holder: Invocation, params: dict) -> None:
+        callbacks = holder.callbacks           # the caller's, added before the arrival: keep them
         inv = self.frontend.submit(params)
         for name in Invocation.__slots__:
             if name != "__weakref__":
                 setattr(holder, name, getattr(inv, name))
-        callbacks = holder.callbacks
         if inv.done:
             holder.callbacks = []
             for cb in callbacks:
                 cb(holder)
         else:
+            holder.callbacks = callbacks
             inv.callbacks.append(lambda done: _copy_into(done, holder))
 
     def poisson(self, function_name: str, rate: float, *, count: int | None = None, duration: float | None = None,

@@ -33,7 +33,7 @@ import json
 
 from ..engine.distributions import as_distribution
 
-__all__ = ["Extension", "ExtensionsAPI", "Registration", "MAX_EXTENSIONS", "EVENT_TYPES"]
+__all__ = ["Extension", "ExtensionsAPI", "Registration", "MAX_EXTENSIONS", "EVENT_TYPES", "check_extensions"]
 
 MAX_EXTENSIONS = 10
 EVENT_TYPES = ("INVOKE", "SHUTDOWN")
@@ -85,6 +85,15 @@ class Extension:
 
     def __repr__(self) -> str:
         return f"<Extension {self.name} ({self.kind}) events={list(self.events)}>"
+
+
+def check_extensions(extensions) -> list:
+    """``create_function(extensions=...)``: a list of ``Extension`` objects, refused early if it is not."""
+    items = list(extensions or ())
+    for item in items:
+        if not isinstance(item, Extension):
+            raise TypeError(f"extensions= takes lambdalab.sandbox.extensions.Extension objects; got {item!r}")
+    return items
 
 
 class Registration:

@@ -124,3 +124,9 @@ def test_the_environment_is_busy_until_the_extension_finishes():
 
 def test_extensions_are_not_in_the_public_top_level_api():
     assert "Extension" not in ll.__all__
+
+
+def test_create_function_refuses_something_that_is_not_an_extension():
+    lab = make_lab()
+    with pytest.raises(TypeError, match="Extension objects"):
+        lab.create_function("f", CODE, extensions=["log-shipper"])
