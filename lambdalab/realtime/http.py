@@ -15,6 +15,7 @@ path free of tasks and task groups matters: every loop iteration saved is latenc
 from __future__ import annotations
 
 import json
+import math
 import socket
 import traceback
 from typing import Awaitable, Callable
@@ -105,31 +106,38 @@ class HttpServer:
         raw = stream.extra(anyio.abc.SocketAttribute.raw_socket)
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADER_BYTES)
+        reading = anyio.CancelScope()         # one scope per connection; its deadline bounds each read
         try:
             async with stream:
-                while True:
-                    request = await self._read_request(stream, conn)
-                    if request is None:
-                        return
-                    self.requests += 1
-                    try:
-                        status, body, headers = await self._handle(stream, conn, request)
-                    except (anyio.EndOfStream, anyio.get_cancelled_exc_class()):
-                        raise
-                    except Exception as exc:  # noqa: BLE001 - a bug behind one route must not stop the server
-                        traceback.print_exc()
-                        status, body, headers = 500, _error_body(500, f"{type(exc).__name__}: {exc}"), {
-                            "Content-Type": "application/json"}
-                    await self._send(stream, conn, status, body, headers)
-                    if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
-                        return
-                    try:
-                        conn.start_next_cycle()
-                    except h11.LocalProtocolError:
-                        return
+                with reading:
+                    await self._serve(stream, conn, reading)
+                if reading.cancelled_caught and conn.their_state is not h11.IDLE:
+                    await self._reject(stream, conn, 408, "The request did not arrive in time")
         except (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream, ConnectionError,
                 h11.LocalProtocolError):
             return
+
+    async def _serve(self, stream, conn, reading: anyio.CancelScope) -> None:
+        while True:
+            request = await self._read_request(stream, conn, reading)
+            if request is None:
+                return
+            self.requests += 1
+            try:
+                status, body, headers = await self._handle(stream, conn, request)
+            except (anyio.EndOfStream, anyio.get_cancelled_exc_class()):
+                raise
+            except Exception as exc:  # noqa: BLE001 - a bug behind one route must not stop the server
+                traceback.print_exc()
+                status, body, headers = 500, _error_body(500, f"{type(exc).__name__}: {exc}"), {
+                    "Content-Type": "application/json"}
+            await self._send(stream, conn, status, body, headers)
+            if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
+                return
+            try:
+                conn.start_next_cycle()
+            except h11.LocalProtocolError:
+                return
 
     async def _handle(self, stream, conn, request: Request):
         """Run the handler; wait for a Pending answer (watching the socket if it asks to)."""
@@ -139,7 +147,9 @@ class HttpServer:
         if not isinstance(answer, Pending):
             return await answer                   # a coroutine that computes the answer
         if not answer.event.is_set():
-            with anyio.move_on_after(answer.timeout if answer.timeout is not None else float("inf")):
+            with anyio.CancelScope() as scope:
+                if answer.timeout is not None:
+                    scope.deadline = anyio.current_time() + answer.timeout
                 if answer.watch:
                     async with anyio.create_task_group() as tg:
                         tg.start_soon(self._watch, stream, conn, request, answer)
@@ -160,7 +170,7 @@ class HttpServer:
             request.closed = True
             answer.event.set()
 
-    async def _read_request(self, stream, conn) -> Request | None:
+    async def _read_request(self, stream, conn, reading: anyio.CancelScope) -> Request | None:
         """The next complete request, or None when the connection should end (after a 4xx if it was bad)."""
         request = None
         chunks: list[bytes] = []
@@ -173,17 +183,12 @@ class HttpServer:
                 await self._reject(stream, conn, exc.error_status_hint, str(exc) or "Malformed HTTP request")
                 return None
             if event is h11.NEED_DATA:
-                data = None
-                with anyio.move_on_after(timeout):
-                    try:
-                        data = await stream.receive(65536)
-                    except (anyio.EndOfStream, anyio.BrokenResourceError, ConnectionError):
-                        data = b""
-                if data is None:                      # timed out
-                    if conn.their_state is h11.IDLE and request is None:
-                        return None
-                    await self._reject(stream, conn, 408, "The request did not arrive in time")
-                    return None
+                reading.deadline = anyio.current_time() + timeout     # a timeout cancels the connection
+                try:
+                    data = await stream.receive(65536)
+                except (anyio.EndOfStream, anyio.BrokenResourceError, ConnectionError):
+                    data = b""
+                reading.deadline = math.inf
                 conn.receive_data(data)
                 timeout = READ_TIMEOUT
                 continue

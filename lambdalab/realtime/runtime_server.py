@@ -277,7 +277,7 @@ class RuntimeServer:
             if api.waiter is waiter:
                 api.waiter = None
             return _error(410, "Runtime.Closed", "The connection closed")
-        pending = Pending(answer, watch=True)
+        pending = Pending(answer, watch=True)    # a runtime that hangs up while waiting gives the slot back
         api.waiter = waiter
         return pending
 
