@@ -494,6 +494,8 @@ class ExecutionEnvironment:
         self._start_lines(inv)
         timeout = self.snapshot.timeout
         budget = vtime.Budget(lab.now, float(timeout), lab.epoch)
+        if inv.trace_id:
+            self.environ["_X_AMZN_TRACE_ID"] = inv.trace_id      # the runtime sets it for each invoke
         pre = self._suppressed_init(inv, budget) if getattr(self.runtime, "needs_init", False) else None
         if pre is not None and pre.status != "ok":
             outcome = pre

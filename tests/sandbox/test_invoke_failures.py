@@ -113,3 +113,11 @@ def test_a_failed_invoke_keeps_the_environment_warm_for_the_next_one():
     assert body == "yes"
     assert len(lines_starting(lab, "f", "INIT_START")) == 1
     assert not lab.trace.filter(component="environment", action="reset")
+
+
+def test_each_invoke_sees_its_own_trace_id_in_the_environment():
+    lab = make_lab()
+    lab.create_function("f", "import os\ndef handler(e, c):\n    return os.environ.get('_X_AMZN_TRACE_ID')\n")
+    _, first = invoke(lab, "f")
+    _, second = invoke(lab, "f")
+    assert first.startswith("Root=1-") and second.startswith("Root=1-") and first != second
