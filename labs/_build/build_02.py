@@ -349,8 +349,10 @@ see cold starts. A provisioned environment whose Init fails makes the config `FA
             "Extensions here are time models, not processes: they cannot crash (`Extension.Crash`), print logs or "
             "post errors, and the reset after a timeout takes no time. Telemetry batches are handed to a Python "
             "list instead of being POSTed to an HTTP or TCP listener, and none are ever dropped.",
-            "Provisioned environments start all at once here; in AWS they are allocated over a minute or two and "
-            "are also recycled now and then, with a fresh Init that nobody waits for.",
+            "Provisioned environments start all at once here; in AWS allocating them takes a few minutes, and "
+            "they are also recycled now and then, with a fresh Init that no request waits for.",
+            "Billing: since August 2025 AWS bills the Init phase of on-demand cold starts, which the REPORT's "
+            "Billed Duration here includes; how a failed Init is billed is not modelled.",
         ]),
         md(f"""
 ## Summary
@@ -377,7 +379,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--no-run", action="store_true", help="do not execute (check cells get no golden output)")
     args = ap.parse_args(argv)
-    from strip_notebooks import dump, strip
+    from strip_notebooks import write_notebook
 
     (LABS / "solutions").mkdir(exist_ok=True)
     cells = lab02()
@@ -385,7 +387,7 @@ def main(argv=None) -> int:
         nb = notebook(cells, solved)
         if not args.no_run:
             nb = execute(nb, path.parent)
-        path.write_text(dump(strip(nb)), encoding="utf-8")
+        write_notebook(path, nb)
         print(f"wrote {path.relative_to(ROOT)}")
     return 0
 
