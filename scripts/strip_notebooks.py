@@ -5,15 +5,20 @@
     python scripts/strip_notebooks.py --check         # exit 1 and list the notebooks that need it
     python scripts/strip_notebooks.py labs/01_x.ipynb # just these
 
-One exception: a code cell marked `# NBVAL_CHECK_OUTPUT` keeps its outputs and its execution count,
-because `pytest --nbval-lax labs/` compares a fresh run against them (and silently skips a cell whose
-count is empty). Mark only cells that print text or return a value: not widgets, not images. To record them, execute the notebook first (`jupyter nbconvert --to notebook --execute
---inplace labs/NN_x.ipynb`), then strip it. tests/test_packaging.py checks the same rules.
+Notebooks are committed with no outputs at all. The outputs that matter, those of code cells marked
+`# NBVAL_CHECK_OUTPUT`, are kept beside them as golden files (`labs/_golden/<notebook path>.json`: per cell
+code-cell index, a hash of the cell's source, its execution count and its text outputs). `labs/conftest.py` hands them
+to nbval when `pytest --nbval-lax labs/` collects the notebook, so a fresh run is compared against them; a
+golden entry whose source hash no longer matches its cell is ignored (and tests/test_packaging.py fails).
+To record them, execute the notebook (the lab generators in labs/_build/ do) and strip it with
+`write_notebook(path, nb)` or this script: stripping an executed notebook saves its checked outputs first.
+Mark only cells that print text or return a value: not widgets, not images.
 Standard library only, so it runs before anything is installed.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import pathlib
 import sys
@@ -32,23 +37,59 @@ def golden(output: dict, count: int) -> dict:
     return output
 
 
+def source_hash(cell: dict) -> str:
+    return hashlib.sha256("".join(cell.get("source", "")).encode()).hexdigest()[:16]
+
+
+def golden_path(notebook: pathlib.Path) -> pathlib.Path:
+    rel = notebook.resolve().relative_to(ROOT / "labs")
+    return ROOT / "labs" / "_golden" / (str(rel).replace("/", "__") + ".json")
+
+
+def is_checked(cell: dict) -> bool:
+    return cell.get("cell_type") == "code" and CHECK_MARK in "".join(cell.get("source", ""))
+
+
+def golden_outputs(nb: dict) -> dict:
+    """{code cell index (as nbval counts): {source, execution_count, outputs}} for checked cells with outputs."""
+    out = {}
+    code_cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    for index, cell in enumerate(code_cells):
+        if is_checked(cell) and cell.get("outputs"):
+            count = cell.get("execution_count") or 1
+            out[str(index)] = {"source": source_hash(cell), "execution_count": count,
+                               "outputs": [golden(o, count) for o in cell["outputs"]]}
+    return out
+
+
 def strip(nb: dict) -> dict:
     nb.get("metadata", {}).pop("widgets", None)
     for cell in nb.get("cells", []):
         meta = cell.get("metadata", {})
         for key in ("widgets", "execution", "collapsed", "scrolled"):
             meta.pop(key, None)
-        if cell.get("cell_type") != "code":
-            continue
-        if CHECK_MARK in "".join(cell.get("source", "")) and cell.get("outputs"):
-            # nbval only compares cells that have an execution count ("unrun" cells are skipped)
-            count = cell.get("execution_count") or 1
-            cell["execution_count"] = count
-            cell["outputs"] = [golden(o, count) for o in cell["outputs"]]
-        else:
+        if cell.get("cell_type") == "code":
             cell["execution_count"] = None
             cell["outputs"] = []
     return nb
+
+
+def save_golden(path: pathlib.Path, nb: dict) -> bool:
+    """Record the checked cells' outputs of an executed notebook; False if it carried none."""
+    found = golden_outputs(nb)
+    if not found:
+        return False
+    target = golden_path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps({"cells": found}, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
+                      encoding="utf-8")
+    return True
+
+
+def write_notebook(path: pathlib.Path, nb: dict) -> None:
+    """What the lab generators call: keep the golden outputs, then write the notebook stripped."""
+    save_golden(path, nb)
+    path.write_text(dump(strip(nb)), encoding="utf-8")
 
 
 def dump(nb: dict) -> str:
@@ -67,11 +108,12 @@ def main(argv: list[str] | None = None) -> int:
         text = path.read_text(encoding="utf-8")
         nb = json.loads(text)
         before = json.dumps(nb, sort_keys=True)
-        stripped = strip(nb)
+        stripped = strip(json.loads(text))
         if json.dumps(stripped, sort_keys=True) == before:
             continue
         dirty.append(path)
         if not args.check:
+            save_golden(path, nb)
             path.write_text(dump(stripped), encoding="utf-8")
     verb = "need stripping" if args.check else "stripped"
     for path in dirty:

@@ -97,10 +97,12 @@ def test_project_metadata():
 
 # ---------------------------------------------------------------- notebooks are committed stripped
 NOTEBOOKS = sorted(p for p in (ROOT / "labs").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-# The one exception: a cell marked `# NBVAL_CHECK_OUTPUT` keeps its text output and its execution count,
-# because that stored output is what `pytest --nbval-lax` compares a fresh run against, and nbval
-# silently skips the comparison for a cell without a count. scripts/strip_notebooks.py strips by these rules.
+# Notebooks carry no output at all. The outputs of cells marked `# NBVAL_CHECK_OUTPUT` live in
+# labs/_golden/ (scripts/strip_notebooks.py writes them; labs/conftest.py hands them to nbval), and each
+# checked cell must have a golden entry recorded from its current source, or nbval would check nothing.
 CHECK_MARK = "NBVAL_CHECK_OUTPUT"
+sys.path.insert(0, str(ROOT / "scripts"))
+import strip_notebooks  # noqa: E402
 
 
 def _golden_output_problem(output: dict) -> str | None:
@@ -114,23 +116,29 @@ def _golden_output_problem(output: dict) -> str | None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(ROOT)) for p in NOTEBOOKS])
 def test_notebook_is_stripped(path):
     nb = json.loads(path.read_text(encoding="utf-8"))
+    golden_file = strip_notebooks.golden_path(path)
+    golden = json.loads(golden_file.read_text())["cells"] if golden_file.exists() else {}
     problems = []
     if "widgets" in nb.get("metadata", {}):
         problems.append("notebook metadata holds saved widget state ('widgets')")
+    code_index = -1
     for i, cell in enumerate(nb.get("cells", []), start=1):
         if "widgets" in cell.get("metadata", {}):
             problems.append(f"cell {i}: metadata holds 'widgets'")
         if cell.get("cell_type") != "code":
             continue
+        code_index += 1
         outputs, count = cell.get("outputs", []), cell.get("execution_count")
+        if outputs:
+            problems.append(f"cell {i}: has {len(outputs)} output(s)")
+        if count is not None:
+            problems.append(f"cell {i}: execution_count={count}")
         if CHECK_MARK in "".join(cell.get("source", "")):
-            if not outputs or count is None:
-                problems.append(f"cell {i}: marked {CHECK_MARK} but stores no output and count, so nbval "
-                                "checks nothing (execute the notebook, then run scripts/strip_notebooks.py)")
-            problems += [f"cell {i}: {p}" for p in map(_golden_output_problem, outputs) if p]
-        else:
-            if outputs:
-                problems.append(f"cell {i}: has {len(outputs)} output(s)")
-            if count is not None:
-                problems.append(f"cell {i}: execution_count={count}")
+            entry = golden.get(str(code_index))
+            if entry is None or entry["source"] != strip_notebooks.source_hash(cell):
+                problems.append(f"cell {i}: marked {CHECK_MARK} but {golden_file.name} has no output recorded "
+                                "from its current source, so nbval checks nothing (run the lab's generator in "
+                                "labs/_build/, or execute the notebook and run scripts/strip_notebooks.py)")
+            else:
+                problems += [f"cell {i}: {p}" for p in map(_golden_output_problem, entry["outputs"]) if p]
     assert not problems, f"{path.name} is not stripped (run scripts/strip_notebooks.py): {problems}"

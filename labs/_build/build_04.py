@@ -304,7 +304,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--no-run", action="store_true", help="do not execute (check cells get no golden output)")
     args = ap.parse_args(argv)
-    from strip_notebooks import dump, strip
+    from strip_notebooks import write_notebook
 
     (LABS / "solutions").mkdir(exist_ok=True)
     cells = lab04()
@@ -312,7 +312,7 @@ def main(argv=None) -> int:
         nb = notebook(cells, solved)
         if not args.no_run:
             nb = execute(nb, path.parent)
-        path.write_text(dump(strip(nb)), encoding="utf-8")
+        write_notebook(path, nb)
         print(f"wrote {path.relative_to(ROOT)}")
     return 0
 

@@ -487,7 +487,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-run", action="store_true", help="do not execute (check cells get no golden output)")
     ap.add_argument("--only", choices=("05", "06"), help="build one lab")
     args = ap.parse_args(argv)
-    from strip_notebooks import dump, strip
+    from strip_notebooks import write_notebook
 
     (LABS / "solutions").mkdir(exist_ok=True)
     for stem, build in ((STEM05, lab05), (STEM06, lab06)):
@@ -498,7 +498,7 @@ def main(argv=None) -> int:
             nb = notebook(cells, solved)
             if not args.no_run:
                 nb = execute(nb, path.parent)
-            path.write_text(dump(strip(nb)), encoding="utf-8")
+            write_notebook(path, nb)
             print(f"wrote {path.relative_to(ROOT)}")
     return 0
 
