@@ -293,41 +293,42 @@ class ProcessRuntime:
         self.proc = proc
         self.starting = False
         async with anyio.create_task_group() as tg:
-            tg.start_soon(self._pump, proc.stdout, "out")
-            tg.start_soon(self._pump, proc.stderr, "err")
+            tg.start_soon(self._pump, proc.stdout, "function")
+            tg.start_soon(self._pump, proc.stderr, "function")
             code = await proc.wait()
         self.session.untrack(proc)
         if self.proc is proc:
             self._exited(generation, code)
 
-    async def _pump(self, stream, which: str) -> None:
-        """Copy a process's output into the environment's log stream, one line at a time."""
+    async def _pump(self, stream, kind: str) -> None:
+        """Copy a process's output into the environment's log stream, one line at a time (telemetry type
+        ``function`` for the runtime's output, ``extension`` for an extension's)."""
         buffer = b""
         try:
             async for chunk in stream:
                 buffer += chunk
                 *lines, buffer = buffer.split(b"\n")
                 if lines:
-                    self._log_lines(lines)
+                    self._log_lines(lines, kind)
                 if len(buffer) > 256 * 1024:      # a line without end: log it in pieces
-                    self._log_lines([buffer])
+                    self._log_lines([buffer], kind)
                     buffer = b""
         except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
             pass
         if buffer:
-            self._log_lines([buffer])
+            self._log_lines([buffer], kind)
 
-    def _log_lines(self, lines: list[bytes]) -> None:
+    def _log_lines(self, lines: list[bytes], kind: str) -> None:
         self.driver.catch_up()
         env = self.env
         inv = env.current
         for raw in lines:
             line = raw.decode("utf-8", "replace").rstrip("\r")
             env.log(line)
-            if inv is not None and inv.lines is not None and not inv.done:
+            if kind == "function" and inv is not None and inv.lines is not None and not inv.done:
                 inv.lines.append(line)
             if env.telemetry is not None:
-                env.telemetry.publish("function", line)
+                env.telemetry.publish(kind, line)
 
     def _stop_process(self) -> None:
         self.generation += 1
@@ -375,8 +376,8 @@ class ProcessRuntime:
         self.extension_procs.append(proc)
         self.session.track(proc)
         async with anyio.create_task_group() as tg:
-            tg.start_soon(self._pump, proc.stdout, "out")
-            tg.start_soon(self._pump, proc.stderr, "err")
+            tg.start_soon(self._pump, proc.stdout, "extension")
+            tg.start_soon(self._pump, proc.stderr, "extension")
             await proc.wait()
         self.session.untrack(proc)
         if self.initialising and self.proc is None:

@@ -240,6 +240,9 @@ class RuntimeServer:
     def _runtime(self, request: Request):
         env, runtime = self.env, self.runtime
         api = env.api
+        if env.state == "Init" and runtime is not None and runtime.first_init and not runtime.initialising:
+            return _error(403, "InvalidStateTransition", "The runtime has not been started yet: Init has not "
+                          "reached its runtime part")
         is_next = request.method == "GET" and request.path == "/2018-06-01/runtime/invocation/next"
         if is_next and runtime is not None:
             runtime.before_next()

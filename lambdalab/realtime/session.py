@@ -69,6 +69,21 @@ class RealTimeSession:
     def untrack(self, proc) -> None:
         self.processes.discard(proc)
 
+    def runtime_api(self, function_name: str, timeout: float = 15.0) -> str:
+        """``AWS_LAMBDA_RUNTIME_API`` of the newest environment of a process function, once its runtime has been
+        started (Init reached runtime init). Waits for it, up to ``timeout`` real seconds."""
+        found: list[str] = []
+
+        def look() -> bool:
+            for runtime in reversed(list(self.runtimes.values())):
+                if runtime.env.snapshot.name == function_name and (runtime.initialising or not runtime.first_init):
+                    found[:] = [runtime.server.address]
+                    return True
+            return False
+        if not self.driver.wait(look, timeout):
+            raise TimeoutError(f"no environment of {function_name!r} started its runtime within {timeout:g} s")
+        return found[0]
+
     # --- the Invoke API -------------------------------------------------------------------------------------
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve the Lambda Invoke API over HTTP; returns its URL (use it as boto3's ``endpoint_url``)."""

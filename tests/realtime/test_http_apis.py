@@ -104,7 +104,10 @@ def test_runtime_api_rules_and_malformed_requests(served):
     inv = lab.submit(FunctionName="manual", Payload=b'{"k": "v"}')
     env = _env_of(lab, "manual")
     address = env.environ["AWS_LAMBDA_RUNTIME_API"]
-    time.sleep(0.4)                      # microVM boot + code fetch (modelled, in real time) before Init
+    status, body, _ = _request(address, "GET", "/2018-06-01/runtime/invocation/next")
+    if env.state == "Init" and not env.runtime.initialising:     # microVM boot + code fetch not over yet
+        assert status == 403
+    assert lab.realtime.runtime_api("manual") == address          # waits until the runtime has started
 
     # Extensions register during Init (before the runtime's first /next)
     status, body, headers = _request(address, "POST", "/2020-01-01/extension/register", b'{"events":["INVOKE"]}',
@@ -226,9 +229,7 @@ def test_extension_process_gets_invoke_events_and_telemetry_reaches_a_listener()
 
         # telemetry: the test plays the extension and the runtime of "manual"
         inv = lab.submit(FunctionName="manual", Payload=b"{}")
-        env = _env_of(lab, "manual")
-        address = env.environ["AWS_LAMBDA_RUNTIME_API"]
-        time.sleep(0.4)
+        address = lab.realtime.runtime_api("manual")
         status, _, headers = _request(address, "POST", "/2020-01-01/extension/register", b'{"events":["INVOKE"]}',
                                       {"Lambda-Extension-Name": "probe"})
         ext_id = headers["lambda-extension-identifier"]
