@@ -120,7 +120,8 @@ class ArchitectureDiagram(widgets.VBox):
                 # the gap (shrink) keeps a lit hop clear of the boxes it joins, so each redraws on its own
                 hot = FancyArrowPatch(p, q, arrowstyle="-|>,head_length=0.6,head_width=0.35",
                                       mutation_scale=12 if not th.presentation else 16, color=th.hot,
-                                      lw=th.hot_line, shrinkA=6, shrinkB=6, zorder=3, visible=False)
+                                      lw=th.hot_line, shrinkA=6, shrinkB=6, zorder=3, visible=False,
+                                      joinstyle="round", capstyle="round")
                 ax.add_patch(hot)
                 self.edges[(src, dst)] = self.canvas.sprite(hot)
         self._legend(ax)
@@ -151,7 +152,7 @@ class ArchitectureDiagram(widgets.VBox):
             self.hot[name] = canvas.sprite(patch, label)
         # the frames' title bars light up when the worker host or environment itself acts
         self.headers = {}
-        for name, title, tall in (("worker", "Worker hosts", 0.44), ("environment", "Execution environment", 0.95)):
+        for name, title, tall in (("worker", "Worker hosts", 0.4), ("environment", "Execution environment", 0.95)):
             x, y, w, h = _centred(self.graph.nodes[name]["box"])
             bar = Rectangle((x + 0.08, y + h - tall - 0.05), w - 0.16, tall, fc="#FAFAFA", ec="none", zorder=1)
             ax.add_patch(bar)

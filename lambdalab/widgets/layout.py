@@ -67,7 +67,7 @@ def line_box(line: int) -> tuple[float, float, float, float]:
     x, y, w, h = WORKER_AREA
     top = y + h - 0.62
     row_h = (h - 0.8) / _LINES
-    return x + 0.15, top - (line + 1) * row_h + 0.12, w - 0.3, row_h - 0.12
+    return x + 0.15, top - (line + 1) * row_h + 0.16, w - 0.3, row_h - 0.16
 
 
 def tag_point(line: int) -> tuple[float, float]:

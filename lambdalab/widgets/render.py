@@ -22,7 +22,7 @@ from matplotlib.patches import FancyArrowPatch
 
 __all__ = ["Canvas", "Sprite", "encode_png", "is_png", "is_svg"]
 
-_PAD = 3  # pixels around an artist's extent: outlines and anti-aliasing spill a little
+_PAD = 2  # pixels around an artist's extent for anti-aliasing (outlines add their own)
 _UNSET = object()  # a sprite's look before the first ``look()``: never equal to a key
 
 
@@ -282,11 +282,14 @@ class Canvas:
         if not boxes:
             return None
         height, width = self._background.shape[:2]
-        # an outline is centred on the path that the extent measures: half its width (and a mitred corner)
-        # lies outside, so pad by the widest line as well as by a little for anti-aliasing
-        widths = [a.get_linewidth() for a in shown if a.get_visible() and hasattr(a, "get_linewidth")]
-        stroke = max([float(np.max(w)) if np.ndim(w) else float(w) for w in widths] or [0.0])
-        pad = _PAD + math.ceil(renderer.points_to_pixels(stroke))
+        # an outline is centred on the path that the extent measures, so half its width lies outside (a mitred
+        # right angle reaches ~0.71 of it; sharper mitred tips, like arrow heads, are drawn with round joins)
+        pad = _PAD
+        for artist in shown:
+            if artist.get_visible() and hasattr(artist, "get_linewidth"):
+                stroke = renderer.points_to_pixels(float(np.max(artist.get_linewidth())))
+                mitred = getattr(artist, "get_joinstyle", lambda: "round")() == "miter"
+                pad = max(pad, _PAD + math.ceil(stroke * (0.75 if mitred else 0.5)))
         x0 = min(b.x0 for b in boxes) - pad
         x1 = max(b.x1 for b in boxes) + pad
         y0 = min(b.y0 for b in boxes) - pad
