@@ -157,9 +157,10 @@ class HttpServer:
                         tg.cancel_scope.cancel()
                 else:
                     await answer.event.wait()
+        result = answer.answer()                  # called even when the peer left: it cleans up
         if request.closed:
             raise anyio.EndOfStream
-        return answer.answer()
+        return result
 
     @staticmethod
     async def _watch(stream, conn, request: Request, answer: Pending) -> None:

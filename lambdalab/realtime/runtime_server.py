@@ -125,7 +125,7 @@ class ExtensionsRoutes:
 
         def answer():
             mailbox.waiting = None
-            if mailbox.queue:
+            if mailbox.queue and not request.closed:
                 return self._event(mailbox)
             return _error(410, "Extension.Closed", "The connection closed")
         mailbox.waiting = Pending(answer, watch=True)
@@ -275,11 +275,13 @@ class RuntimeServer:
             pending.event.set()
 
         def answer():
-            if box:
-                return 200, box[0].payload, box[0].headers()
-            if api.waiter is waiter:
-                api.waiter = None
-            return _error(410, "Runtime.Closed", "The connection closed")
+            if request.closed:                    # the runtime hung up: it must not take an invocation along
+                if api.waiter is waiter:
+                    api.waiter = None
+                if box and api.current is box[0] and api.state == "Running":
+                    api.state, api.current, api.pending = "Ready", None, box[0]   # the next /next gets it
+                return _error(410, "Runtime.Closed", "The connection closed")
+            return 200, box[0].payload, box[0].headers()
         pending = Pending(answer, watch=True)    # a runtime that hangs up while waiting gives the slot back
         api.waiter = waiter
         return pending

@@ -256,3 +256,23 @@ def test_extension_process_gets_invoke_events_and_telemetry_reaches_a_listener()
     finally:
         lab.close()
         listener.shutdown()
+
+
+def test_a_runtime_that_hangs_up_on_next_does_not_swallow_the_next_invocation(served):
+    lab, _ = served
+    first = lab.submit(FunctionName="manual", Payload=b'{"n": 1}')
+    address = lab.realtime.runtime_api("manual")
+    status, _, headers = _request(address, "GET", "/2018-06-01/runtime/invocation/next")
+    rid = headers["lambda-runtime-aws-request-id"]
+    assert _request(address, "POST", f"/2018-06-01/runtime/invocation/{rid}/response", b"1")[0] == 202
+    lab.wait_for(lambda: first.done, limit=lab.now + 5)
+    with pytest.raises(TimeoutError):                   # nothing to hand out: /next blocks; we give up
+        _request(address, "GET", "/2018-06-01/runtime/invocation/next", timeout=0.5)
+    time.sleep(0.2)
+    second = lab.submit(FunctionName="manual", Payload=b'{"n": 2}')
+    status, body, headers = _request(address, "GET", "/2018-06-01/runtime/invocation/next")
+    assert status == 200 and json.loads(body) == {"n": 2}
+    rid = headers["lambda-runtime-aws-request-id"]
+    assert _request(address, "POST", f"/2018-06-01/runtime/invocation/{rid}/response", b"2")[0] == 202
+    lab.wait_for(lambda: second.done, limit=lab.now + 5)
+    assert second.response["Payload"].read() == b"2"
