@@ -2,12 +2,13 @@
 """Generate labs/00_start_here.ipynb, labs/01_synchronous_invoke.ipynb and their solutions.
 
     PYTHONPATH=. python labs/_build/build_00_01.py            # write, execute (for golden outputs), strip
-    PYTHONPATH=. python labs/_build/build_00_01.py --no-run   # write only (check cells keep no golden output)
+    PYTHONPATH=. python labs/_build/build_00_01.py --no-run   # write only (labs/_golden is left as it is)
 
 Each lab is one list of cells. An exercise cell is written twice from one template: in the lab its answer
 variable is ``None``; in labs/solutions/ it holds the reference answer (computed from the lab where it can
-be). The notebooks are executed once here so that cells marked ``# NBVAL_CHECK_OUTPUT`` carry the output
-``pytest --nbval-lax`` compares against, then stripped of everything else (scripts/strip_notebooks.py rules).
+be). The notebooks are executed once here so that the outputs of cells marked ``# NBVAL_CHECK_OUTPUT`` are
+recorded in labs/_golden/ (what ``pytest --nbval-lax`` compares against, via labs/conftest.py); the notebooks
+themselves are written with no outputs at all (scripts/strip_notebooks.py's ``write_notebook``).
 """
 from __future__ import annotations
 
@@ -601,7 +602,7 @@ def execute(nb: dict, cwd: pathlib.Path) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--no-run", action="store_true", help="do not execute (check cells get no golden output)")
+    ap.add_argument("--no-run", action="store_true", help="write only; labs/_golden is left as it is")
     args = ap.parse_args(argv)
     from strip_notebooks import write_notebook
 
