@@ -355,6 +355,9 @@ class ExecutionEnvironment:
             if self.extensions_api is not None and not self.extensions_api.closed:
                 self.extensions_api.close()       # the runtime's first /next closes registration
                 if self.telemetry is not None:
+                    for reg in self.extensions_api.registrations:
+                        self.telemetry.publish("platform.extension", {"name": reg.name, "state": reg.state,
+                                                                      "events": list(reg.events)})
                     self.telemetry.end_backlog()
             invocation, self._pending_invocation = self._pending_invocation, None
             if invocation is None:

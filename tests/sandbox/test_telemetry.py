@@ -177,3 +177,12 @@ def test_a_suppressed_init_reports_its_init_events_with_phase_invoke():
     reports = [e["record"] for e in events(batches) if e["type"] == "platform.initReport"]
     assert [(r["phase"], r["status"]) for r in reports] == [("init", "success"), ("invoke", "success")]
     assert reports[1]["metrics"]["durationMs"] == pytest.approx(250)     # bootstrap 150 ms + module 100 ms
+
+
+def test_each_registered_extension_is_announced_when_init_ends():
+    batches = []
+    lab = lab_with(batches, types=("platform",))
+    invoke(lab, "f")
+    lab.advance(120)
+    announced = [e["record"] for e in events(batches) if e["type"] == "platform.extension"]
+    assert announced == [{"name": "shipper", "state": "Ready", "events": ["INVOKE", "SHUTDOWN"]}]
