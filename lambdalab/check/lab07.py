@@ -72,7 +72,8 @@ subscription = {"schemaVersion": "2022-12-13", "types": ["platform", "function"]
                                 "URI": f"http://sandbox.localdomain:{listener.server_port}/telemetry"}}
 api.request("PUT", "/2022-07-01/telemetry", body=json.dumps(subscription),
             headers={"Lambda-Extension-Identifier": me})
-print("[telemetry] subscribe ->", api.getresponse().status, flush=True)
+reply = api.getresponse(); reply.read()
+print("[telemetry] subscribe ->", reply.status, flush=True)
 while True:
     api.request("GET", "/2020-01-01/extension/event/next", headers={"Lambda-Extension-Identifier": me})
     event = json.loads(api.getresponse().read())
