@@ -153,3 +153,12 @@ def test_close_leaves_no_process():
     assert len(pids) >= 2 and all(pid_alive(p) for p in pids)
     lab.close()
     assert not any(pid_alive(p) for p in pids)
+
+
+def test_process_trace_uses_the_shared_vocabulary(lab):
+    from lambdalab.engine.vocabulary import ACTIONS
+    assert len(lab.trace) > 50
+    for step in lab.trace:
+        assert step.action in ACTIONS[step.component], (step.component, step.action)
+    init = [s.action for s in lab.trace.filter(function="ric-ok", component=("environment", "runtime", "function"))]
+    assert init.index("init_start") < init.index("init") < init.index("init_done")

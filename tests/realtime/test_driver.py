@@ -1,0 +1,76 @@
+"""The real-time driver: the lab's clock follows the wall clock and everything runs on one loop thread."""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import lambdalab as ll
+from lambdalab.engine.vocabulary import ACTIONS
+
+
+def test_virtual_lab_has_no_driver_and_serve_explains_why():
+    lab = ll.Lab()
+    assert not hasattr(lab, "realtime")
+    try:
+        lab.serve()
+    except RuntimeError as error:
+        assert "clock='real'" in str(error)
+    else:
+        raise AssertionError("serve() on a virtual lab must refuse")
+
+
+def test_clock_follows_the_wall_and_events_run_on_time_on_the_loop_thread(real_lab):
+    lab = real_lab
+    driver = lab.realtime.driver
+    ran = []
+
+    def record(tag):
+        ran.append((tag, time.monotonic(), threading.get_ident()))
+    t0 = time.monotonic()
+    driver.call(lab.engine.schedule, 0.3, record, "late")
+    driver.call(lab.engine.schedule, 0.1, record, "early")      # earlier than the alarm: the driver must wake
+    lab.wait_for(lambda: len(ran) == 2, limit=lab.now + 3)
+    assert [tag for tag, *_ in ran] == ["early", "late"]
+    assert 0.08 <= ran[0][1] - t0 <= 0.25 and 0.28 <= ran[1][1] - t0 <= 0.5
+    assert {ident for *_, ident in ran} == {driver.thread_id} != {threading.get_ident()}
+    before = lab.now
+    lab.advance(0.2)
+    assert 0.19 <= lab.now - before <= 0.5
+
+
+def test_in_process_handler_sleeps_take_real_time_and_trace_uses_the_vocabulary(real_lab):
+    lab = real_lab
+    lab.create_function("nap", "import lambdalab as ll\ndef handler(event, context):\n    ll.sleep(0.2)\n"
+                        "    return 'rested'\n", timeout=3)
+    lam = lab.client("lambda")
+    lam.invoke(FunctionName="nap")                 # cold
+    start = time.monotonic()
+    response = lam.invoke(FunctionName="nap")
+    assert response["Payload"].read() == b'"rested"'
+    assert 0.19 <= time.monotonic() - start <= 1.5
+    assert lab.stats("nap")["invocations"] == 2
+    for step in lab.trace:
+        assert step.action in ACTIONS[step.component], (step.component, step.action)
+
+
+def test_concurrent_callers_from_threads_are_marshalled(real_lab):
+    lab = real_lab
+    lab.create_function("quick", "def handler(event, context):\n    return event['i']\n")
+    results = {}
+
+    def call(i):
+        results[i] = lab.client("lambda").invoke(FunctionName="quick", Payload=f'{{"i": {i}}}')["Payload"].read()
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(30)
+    assert results == {i: str(i).encode() for i in range(6)}
+
+
+def test_importing_lambdalab_does_not_import_anyio():
+    import subprocess
+    code = "import lambdalab, sys; lambdalab.Lab(); print('anyio' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr
