@@ -47,7 +47,8 @@ class ArchitectureDiagram(widgets.VBox):
         self.position = -1
         self.highlighted: str | None = None
         self.hop: tuple[str, str] | None = None
-        self.image = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width="1400px"))
+        # never taller than about two thirds of the window, so the controls and the sentence stay in view
+        self.image = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width="min(1400px, 125vh)"))
         self.message = widgets.HTML()
         self._build()
         super().__init__([self.message, self.image])
@@ -303,7 +304,8 @@ class ArchitectureDiagram(widgets.VBox):
     def _sentence(self, step, position) -> str:
         if step is None:
             return ""
-        return f"{position + 1}/{self.index.n}  t={step.t:.3f} s  {NAMES.get(step.component, step.component)}: {step.text}"
+        name = NAMES.get(step.component, step.component)
+        return f"{position + 1}/{self.index.n}  t={step.t:.3f} s  {name}: {step.text}"
 
     def _export(self, fmt, dpi) -> bytes:
         return self.canvas.export(fmt, dpi=dpi)
