@@ -149,3 +149,27 @@ def test_labs_readme_lists_every_lab_with_its_time():
         row = next((line for line in readme.splitlines() if f"]({stem}.ipynb)" in line), None)
         assert row, f"labs/README.md does not list {stem}.ipynb"
         assert re.search(r"\b(1[5-9]|2[0-5]) min\b", row), f"labs/README.md gives no 15-25 min time for {stem}"
+
+
+def _golden_texts(path):
+    """{code cell index: recorded stream text} from labs/_golden/ for ``path`` (empty if none recorded)."""
+    golden = LABS / "_golden" / (_id(path).replace("/", "__") + ".json")
+    if not golden.exists():
+        return {}
+    cells = json.loads(golden.read_text(encoding="utf-8"))["cells"]
+    return {int(i): "".join("".join(o.get("text", "")) for o in entry["outputs"]) for i, entry in cells.items()}
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=_id)
+def test_recorded_check_outputs_show_unanswered_labs_and_answered_solutions(path):
+    """nbval compares check cells against these: a lab must ship unanswered (…), a solution all right (✓)."""
+    solved = path.parent.name == "solutions"
+    texts = _golden_texts(path)
+    for index, src in enumerate(_code(path)):
+        if "NBVAL_CHECK_OUTPUT" not in src:
+            continue
+        for key, _ in ANSWER.findall(src):
+            text = texts.get(index)
+            assert text is not None, f"{_id(path)}: no recorded output for the check of {key} (run its generator)"
+            want = f"✓ {key}: correct" if solved else f"… {key}: fill in"
+            assert text.startswith(want), f"{_id(path)}: the check of {key} recorded {text.strip()!r}"
