@@ -1,6 +1,8 @@
 """Checks for labs/00_start_here.ipynb: reading the Stepper."""
 from __future__ import annotations
 
+import re
+
 from . import register, words
 
 
@@ -29,10 +31,12 @@ register(
 )
 
 
+_NEXT_PATH = re.compile(r"(?:^|[\s/])(?:2018-06-01/)?runtime/invocation/next/?(?![\w/])|^/?invocation/next/?$")
+
+
 def _is_next_path(value) -> bool:
-    path = str(value).strip().split("?")[0].rstrip("/")
-    parts = [p for p in path.lower().split("/") if p]
-    return parts[-2:] == ["invocation", "next"] and (len(parts) == 2 or parts[-3] == "runtime")
+    # accepts the bare path and the path as copied from a step ("GET /2018-06-01/runtime/invocation/next -> 200")
+    return _NEXT_PATH.search(str(value).strip().lower()) is not None
 
 
 def _next_path_hint(value) -> str:
@@ -40,8 +44,8 @@ def _next_path_hint(value) -> str:
     if "response" in text:
         return ("that is where the runtime hands a result *back*. Look for the call it makes *before* it has any "
                 "event to work on.")
-    if text.startswith(("get", "post")):
-        return "give just the path (it starts with a /), without the HTTP method."
+    if text.strip() in {"get", "post"}:
+        return "that is the HTTP method; the exercise asks for the path that goes with it (it starts with a /)."
     return ("find the first step whose component is runtime_api (stepper.goto(...) helps) and copy the path "
             "from its words.")
 
@@ -50,8 +54,10 @@ register(
     "lab00.next_path",
     verify=_is_next_path,
     hint=_next_path_hint,
-    right=["/2018-06-01/runtime/invocation/next", "/runtime/invocation/next", "2018-06-01/runtime/invocation/next/"],
-    wrong=["/2018-06-01/runtime/invocation/abc/response", "GET", "/next", "invocation"],
+    right=["/2018-06-01/runtime/invocation/next", "/runtime/invocation/next", "2018-06-01/runtime/invocation/next/",
+           "GET /2018-06-01/runtime/invocation/next -> 200"],
+    wrong=["/2018-06-01/runtime/invocation/abc/response", "GET", "/next", "invocation",
+           "/2018-06-01/runtime/invocation/next/response"],
     explain="the runtime long-polls this path; it returns only when there is an event to process, so an idle "
             "runtime simply waits there.",
 )
