@@ -74,14 +74,21 @@ register(
 
 # -- 2. how much of the first bill was Init ------------------------------------------------------------------
 
+def _ms(value) -> float:
+    """A number of milliseconds, also from text such as "270.00 ms"."""
+    if isinstance(value, str):
+        value = value.strip().lower().removesuffix("ms").strip()
+    return float(value)
+
+
 def _init_ms_ok(value) -> bool:
-    return abs(float(value) - reference()["Init Duration"]) <= 1.0
+    return abs(_ms(value) - reference()["Init Duration"]) <= 1.0
 
 
 def _init_ms_hint(value) -> str:
     ref = reference()
     try:
-        v = float(value)
+        v = _ms(value)
     except (TypeError, ValueError):
         return "give a number of milliseconds, e.g. 123.4 (no units)."
     if abs(v - ref["Billed Duration"]) <= 1.0:
@@ -100,7 +107,8 @@ register(
     "lab01.init_ms",
     verify=_init_ms_ok,
     hint=_init_ms_hint,
-    right=[reference()["Init Duration"], round(reference()["Init Duration"]), str(reference()["Init Duration"])],
+    right=[reference()["Init Duration"], round(reference()["Init Duration"]), str(reference()["Init Duration"]),
+           f"{reference()['Init Duration']:.2f} ms"],
     wrong=[reference()["Billed Duration"], reference()["Duration"], 0, "about 300"],
     explain="on a cold start the Init phase (runtime bootstrap + your module-level code) is billed too: "
             "Billed Duration = Duration + Init Duration, rounded up to the next ms.",
