@@ -267,22 +267,34 @@ class RuntimeServer:
         return result
 
     def _wait_next(self, api, request: Request):
-        """/next with nothing to hand out: wait on ``api.waiter`` (or for the runtime to hang up)."""
+        """/next with nothing to hand out: wait on ``api.waiter``.
+
+        No task watches the socket meanwhile (that would cost a task and two epoll changes per invoke); instead
+        the waiter peeks at the socket when an invocation arrives, and refuses it if the runtime has hung up
+        (the invocation then stays pending for the next /next). A newer /next also ends an older one's wait.
+        """
         box: list = []
 
         def waiter(rinv):
-            box.append(rinv)
+            if request.peer_gone():
+                request.closed = True
+                api.state, api.current, api.pending = "Ready", None, rinv   # keep it for the next /next
+            else:
+                box.append(rinv)
             pending.event.set()
 
         def answer():
-            if request.closed:                    # the runtime hung up: it must not take an invocation along
-                if api.waiter is waiter:
-                    api.waiter = None
-                if box and api.current is box[0] and api.state == "Running":
-                    api.state, api.current, api.pending = "Ready", None, box[0]   # the next /next gets it
+            if api.waiter is waiter:
+                api.waiter = None
+            if request.closed or not box:
+                request.closed = True
                 return _error(410, "Runtime.Closed", "The connection closed")
             return 200, box[0].payload, box[0].headers()
-        pending = Pending(answer, watch=True)    # a runtime that hangs up while waiting gives the slot back
+        pending = Pending(answer)
+        waiter.pending = pending
+        old = api.waiter
+        if old is not None and getattr(old, "pending", None) is not None:
+            old.pending.event.set()           # an older /next is abandoned: let its task finish
         api.waiter = waiter
         return pending
 
