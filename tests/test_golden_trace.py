@@ -42,15 +42,14 @@ def run_scenario():
 def test_cold_then_warm_golden_trace():
     lab, first, second = run_scenario()
     rid1, rid2 = first["ResponseMetadata"]["RequestId"], second["ResponseMetadata"]["RequestId"]
-    cold = [(s.component, s.action) for s in lab.trace if s.request_id == rid1 or
-            (s.request_id is None and s.env_id == "e-1" and s.seq < lab.trace.filter(request_id=rid2)[0].seq)
-            or (s.component == "placement" and s.seq < lab.trace.filter(request_id=rid2)[0].seq)]
-    assert cold == COLD
+    # every hop of the cold start, Init included, is tagged with the request it serves
+    assert [(s.component, s.action) for s in lab.trace.filter(request_id=rid1)] == COLD
     assert [(s.component, s.action) for s in lab.trace.filter(request_id=rid2)] == WARM
     # time only passes where something takes time
-    steps = {(s.component, s.action): s for s in lab.trace.filter(request_id=None, env_id="e-1")}
+    steps = {(s.component, s.action): s for s in lab.trace.filter(request_id=rid1)}
     assert steps[("worker", "boot")].detail["duration"] == 0.125
     assert steps[("environment", "fetch_code")].detail["tier"] == "s3"
+    assert steps[("client", "response")].t == steps[("function", "run")].t + 0.003
     assert all(s.t <= t.t for s, t in zip(lab.trace, list(lab.trace)[1:]))
 
 

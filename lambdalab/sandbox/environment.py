@@ -116,6 +116,8 @@ class ExecutionEnvironment:
         self.state = new
 
     def emit(self, component: str, action: str, text: str, request_id=None, **detail):
+        if request_id is None and self.state == "Init" and self._pending_invocation is not None:
+            request_id = self._pending_invocation.request_id   # a cold start is part of the request it serves
         return self.lab.trace.emit(component, action, text, request_id=request_id, function=self.snapshot.name,
                                    version=self.snapshot.version, env_id=self.id, worker_id=self.worker.id,
                                    **detail)
@@ -161,10 +163,10 @@ class ExecutionEnvironment:
     def boot(self, invocation=None) -> None:
         """Start the cold-start chain; ``invocation`` (if any) runs once Init is over."""
         lab, model = self.lab, self.snapshot.model
+        self._pending_invocation = invocation
         self.emit("environment", "create", f"Execution environment {self.id} is created for "
                   f"{self.snapshot.name}:{self.snapshot.version} ({self.init_type})", state="init",
                   init_type=self.init_type)
-        self._pending_invocation = invocation
         init_dist = model.get("init_duration")
         if init_dist is not None:
             # the learner's own model replaces every cold-start cost: one opaque Init phase
