@@ -161,9 +161,13 @@ shop = ll.Lab(seed=5, trace="off")
 lam = shop.client("lambda")
 shop.create_function("report", None, timeout=60, duration=ll.Fixed(5.0), init_duration=ll.Fixed(2.0))
 lam.put_function_concurrency(FunctionName="report", ReservedConcurrentExecutions=5)
-attempts = [shop.submit(FunctionName="report") for _ in range(8)]
-for inv in attempts:
-    print(inv.status, inv.error.response["Reason"] if inv.error else "")
+attempts = [shop.submit(FunctionName="report") for _ in range(8)]   # eight callers at the same moment
+for i, inv in enumerate(attempts, 1):
+    if inv.error is None:
+        print(f"caller {i}: accepted ({inv.status})")
+    else:
+        error = inv.error.response
+        print(f"caller {i}: {error['ResponseMetadata']['HTTPStatusCode']} {error['Error']['Code']} ({error['Reason']})")
 """),
         md("""
 Now a function with a slow Init (2 s) behind a version with 10 provisioned environments, hit by 15
