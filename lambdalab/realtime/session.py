@@ -7,6 +7,7 @@ the loop keeps serving HTTP. ``lab.realtime`` is the session, for tests and curi
 """
 from __future__ import annotations
 
+import atexit
 import functools
 
 import anyio
@@ -41,6 +42,7 @@ class RealTimeSession:
         lab.run = self.run
         lab.client = self._client(lab.client)
         lab.on_close(self.close)
+        atexit.register(self.close)     # a notebook that never calls lab.close() still leaves no process behind
 
     # --- per-environment pieces ---------------------------------------------------------------------------
     def runtime_api_address(self, env) -> str:
@@ -137,6 +139,7 @@ class RealTimeSession:
         if self._closed:
             return
         self._closed = True
+        atexit.unregister(self.close)
         self.driver.close(self._aclose)
 
     async def _aclose(self) -> None:
