@@ -35,7 +35,7 @@ import tempfile
 
 import anyio
 
-__all__ = ["ProcessRuntime", "is_process_runtime"]
+__all__ = ["ProcessRuntime", "is_process_runtime", "stop_process"]
 
 TERM_GRACE = 0.3           # SIGTERM -> SIGKILL, as AWS gives a runtime 300 ms at shutdown
 
@@ -45,6 +45,19 @@ def is_process_runtime(snapshot) -> bool:
     if model.get("bootstrap") or model.get("process"):
         return True
     return snapshot.config.get("Runtime", "").startswith("provided") and "bootstrap" in snapshot.files
+
+
+async def stop_process(proc, grace: float = TERM_GRACE) -> None:
+    """SIGTERM the process's group (a bootstrap's children too), SIGKILL it after ``grace`` s, and reap it."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        if proc.returncode is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        with anyio.move_on_after(wait):
+            await proc.wait()
 
 
 def ms(seconds: float) -> str:
@@ -339,16 +352,7 @@ class ProcessRuntime:
             self.driver.spawn(self._stop, proc)
 
     async def _stop(self, proc, grace: float = TERM_GRACE) -> None:
-        """SIGTERM the process group, SIGKILL it after ``grace`` seconds, and reap the process."""
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-            if proc.returncode is not None:
-                break
-            try:
-                os.killpg(proc.pid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
-            with anyio.move_on_after(wait):
-                await proc.wait()
+        await stop_process(proc, grace)
         self.session.untrack(proc)
 
     def _start_extensions(self) -> int:

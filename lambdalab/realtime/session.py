@@ -13,7 +13,7 @@ import functools
 import anyio
 
 from .driver import DEFAULT_WAIT, RealTimeDriver
-from .processes import ProcessRuntime, is_process_runtime
+from .processes import ProcessRuntime, is_process_runtime, stop_process
 from .runtime_server import RuntimeServer
 
 __all__ = ["RealTimeSession"]
@@ -149,7 +149,7 @@ class RealTimeSession:
         with anyio.move_on_after(10):
             async with anyio.create_task_group() as tg:
                 for proc in list(self.processes):
-                    tg.start_soon(_stop_quickly, proc)
+                    tg.start_soon(stop_process, proc)
         for server in list(self.servers.values()):
             server.close()
         for server in self.invoke_servers:
@@ -158,20 +158,6 @@ class RealTimeSession:
 
 def _tick() -> None:
     """An empty event: it makes the driver wake at a given time."""
-
-
-async def _stop_quickly(proc) -> None:
-    import os
-    import signal
-    for sig, wait in ((signal.SIGTERM, 0.3), (signal.SIGKILL, 5.0)):
-        if proc.returncode is not None:
-            return
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-        with anyio.move_on_after(wait):
-            await proc.wait()
 
 
 class _LoopClient:

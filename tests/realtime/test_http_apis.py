@@ -175,25 +175,12 @@ def test_runtime_api_rules_and_malformed_requests(served):
     assert steps == ["next", "response"]
 
 
-EXTENSION = r"""#!/bin/bash
-# An external extension in bash + curl: register, then print every event it is sent.
-API="http://${AWS_LAMBDA_RUNTIME_API}/2020-01-01/extension"
-HEADERS="$(mktemp)"
-curl -sS -D "$HEADERS" -X POST "$API/register" -H "Lambda-Extension-Name: logger.sh" \
-     -d '{"events":["INVOKE","SHUTDOWN"]}' > /dev/null
-ID="$(grep -i '^Lambda-Extension-Identifier:' "$HEADERS" | tr -d '\r' | cut -d' ' -f2)"
-while true; do
-  EVENT="$(curl -sS -H "Lambda-Extension-Identifier: $ID" "$API/event/next")"
-  echo "[logger.sh] $EVENT"
-  case "$EVENT" in *SHUTDOWN*) exit 0 ;; esac
-done
-"""
-
-
 def test_extension_process_gets_invoke_events_and_telemetry_reaches_a_listener():
     """A bash extension sees INVOKE events; a subscriber's HTTP listener receives platform events in batches."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from lambdalab.check.lab07 import LOGGER_EXTENSION
 
     from .conftest import CURL_BOOTSTRAP
     batches = []
@@ -214,14 +201,14 @@ def test_extension_process_gets_invoke_events_and_telemetry_reaches_a_listener()
     try:
         create_many(lab, {
             "with-ext": (None, {}, {"Runtime": "provided.al2023", "Environment": {"Variables": {"MODE": "ok"}},
-                                    "files": {"bootstrap": CURL_BOOTSTRAP, "extensions/logger.sh": EXTENSION}}),
+                                    "files": {"bootstrap": CURL_BOOTSTRAP, "extensions/logger": LOGGER_EXTENSION}}),
             "manual": (None, {"bootstrap": ["sleep", "60"]}, {"Runtime": "provided.al2023", "Timeout": 30})})
         lam = lab.client("lambda")
         response = lam.invoke(FunctionName="with-ext", Payload=b'{"n": 1}')
         rid = response["ResponseMetadata"]["RequestId"]
         assert json.loads(response["Payload"].read())["echo"] == {"n": 1}
         end = time.monotonic() + 5
-        while not any(rid in line and "[logger.sh]" in line for line in lab.logs("with-ext")) and \
+        while not any(rid in line and "[logger]" in line for line in lab.logs("with-ext")) and \
                 time.monotonic() < end:
             time.sleep(0.05)
         assert any(rid in line and '"eventType": "INVOKE"' in line for line in lab.logs("with-ext"))
