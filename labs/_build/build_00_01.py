@@ -225,7 +225,7 @@ print(step.seq, step.component, step.action, "|", step.text)
 
 Each exercise asks you to put an answer in a variable that starts as `None`, then run the check cell under
 it. The check prints **✓** with a short explanation when you are right, or **✗** with a hint (never the
-answer) when you are not. Try as often as you like; worked answers are in `labs/solutions/`.
+answer) when you are not. Try as often as you like; worked answers are in [solutions/](solutions/).
 
 **Exercise 1.** Which component is the first one *inside* Lambda to handle the request (the one right after the
 client)? Give its name as it appears on the diagram.
@@ -249,7 +249,7 @@ next_path = {answer}   # a string starting with "/"
 |---|---|---|---|
 {course_rows}
 
-Each lab opens with its goal and ends with a box on what real AWS does differently from this model. Labs
+Each lab opens with its goal and has a box on what real AWS does differently from this model. Labs
 build on each other a little, but from lab 02 on you can take them in any order.
 """),
         what_aws_does_differently([
@@ -585,7 +585,7 @@ def notebook(cells: list, solved: bool) -> dict:
 def relink(text: str) -> str:
     for stem, *_ in COURSE:
         text = text.replace(f"]({stem}.ipynb", f"](../{stem}.ipynb")
-    return text
+    return text.replace("](INSTRUCTORS.md)", "](../INSTRUCTORS.md)").replace("](solutions/)", "](./)")
 
 
 def execute(nb: dict, cwd: pathlib.Path) -> dict:
