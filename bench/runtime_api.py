@@ -9,6 +9,13 @@ loop in a separate client process (one invoke at a time, warm, after a warm-up):
 Prints one line: bench: runtime_api lambdalab_ips=.. baseline_ips=.. ratio=.. cold_ms=..
 (cold_ms: the first invoke through lab.serve(), client-side, including the modelled microVM boot and code
 fetch that a real-time lab actually waits for.)
+
+Where the gap comes from (measured on the 2-core build machine, Nov 2026): an invoke crosses our HTTP stack
+three times (Invoke API request, /next, the runtime's response). Profiled per exchange, h11 takes ~45% of the
+loop thread's CPU and asyncio + anyio ~28%; a bare h11-over-anyio echo server does 0.27-0.55x the requests/s
+of the threaded stdlib server, so lambdalab lands at ~0.2-0.4x here, short of the 0.7 target. What got it
+there: no task or task group per quick request, no socket-watching task per /next (a peek at delivery time
+instead), and waiting for the runtime's output pipes only when it printed something.
 """
 from __future__ import annotations
 
