@@ -11,7 +11,8 @@ the package's ``bootstrap`` executable; the managed Python runtime runs the Runt
   from layers; we have no layers, so the package stands in for ``/opt``).
 
 Each environment gets its own task directory (the code, extracted) as ``LAMBDA_TASK_ROOT``, working directory and
-``PYTHONPATH``; the other variables are the environment's (REFERENCE.md §3) with ``AWS_LAMBDA_RUNTIME_API``
+``PYTHONPATH`` (followed by a stand-in ``lambdalab`` package whose ``sleep`` is ``time.sleep``, so handler code
+written for the virtual-time labs runs in a process, in real time); the other variables are the environment's (REFERENCE.md §3) with ``AWS_LAMBDA_RUNTIME_API``
 pointing at the environment's own server, and ``TMPDIR`` at its private ``/tmp``. stdout and stderr go to the
 environment's log stream line by line.
 
@@ -121,7 +122,7 @@ class ProcessRuntime:
     def environ(self) -> dict:
         env = dict(self.env.environ)
         env["LAMBDA_TASK_ROOT"] = self.task_dir
-        env["PYTHONPATH"] = self.task_dir
+        env["PYTHONPATH"] = os.pathsep.join([self.task_dir, self.session.shim_dir()])
         env["TMPDIR"] = self.env.tmp_dir()
         env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), self.task_dir, env.get("PATH", ""),
                                        os.environ.get("PATH", "")])

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import atexit
 import functools
+import os
+import shutil
+import tempfile
 
 import anyio
 
@@ -31,6 +34,7 @@ class RealTimeSession:
         self.invoke_servers: list = []
         self.all_pids: list[int] = []
         self._closed = False
+        self._shim: str | None = None
         lab.realtime = self
         lab.runtime_api_address = self.runtime_api_address
         lab.register_service("runtime", self.make_runtime)
@@ -59,6 +63,16 @@ class RealTimeSession:
         runtime = ProcessRuntime(self, env, server)
         self.runtimes[env.id] = runtime
         return runtime
+
+    def shim_dir(self) -> str:
+        """A directory with a stand-in ``lambdalab`` package for runtime processes (made once per session)."""
+        if self._shim is None:
+            self._shim = tempfile.mkdtemp(prefix="lambdalab-shim-")
+            os.makedirs(os.path.join(self._shim, "lambdalab"))
+            with open(os.path.join(self._shim, "lambdalab", "__init__.py"), "w") as fh:
+                fh.write('"""Inside a runtime process time is real: ll.sleep is time.sleep."""\n'
+                         "from time import sleep  # noqa: F401\n")
+        return self._shim
 
     def forget(self, runtime: ProcessRuntime) -> None:
         self.runtimes.pop(runtime.env.id, None)
@@ -154,6 +168,8 @@ class RealTimeSession:
             server.close()
         for server in self.invoke_servers:
             server.close()
+        if self._shim is not None:
+            shutil.rmtree(self._shim, ignore_errors=True)
 
 
 def _tick() -> None:

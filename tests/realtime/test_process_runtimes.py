@@ -29,6 +29,8 @@ def lab():
         "ric-initerr": (PY_INITERR, {"process": True}, {}),
         "ric-sleep": (PY_SLEEP, {"process": True}, {"Timeout": 1}),
         "ric-crash": (PY_CRASH, {"process": True}, {}),
+        "ric-llsleep": ("import lambdalab as ll\ndef handler(event, context):\n    ll.sleep(0.2)\n    return 'slept'\n",
+                        {"process": True}, {}),
     }
     for mode in ("ok", "err", "initerr", "sleep", "crash"):
         specs[f"curl-{mode}"] = (None, {}, {**CURL, "files": dict(CURL["files"]), "Timeout": 1,
@@ -59,6 +61,13 @@ def test_awslambdaric_success_runs_in_its_own_process_with_lambda_variables(lab)
     assert body2["pid"] == body["pid"] and body2["count"] == 2                # warm: same process, globals kept
     actions = [(s.component, s.action) for s in lab.trace.filter(request_id=response["ResponseMetadata"]["RequestId"])]
     assert ("runtime_api", "next") in actions and ("runtime_api", "response") in actions
+
+
+def test_virtual_lab_handler_code_runs_in_a_process_with_real_sleep(lab):
+    """``import lambdalab as ll; ll.sleep(x)`` works in a process runtime too: there it is a real sleep."""
+    start = time.monotonic()
+    _, body = invoke(lab, "ric-llsleep")
+    assert body == "slept" and time.monotonic() - start >= 0.2
 
 
 def test_awslambdaric_handler_error(lab):
