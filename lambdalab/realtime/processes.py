@@ -294,14 +294,14 @@ class ProcessRuntime:
             proc = await anyio.open_process(cmd, stdin=None, cwd=self.task_dir, env=self.environ(),
                                             start_new_session=True)
         except OSError as exc:
-            self.starting = False
+            if generation == self.generation:
+                self.starting = False
             self.env.log(f"lambdalab: could not start the runtime process {cmd!r}: {exc}")
             self._exited(generation, 127)
             return
         self.pids.append(proc.pid)
         self.session.track(proc)
-        if generation != self.generation:     # stopped before it even started
-            self.starting = False
+        if generation != self.generation:     # stopped before it even started (a newer start owns `starting`)
             await self._stop(proc)
             return
         self.proc = proc
@@ -346,6 +346,7 @@ class ProcessRuntime:
 
     def _stop_process(self) -> None:
         self.generation += 1
+        self.starting = False                 # a start still in flight is stale now: _run stops it
         self.initialising = False
         self.lab.engine.cancel(self._deadline)
         proc, self.proc = self.proc, None
