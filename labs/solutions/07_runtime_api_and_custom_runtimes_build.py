@@ -314,6 +314,13 @@ for step in lab.trace.filter(function="with-logger"):
     if step.request_id == request_id:
         print(f"{step.t:8.3f} s  {step.component:15} {step.action:10} {step.text[:80]}")
 """),
+        md("""
+The Stepper replays it like any other trace: press **Step** and watch the hops light up on the diagram (the
+real-time lab keeps running underneath; the Stepper only reads what was recorded).
+"""),
+        code("""
+ll.widgets.Stepper(lab)
+"""),
         what_aws_does_differently([
             "The Runtime API lives inside each microVM at a fixed address (`127.0.0.1:9001`); here each "
             "environment gets its own port on this machine's loopback.",
