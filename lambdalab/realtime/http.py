@@ -193,6 +193,7 @@ class HttpServer:
         request = None
         chunks: list[bytes] = []
         size = 0
+        received = 0                          # bytes read for this request (headers are checked only if many)
         timeout = IDLE_TIMEOUT if conn.their_state is h11.IDLE else READ_TIMEOUT
         while True:
             try:
@@ -207,11 +208,13 @@ class HttpServer:
                 except (anyio.EndOfStream, anyio.BrokenResourceError, ConnectionError):
                     data = b""
                 reading.deadline = math.inf
+                received += len(data)
                 conn.receive_data(data)
                 timeout = READ_TIMEOUT
                 continue
             if isinstance(event, h11.Request):
-                if sum(len(k) + len(v) + 4 for k, v in event.headers) + len(event.target) > MAX_HEADER_BYTES:
+                if received > MAX_HEADER_BYTES and \
+                        sum(len(k) + len(v) + 4 for k, v in event.headers) + len(event.target) > MAX_HEADER_BYTES:
                     await self._reject(stream, conn, 431, f"Request headers exceed {MAX_HEADER_BYTES} bytes")
                     return None
                 headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in event.headers}

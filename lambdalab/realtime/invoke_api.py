@@ -51,7 +51,7 @@ class InvokeServer:
             return _rest_error(405, "MethodNotAllowedException", f"{request.method} is not allowed on {path}")
         name = unquote(path[len(PREFIX):-len("/invocations")])
         params = {"FunctionName": name, "Payload": request.body}
-        qualifier = parse_qs(request.query).get("Qualifier")
+        qualifier = parse_qs(request.query).get("Qualifier") if request.query else None
         if qualifier:
             params["Qualifier"] = qualifier[0]
         headers = request.headers
