@@ -31,7 +31,8 @@ READ_TIMEOUT = 30.0          # a started request must arrive completely within t
 IDLE_TIMEOUT = 300.0         # an idle keep-alive connection is closed after this
 REASONS = {200: b"OK", 202: b"Accepted", 204: b"No Content", 400: b"Bad Request", 403: b"Forbidden",
            404: b"Not Found", 405: b"Method Not Allowed", 408: b"Request Timeout", 409: b"Conflict",
-           413: b"Payload Too Large", 429: b"Too Many Requests", 431: b"Request Header Fields Too Large", 500: b"Internal Server Error",
+           413: b"Payload Too Large", 429: b"Too Many Requests", 431: b"Request Header Fields Too Large",
+           500: b"Internal Server Error",
            502: b"Bad Gateway"}
 
 

@@ -10,18 +10,22 @@ the package's ``bootstrap`` executable; the managed Python runtime runs the Runt
 - Executables in the package under ``extensions/`` start as external extensions (AWS runs ``/opt/extensions/*``
   from layers; we have no layers, so the package stands in for ``/opt``).
 
-Each environment gets its own task directory (the code, extracted) as ``LAMBDA_TASK_ROOT``, working directory and
-``PYTHONPATH`` (followed by a stand-in ``lambdalab`` package whose ``sleep`` is ``time.sleep``, so handler code
-written for the virtual-time labs runs in a process, in real time); the other variables are the environment's (REFERENCE.md §3) with ``AWS_LAMBDA_RUNTIME_API``
-pointing at the environment's own server, and ``TMPDIR`` at its private ``/tmp``. stdout and stderr go to the
-environment's log stream line by line.
+Each environment gets its own task directory (the code, extracted) as ``LAMBDA_TASK_ROOT``, working directory
+and ``PYTHONPATH`` (followed by a stand-in ``lambdalab`` package whose ``sleep`` is ``time.sleep``, so handler
+code written for the virtual-time labs runs in a process, in real time). The other variables are the
+environment's (REFERENCE.md §3), with ``AWS_LAMBDA_RUNTIME_API`` pointing at the environment's own server and
+``TMPDIR`` at its private ``/tmp``. stdout and stderr go to the environment's log stream line by line.
 
 Lifecycle, driven by the execution environment through a few hooks:
 Init ends when the process first calls ``/next`` (or fails on ``/init/error``, on exit, or at the 10 s Init
 limit). Each invoke has a deadline timer: at the function timeout the process gets SIGTERM, then SIGKILL after a
 short grace, and the next invoke starts a fresh process (a suppressed Init inside that invoke). A process that
 exits during an invoke gives ``Runtime.ExitError``. Processes run in their own session so a bootstrap's
-children (``curl``) die with it. ``lab.close()`` stops them all and waits for them.
+children (``curl``) die with it. ``lab.close()`` stops them all and waits for them. Extension processes start
+first, and the runtime once every one of them has registered (as AWS starts the runtime after extension init).
+
+Simplified: no microVM and no isolation (the processes run as you, on this machine), and no freeze: between
+invokes the processes keep running. Invoke-phase ends and REPORT do not wait for extensions.
 """
 from __future__ import annotations
 

@@ -188,8 +188,8 @@ class TelemetryRoutes:
     def _sender(self, body: dict):
         dest = body.get("destination") if isinstance(body, dict) else None
         if not isinstance(dest, dict) or dest.get("protocol") != "HTTP":
-            raise ValueError("destination must be {\"protocol\": \"HTTP\", \"URI\": \"http://sandbox.localdomain:PORT/\"} "
-                             "(the TCP protocol is not served by lambdalab)")
+            raise ValueError("destination must be {\"protocol\": \"HTTP\", \"URI\": "
+                             "\"http://sandbox.localdomain:PORT/\"} (the TCP protocol is not served by lambdalab)")
         uri = str(dest.get("URI", ""))
         host_port, _, path = uri[len("http://"):].partition("/")
         host, _, port = host_port.partition(":")

@@ -118,7 +118,8 @@ def test_runtime_api_rules_and_malformed_requests(served):
                     {"Lambda-Extension-Name": "bad"})[0] == 400
     assert _request(address, "POST", "/2020-01-01/extension/register", b'{"events":["NOPE"]}',
                     {"Lambda-Extension-Name": "bad2"})[0] == 403
-    status, body, _ = _request(address, "PUT", "/2022-07-01/telemetry", b"{bad", {"Lambda-Extension-Identifier": ext_id})
+    status, body, _ = _request(address, "PUT", "/2022-07-01/telemetry", b"{bad",
+                               {"Lambda-Extension-Identifier": ext_id})
     assert status == 400
     status, body, _ = _request(address, "PUT", "/2022-07-01/telemetry",
                                json.dumps({"schemaVersion": "2022-12-13", "types": ["platform"],
