@@ -308,7 +308,7 @@ for keep_alive in keep_alives:
     lab = ll.Lab(seed=6, trace="off", idle_timeout=keep_alive, environment_lifetime=None, worker_lease=None)
     lab.create_function("rare", None, timeout=60, duration=ll.Exponential(1.991), init_duration=ll.Fixed(0.0))
     lab.client("lambda").put_function_concurrency(FunctionName="rare", ReservedConcurrentExecutions=1)
-    lab.poisson("rare", rate, count=4_000)
+    lab.poisson("rare", rate, count=10_000)
     lab.run()
     s = lab.stats("rare")
     measured.append(s["cold_starts"] / s["invocations"])
@@ -316,7 +316,7 @@ for keep_alive in keep_alives:
         code("""
 # NBVAL_CHECK_OUTPUT
 for T, m in zip(keep_alives, measured):
-    print(f"keep-alive {T:>4} s: {m:.3f} of requests cold   e^(-λT) = {math.exp(-rate * T):.3f}")
+    print(f"keep-alive {T:>4} s: {m:.4f} of requests cold   e^(-λT) = {math.exp(-rate * T):.4f}")
 """),
         md(f"""
 **Exercise 1.** Same function, same traffic ({c06.COLD_RATE} requests per second), keep-alive
