@@ -15,6 +15,7 @@ States: Started -> Ready (runtime waits on /next) -> Running (invoke delivered) 
 """
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any, Callable
 
@@ -49,10 +50,20 @@ class RuntimeInvocation:
             "Content-Type": "application/json",
         }
         if self.client_context:
-            h["Lambda-Runtime-Client-Context"] = self.client_context
+            h["Lambda-Runtime-Client-Context"] = _client_context_json(self.client_context)
         if self.cognito_identity:
             h["Lambda-Runtime-Cognito-Identity"] = self.cognito_identity
         return h
+
+
+def _client_context_json(value: str) -> str:
+    """Invoke takes ClientContext base64-encoded; the runtime gets the JSON itself (awslambdaric parses it)."""
+    try:
+        decoded = base64.b64decode(value, validate=True).decode()
+        json.loads(decoded)
+        return decoded
+    except (ValueError, UnicodeDecodeError):
+        return value
 
 
 def _error(status: int, error_type: str, message: str):

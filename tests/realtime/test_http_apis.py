@@ -5,6 +5,7 @@ itself plays the runtime, so every status code can be provoked on purpose.
 """
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import socket
@@ -29,6 +30,8 @@ def boto3_lambda(url):
 def served():
     lab = ll.Lab(clock="real")
     create_many(lab, {"ric-ok": (PY_OK, {"process": True}, {}),
+                      "ric-ctx": ("def handler(event, context):\n    return context.client_context.custom\n",
+                                  {"process": True}, {}),
                       "inproc-err": (PY_ERR, {}, {}),
                       "manual": (None, {"bootstrap": ["sleep", "60"]}, {"Runtime": "provided.al2023",
                                                                         "Timeout": 30})})
@@ -44,7 +47,6 @@ def test_boto3_invoke_against_lab_serve(served):
     assert response["StatusCode"] == 200 and response["ExecutedVersion"] == "$LATEST"
     body = json.loads(response["Payload"].read())
     assert body["event"] == {"a": 1}
-    import base64
     assert "REPORT RequestId" in base64.b64decode(response["LogResult"]).decode()
     error = client.invoke(FunctionName="inproc-err", Payload=b"{}")
     assert error["FunctionError"] == "Unhandled"
@@ -55,6 +57,9 @@ def test_boto3_invoke_against_lab_serve(served):
     assert "Function not found" in missing.value.response["Error"]["Message"]
     with pytest.raises(client.exceptions.InvalidRequestContentException):
         client.invoke(FunctionName="ric-ok", Payload=b"{not json")
+    context = base64.b64encode(json.dumps({"custom": {"k": "v"}}).encode()).decode()
+    seen = client.invoke(FunctionName="ric-ctx", ClientContext=context, Payload=b"{}")
+    assert "FunctionError" not in seen and json.loads(seen["Payload"].read()) == {"k": "v"}
     dry = client.invoke(FunctionName="ric-ok", InvocationType="DryRun")
     assert dry["StatusCode"] == 204
     steps = lab.trace.filter(component="frontend", action="receive")
