@@ -27,6 +27,7 @@ from .http import HttpServer, Pending, Request, bind_loopback, http_post
 __all__ = ["RuntimeServer", "ExtensionsRoutes", "TelemetryRoutes"]
 
 MAX_REQUEST_BYTES = 7 * 1024 * 1024    # above the 6 MB response limit, so RuntimeAPI can answer its own 413
+EMPTY_EVENT = b"{}"                     # an Invoke without a Payload reaches the runtime as {}
 
 
 def _error(status: int, error_type: str, message: str):
@@ -253,6 +254,8 @@ class RuntimeServer:
             return self._wait_next(api, request)
         if runtime is not None:
             runtime.after_route(request, result)
+        if is_next and result[0] == 200 and not result[1]:
+            return 200, EMPTY_EVENT, result[2]
         return result
 
     async def _settled(self, api, runtime, request: Request):
@@ -289,7 +292,7 @@ class RuntimeServer:
             if request.closed or not box:
                 request.closed = True
                 return _error(410, "Runtime.Closed", "The connection closed")
-            return 200, box[0].payload, box[0].headers()
+            return 200, box[0].payload or EMPTY_EVENT, box[0].headers()
         pending = Pending(answer)
         waiter.pending = pending
         old = api.waiter

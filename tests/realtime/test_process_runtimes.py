@@ -70,6 +70,11 @@ def test_virtual_lab_handler_code_runs_in_a_process_with_real_sleep(lab):
     assert body == "slept" and time.monotonic() - start >= 0.2
 
 
+def test_an_invoke_without_payload_reaches_the_runtime_as_an_empty_object(lab):
+    response = lab.client("lambda").invoke(FunctionName="ric-ok")
+    assert "FunctionError" not in response and json.loads(response["Payload"].read())["event"] == {}
+
+
 def test_awslambdaric_handler_error(lab):
     response, body = invoke(lab, "ric-err")
     assert response["FunctionError"] == "Unhandled"
