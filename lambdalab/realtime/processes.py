@@ -207,6 +207,9 @@ class ProcessRuntime:
         """A Runtime API call was answered: react to init errors and to the end of an invoke."""
         status = result[0]
         path = request.path
+        if status == 413 and path.endswith("/response"):
+            self._response_too_large(path.split("/")[-2])
+            return
         if status != 202:
             return
         if path.endswith("/init/error"):
@@ -217,6 +220,13 @@ class ProcessRuntime:
             self._deadline = None
 
     # --- failures -----------------------------------------------------------------------------------------
+    def _response_too_large(self, request_id: str) -> None:
+        """The runtime's answer is over 6 MB: the invoke fails as Function.ResponseSizeTooLarge, as in AWS."""
+        from ..sandbox.runtime_api import MAX_RESPONSE_BYTES
+        message = f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
+        body = json.dumps({"errorMessage": message, "errorType": "Function.ResponseSizeTooLarge"}).encode()
+        self.env.api.post_error(request_id, body, "Function.ResponseSizeTooLarge")
+
     def _init_failed(self, body: bytes, error_type: str, status: str = "error") -> None:
         from ..sandbox.python_runtime import Outcome
         env = self.env

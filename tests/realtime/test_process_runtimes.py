@@ -29,6 +29,7 @@ def lab():
         "ric-initerr": (PY_INITERR, {"process": True}, {}),
         "ric-sleep": (PY_SLEEP, {"process": True}, {"Timeout": 1}),
         "ric-crash": (PY_CRASH, {"process": True}, {}),
+        "ric-big": ("def handler(event, context):\n    return 'x' * 6_400_000\n", {"process": True}, {}),
         "ric-llsleep": ("import lambdalab as ll\ndef handler(event, context):\n    ll.sleep(0.2)\n    return 'slept'\n",
                         {"process": True}, {}),
     }
@@ -73,6 +74,11 @@ def test_virtual_lab_handler_code_runs_in_a_process_with_real_sleep(lab):
 def test_an_invoke_without_payload_reaches_the_runtime_as_an_empty_object(lab):
     response = lab.client("lambda").invoke(FunctionName="ric-ok")
     assert "FunctionError" not in response and json.loads(response["Payload"].read())["event"] == {}
+
+
+def test_a_response_over_6_mb_fails_the_invoke(lab):
+    response, body = invoke(lab, "ric-big")
+    assert response["FunctionError"] == "Unhandled" and body["errorType"] == "Function.ResponseSizeTooLarge"
 
 
 def test_awslambdaric_handler_error(lab):
