@@ -165,7 +165,17 @@ def test_runtime_api_rules_and_malformed_requests(served):
         b"HTTP/1.1 413")
     assert _raw(address, b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n").startswith(b"HTTP/1.1 400")
 
-    # still serving: the real answer goes through, and a second answer is refused by state
+    # the oversize answer failed that invoke (as in AWS); answering it again is refused by state
+    lab.wait_for(lambda: inv.done, limit=lab.now + 5)
+    assert json.loads(inv.response["Payload"].read())["errorType"] == "Function.ResponseSizeTooLarge"
+    status, body, _ = _request(address, "POST", f"/2018-06-01/runtime/invocation/{rid}/response", b'{"late":1}')
+    assert status == 403 and json.loads(body)["errorType"] == "InvalidStateTransition"
+
+    # still serving: a new invoke goes all the way through, and a second answer is refused by state
+    inv = lab.submit(FunctionName="manual", Payload=b'{"k": 2}')
+    status, event, headers = _request(address, "GET", "/2018-06-01/runtime/invocation/next")
+    assert status == 200 and json.loads(event) == {"k": 2}
+    rid = headers["lambda-runtime-aws-request-id"]
     status, body, _ = _request(address, "POST", f"/2018-06-01/runtime/invocation/{rid}/response", b'{"done":1}')
     assert status == 202
     status, body, _ = _request(address, "POST", f"/2018-06-01/runtime/invocation/{rid}/response", b'{"again":1}')
