@@ -23,6 +23,7 @@ __all__ = ["Frontend", "StreamingBody", "SYNC_PAYLOAD_LIMIT", "ASYNC_PAYLOAD_LIM
 SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
 ASYNC_PAYLOAD_LIMIT = 1024 * 1024
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+INVOKE_PARAMETERS = frozenset({"FunctionName", "InvocationType", "LogType", "ClientContext", "Payload", "Qualifier"})
 
 
 class StreamingBody:
@@ -75,7 +76,7 @@ class Frontend:
         lab = self.lab
         inv = Invocation(lab.ids.uuid(), b"", params.get("InvocationType", "RequestResponse"),
                          params.get("LogType", "None"), params.get("ClientContext"), source)
-        inv.t_arrival = lab.now
+        inv.t_arrival = lab.engine.now
         name = params.get("FunctionName")
         if lab.trace.full and source == "client":
             lab.trace.emit("client", "invoke", f"Invoke {name} ({inv.invocation_type})", request_id=inv.request_id,
@@ -100,8 +101,7 @@ class Frontend:
 
     def _accept(self, inv: Invocation, params: dict) -> None:
         lab = self.lab
-        unknown = set(params) - {"FunctionName", "InvocationType", "LogType", "ClientContext", "Payload",
-                                 "Qualifier"}
+        unknown = params.keys() - INVOKE_PARAMETERS
         if unknown:
             raise aws_error("InvalidParameterValueException",
                             f"Unsupported Invoke parameter(s): {', '.join(sorted(unknown))}", 400)
@@ -116,7 +116,8 @@ class Frontend:
             raise aws_error("ValidationException", f"1 validation error detected: Value '{inv.log_type}' at "
                             "'logType' failed to satisfy constraint: Member must satisfy enum value set: "
                             "[None, Tail]", 400)
-        payload = payload_bytes(params.get("Payload"))
+        payload = params.get("Payload")
+        payload = b"" if payload is None else payload_bytes(payload)
         limit = ASYNC_PAYLOAD_LIMIT if inv.invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
         if len(payload) > limit:
             raise aws_error("RequestEntityTooLargeException",
@@ -129,7 +130,13 @@ class Frontend:
                                 f"Could not parse request body into json: Could not parse payload into json: {exc}",
                                 400) from None
         inv.payload = payload
-        fn, qualifier, alias = lab.control_plane.resolve(params["FunctionName"], params.get("Qualifier"))
+        # a bare name of an existing function, no qualifier: nothing to parse (it was validated at creation)
+        name = params["FunctionName"]
+        fn = lab.control_plane.functions.get(name) if type(name) is str and "Qualifier" not in params else None
+        if fn is not None:
+            qualifier = alias = None
+        else:
+            fn, qualifier, alias = lab.control_plane.resolve(params["FunctionName"], params.get("Qualifier"))
         version = alias.function_version if alias else (qualifier or "$LATEST")
         if alias and alias.weights:
             (extra, weight), = alias.weights.items()
@@ -224,7 +231,7 @@ class Frontend:
     def respond(self, inv: Invocation) -> None:
         """The invocation is over: build the 200 response and hand it back (to the caller or the poller)."""
         lab = self.lab
-        inv.t_end = lab.now
+        inv.t_end = lab.engine.now
         body = inv.body
         if inv.status in ("timeout", "exit") or inv.status == "error":
             pass

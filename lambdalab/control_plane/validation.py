@@ -6,6 +6,7 @@ Every check runs before any state changes, so a failed call leaves the function 
 """
 from __future__ import annotations
 
+import functools
 import io
 import json
 import re
@@ -51,21 +52,28 @@ def check_range(value, field: str, lo: int, hi: int, operation: str) -> None:
         raise _constraint(value, field, f"Member must have value less than or equal to {hi}", operation)
 
 
+@functools.lru_cache(maxsize=1024)
+def _parse_name(name: str):
+    """FUNCTION_NAME's match groups (bare name, qualifier) or None; cached, as every invoke parses its name."""
+    m = FUNCTION_NAME.match(name)
+    return None if m is None else (m.group(7), m.group(9))
+
+
 def check_function_name(name, operation: str) -> str:
     """Accept a name, a partial or a full ARN; return the bare function name."""
-    if not isinstance(name, str) or not name or len(name) > 140 or not FUNCTION_NAME.match(name):
+    if not isinstance(name, str) or not name or len(name) > 140 or _parse_name(name) is None:
         raise _constraint(name, "functionName", "Member must satisfy regular expression pattern: "
                           r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?"
                           r"(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?", operation)
-    return FUNCTION_NAME.match(name).group(7)
+    return _parse_name(name)[0]
 
 
 def split_qualifier(name: str) -> tuple[str, str | None]:
     """'fn:live' or an ARN with a qualifier -> (fn, 'live')."""
-    m = FUNCTION_NAME.match(name)
-    if m is None:
+    parsed = _parse_name(name) if isinstance(name, str) else None
+    if parsed is None:
         return name, None
-    return m.group(7), m.group(9)
+    return parsed
 
 
 def check_runtime(runtime, operation: str) -> None:

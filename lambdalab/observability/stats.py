@@ -45,7 +45,8 @@ class _Integral:
 
 class _FunctionStats:
     __slots__ = ("requests", "invocations", "cold_starts", "warm_starts", "throttles", "errors", "timeouts",
-                 "durations", "billed_gb_seconds", "arm_gb_seconds", "environments", "busy", "pc_gb_seconds")
+                 "durations", "billed_gb_seconds", "arm_gb_seconds", "environments", "busy", "pc_gb_seconds",
+                 "minute", "cells")
 
     def __init__(self) -> None:
         self.requests = self.invocations = self.cold_starts = self.warm_starts = 0
@@ -56,11 +57,14 @@ class _FunctionStats:
         self.pc_gb_seconds = 0.0
         self.environments = _Integral()
         self.busy = _Integral()
+        self.minute = -1         # the minute whose metric buckets ``cells`` holds (invocation_done's shortcut)
+        self.cells = ()
 
 
 class Stats:
     def __init__(self, lab) -> None:
         self.lab = lab
+        self._engine = lab.engine        # read ``now`` straight from the clock: these methods run per request
         self.functions: dict[str, _FunctionStats] = {}
         self.environments = _Integral()
         self.busy = _Integral()
@@ -76,19 +80,23 @@ class Stats:
 
     # --- updates (called by the components) -----------------------------------------------------------------
     def request(self, function: str) -> None:
-        self._fn(function).requests += 1
+        (self.functions.get(function) or self._fn(function)).requests += 1
 
     def throttle(self, function: str) -> None:
         self._fn(function).throttles += 1
         self.put(function, "Throttles", 1)
 
     def busy_change(self, function: str, delta: int) -> None:
-        now = self.lab.now
-        fs = self._fn(function)
-        fs.busy.add(now, delta)
-        self.busy.add(now, delta)
+        now = self._engine.now
+        fs = self.functions.get(function) or self._fn(function)
+        for integral in (fs.busy, self.busy):       # _Integral.add, inlined: this runs twice per request
+            integral.area += integral.value * (now - integral.since)
+            integral.since = now
+            integral.value += delta
+            if integral.value > integral.peak:
+                integral.peak = integral.value
         if delta > 0:
-            self.put(function, "ConcurrentExecutions", fs.busy.value)
+            self.put(function, "ConcurrentExecutions", fs.busy.value, now)
 
     def environment_up(self, function: str) -> None:
         now = self.lab.now
@@ -101,7 +109,8 @@ class Stats:
         self.environments.add(now, -1)
 
     def invocation_done(self, inv, snapshot) -> None:
-        fs = self._fn(snapshot.function.name)
+        name = snapshot.function.name
+        fs = self.functions.get(name) or self._fn(name)
         fs.invocations += 1
         if inv.cold:
             fs.cold_starts += 1
@@ -123,25 +132,33 @@ class Stats:
             self.records.append((inv.request_id, snapshot.function.name, snapshot.version, inv.t_arrival,
                                  inv.t_start, inv.t_end, inv.cold, inv.status, inv.duration, inv.billed_ms,
                                  inv.env_id))
-        self.put(snapshot.function.name, "Invocations", 1)
-        self.put(snapshot.function.name, "Duration", inv.duration * 1000)
-        self.put(snapshot.function.name, "Errors", 1 if failed else 0)
+        minute = int(self._engine.now // 60)
+        if minute != fs.minute:
+            fs.minute = minute
+            fs.cells = (self._bucket(name, "Invocations", minute), self._bucket(name, "Duration", minute),
+                        self._bucket(name, "Errors", minute))
+        calls, duration, errors = fs.cells
+        _bump(calls, 1)
+        _bump(duration, inv.duration * 1000)
+        _bump(errors, 1 if failed else 0)
+        if snapshot.provisioned is not None:
+            # with provisioned concurrency configured, each invoke ran on it or spilled over to on-demand
+            self.put(name, "ProvisionedConcurrencyInvocations" if inv.init_type == "provisioned-concurrency"
+                     else "ProvisionedConcurrencySpilloverInvocations", 1)
 
-    def put(self, function: str, name: str, value: float, t: float | None = None) -> None:
-        minute = int((self.lab.now if t is None else t) // 60)
+    def _bucket(self, function: str, name: str, minute: int) -> list:
+        """The [sum, count, max, min] bucket of one metric minute, created empty if new."""
         buckets = self.buckets.get((function, name))
         if buckets is None:
             buckets = self.buckets[(function, name)] = {}
         b = buckets.get(minute)
         if b is None:
-            buckets[minute] = [value, 1, value, value]
-        else:
-            b[0] += value
-            b[1] += 1
-            if value > b[2]:
-                b[2] = value
-            if value < b[3]:
-                b[3] = value
+            b = buckets[minute] = [0, 0, -math.inf, math.inf]
+        return b
+
+    def put(self, function: str, name: str, value: float, t: float | None = None) -> None:
+        minute = int((self._engine.now if t is None else t) // 60)
+        _bump(self._bucket(function, name, minute), value)
 
     RECORD_FIELDS = ("request_id", "function", "version", "t_arrival", "t_start", "t_end", "cold", "status",
                      "duration", "billed_ms", "env_id")
@@ -217,6 +234,15 @@ class Stats:
             "billed_gb_seconds": gb_s,
             "cost_usd": invocations * cost.price_request + compute,
         }
+
+
+def _bump(b: list, value) -> None:
+    b[0] += value
+    b[1] += 1
+    if value > b[2]:
+        b[2] = value
+    if value < b[3]:
+        b[3] = value
 
 
 def _percentiles(values: array, qs) -> list[float]:
