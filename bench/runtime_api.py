@@ -13,9 +13,10 @@ fetch that a real-time lab actually waits for.)
 Where the gap comes from (measured on the 2-core build machine, Nov 2026): an invoke crosses our HTTP stack
 three times (Invoke API request, /next, the runtime's response). Profiled per exchange, h11 takes ~45% of the
 loop thread's CPU and asyncio + anyio ~28%; a bare h11-over-anyio echo server does 0.27-0.55x the requests/s
-of the threaded stdlib server, so lambdalab lands at ~0.2-0.4x here, short of the 0.7 target. What got it
-there: no task or task group per quick request, no socket-watching task per /next (a peek at delivery time
-instead), and waiting for the runtime's output pipes only when it printed something.
+of the threaded stdlib server. The ratio moves with the machine's load: 0.55-0.67 (once 0.77) on a quiet 2-core
+box, ~0.4 when other jobs share it, so the 0.7 target is met only sometimes. What got it there: no task or task
+group per quick request, no socket-watching task per /next (a peek at delivery time instead), and waiting for
+the runtime's output pipes only when it printed something.
 """
 from __future__ import annotations
 
