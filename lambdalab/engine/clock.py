@@ -28,7 +28,7 @@ FULL_COLLECTION_EVERY = 1000    # gc threshold2 while running: young collections
 class Engine:
     """Virtual clock + event heap + seeded RNG. ``now`` is in seconds from the start of the lab."""
 
-    __slots__ = ("now", "_heap", "_seq", "rng", "wake")
+    __slots__ = ("now", "_heap", "_seq", "rng", "wake", "horizon")
 
     def __init__(self, seed: int | None = 0) -> None:
         self.now = 0.0
@@ -37,6 +37,10 @@ class Engine:
         self.rng = random.Random(seed)
         #: called with the new earliest time when something is scheduled (the real-time driver listens)
         self.wake: Callable[[float], None] | None = None
+        #: the latest time of events that were certain to do nothing and were dropped before they came due
+        #: (the Worker Manager's idle sweep, in bulk modes): when the heap runs dry the clock still moves to
+        #: it, as it would have by running them, so ``now`` after ``run()`` does not depend on the shortcut
+        self.horizon = 0.0
 
     def at(self, time: float, callback: Callable[..., Any], *args: Any) -> Event:
         """Run ``callback(*args)`` at virtual time ``time`` (never in the past)."""
@@ -75,6 +79,8 @@ class Engine:
             self.now = time
             callback(*args)
             return True
+        if self.horizon > self.now:
+            self.now = self.horizon
         return False
 
     def run(self, until: float | None = None, stop: Callable[[], bool] | None = None) -> None:
@@ -110,6 +116,10 @@ class Engine:
             pop(heap)
             self.now = event[0]
             event[2](*event[3])
+        else:
+            # the heap ran dry: dropped no-op events still move the clock, as running them would have
+            if limit >= self.horizon > self.now and not (stop is not None and stop()):
+                self.now = self.horizon
         if until is not None and until > self.now and not (stop is not None and stop()):
             self.now = until
 

@@ -12,8 +12,19 @@ continuously and never accumulating past 1,000 (the scaling rate since Nov 2023)
 
 Provisioned concurrency lives here too: pre-initialised environments of a version or alias, used before any
 on-demand one and never reclaimed for idleness.
+
+Idle expiry is one timer per pool, not one heap event per release (the "idle sweep"). Each release appends an
+expiry entry to its pool's queue; since the keep-alive is the same for all, the queue is in order of expiry, and
+only its head sits on the event heap. Each entry keeps the sequence number an ordinary event would have had, so
+reclaims happen at the same virtual times and in the same order as with one event per release. An entry whose
+environment was reused since is certain to do nothing: in bulk modes it is dropped before it comes due (the
+clock's ``horizon`` remembers its time); with ``trace="full"`` it still runs, as before. An expiry that the
+maximum lifetime brings forward (or a keep-alive changed to a shorter one mid-run) is an ordinary event.
 """
 from __future__ import annotations
+
+from collections import deque
+from heapq import heappush
 
 from ..sandbox.environment import ExecutionEnvironment
 from .placement import PlacementService
@@ -23,6 +34,15 @@ __all__ = ["WorkerManager"]
 
 SCALING_BURST = 1000.0          # environments a function may add at once
 SCALING_REFILL = 100.0          # ... refilled at 1,000 per 10 s
+
+
+class _IdleQueue:
+    """The expiry entries of one pool, in order of release; ``timer`` is the heap event standing for the head."""
+    __slots__ = ("entries", "timer")
+
+    def __init__(self) -> None:
+        self.entries: deque = deque()
+        self.timer = None
 
 
 class WorkerManager:
@@ -45,6 +65,7 @@ class WorkerManager:
         self.placement = PlacementService(self)
         self.retired_keys: set[int] = set()
         self._scaling: dict[str, list] = {}         # function -> [tokens, last refill time]
+        self._idle_queues: dict[int, _IdleQueue] = {}
         self._env_seq = 0
         self._worker_seq = 0
 
@@ -138,12 +159,72 @@ class WorkerManager:
             self.provisioned_pools.setdefault(env.snapshot.key, {})[env] = None
         else:
             self.pools.setdefault(env.snapshot.key, {})[env] = None
-            expire = min(now + self.idle_timeout, env.expires_at)
-            env.idle_event = lab.engine.at(expire, self._expire, env, env.generation)
+            self._schedule_expiry(env, now)
         if lab.trace.full:
             lab.trace.emit("worker_manager", "release", f"{env.id} is idle again and back in the pool",
                            request_id=request_id, function=env.snapshot.name,
                            version=env.snapshot.version, env_id=env.id, worker_id=env.worker.id)
+
+    # --- the idle sweep (see the module docstring) -------------------------------------------------------------
+    def _schedule_expiry(self, env: ExecutionEnvironment, now: float) -> None:
+        engine = self.lab.engine
+        expire = now + self.idle_timeout
+        key = env.snapshot.key
+        queue = self._idle_queues.get(key)
+        if env.expires_at < expire or engine.wake is not None or \
+                (queue is not None and queue.entries and queue.entries[-1][0] > expire):
+            env.idle_event = engine.at(min(expire, env.expires_at), self._expire, env, env.generation)
+            return
+        engine._seq += 1                          # the sequence number engine.at would have given it
+        entry = [expire, engine._seq, self._expire, (env, env.generation)]
+        env.idle_event = entry
+        if queue is None:
+            queue = self._idle_queues[key] = _IdleQueue()
+        queue.entries.append(entry)
+        if queue.timer is None:
+            self._arm(queue)
+
+    def _arm(self, queue: _IdleQueue) -> None:
+        """Put the queue's first entry that may do something on the heap (its time, its sequence number)."""
+        if queue.timer is not None:
+            return
+        engine = self.lab.engine
+        entries = queue.entries
+        drop = not self.lab.trace.full and engine.wake is None
+        while entries:
+            entry = entries[0]
+            if entry[2] is None:                  # cancelled (its environment was shut down): never runs
+                entries.popleft()
+                continue
+            if drop and entry[3][1] != entry[3][0].generation:
+                entries.popleft()                 # reused since: certain to do nothing when due
+                if entry[0] > engine.horizon:
+                    engine.horizon = entry[0]
+                continue
+            queue.timer = timer = [entry[0], entry[1], self._sweep, (queue,)]
+            heappush(engine._heap, timer)
+            if engine.wake is not None:
+                engine.wake(entry[0])
+            return
+
+    def _sweep(self, queue: _IdleQueue) -> None:
+        queue.timer = None
+        entry = queue.entries.popleft()
+        if entry[2] is not None:
+            entry[2](*entry[3])
+        self._arm(queue)
+
+    def cancel_idle(self, env: ExecutionEnvironment) -> None:
+        """``env`` is shut down: its pending expiry is cancelled (and its pool's timer moves on if it was first)."""
+        event = env.idle_event
+        if event is None or event[2] is None:
+            return
+        event[2] = None
+        queue = self._idle_queues.get(env.snapshot.key)
+        if queue is not None and queue.timer is not None and queue.entries and queue.entries[0] is event:
+            queue.timer[2] = None
+            queue.timer = None
+            self._arm(queue)
 
     def _expire(self, env: ExecutionEnvironment, generation: int) -> None:
         if env.generation != generation or env.state != "Idle":

@@ -726,7 +726,7 @@ class ExecutionEnvironment:
         lab = self.lab
         was_invoking = self.state == "Invoking"
         self._transition("Shutdown")
-        lab.engine.cancel(self.idle_event)
+        lab.fleet.cancel_idle(self)               # its idle expiry, if one is pending
         cap = lab.cost.shutdown_cap
         deadline_ms = int((lab.epoch + lab.now + cap) * 1000)
         self.emit("environment", "shutdown", f"Shutdown phase for {self.id} (reason: {reason}, at most "
