@@ -15,8 +15,9 @@ from __future__ import annotations
 import base64
 import json
 
+from .control_plane.concurrency import MIN_UNRESERVED
 from .control_plane.errors import ClientError, aws_error
-from .invocation import Invocation
+from .invocation import Invocation, LeanInvocation
 
 __all__ = ["Frontend", "StreamingBody", "SYNC_PAYLOAD_LIMIT", "ASYNC_PAYLOAD_LIMIT"]
 
@@ -69,6 +70,7 @@ class Frontend:
         self.in_use: dict[str, int] = {}
         self.unreserved_in_use = 0
         self._unreserved_by_fn: dict[str, int] = {}
+        self._lean: dict = {}           # snapshot -> may it take the bulk lane (synthetic, no extensions)?
 
     # --- the Invoke API ------------------------------------------------------------------------------------
     def submit(self, params: dict, source: str = "client") -> Invocation:
@@ -97,6 +99,56 @@ class Frontend:
             lab.async_invoke.accept(inv)
             return inv
         self.run(inv)
+        return inv
+
+    def submit_lean(self, params: dict, name: str) -> Invocation:
+        """``submit(params)`` for a request nobody will look at: the bulk lane of ``lab.poisson``.
+
+        Used when the trace is not "full" and ``params`` were checked once by the caller (a RequestResponse
+        invoke of a bare function name, no payload). When the function is a synthetic one on ``$LATEST`` (no
+        extensions, no provisioned concurrency), the request takes the same path with the same decisions and
+        draws as ``submit``, skipping what only a reader would see: the request id's text (its random bits are
+        still drawn), the X-Ray header, the boto3-shaped response. Anything else goes through ``submit``.
+        """
+        lab = self.lab
+        fn = lab.control_plane.functions.get(name)
+        if fn is None or lab.trace.full:
+            return self.submit(params)
+        snap = fn.latest
+        lean = self._lean.get(snap)
+        if lean is None:
+            model = snap.model
+            lean = self._lean[snap] = bool(model.get("synthetic")) and not model.get("extensions")
+        if not lean or snap.provisioned is not None or snap.config.get("State", "Active") != "Active":
+            return self.submit(params)
+        records = lab.counters.records
+        bits = lab.ids.draw128()
+        inv = LeanInvocation(bits, fn, snap, lab.engine.now, lab.epoch)
+        if records is not None:
+            inv.request_id                # per-invocation records carry the id: make its text now
+        # run(), for this request
+        lab.counters.request(name)
+        in_use = self.in_use.get(name, 0)
+        reason = None
+        if fn.reserved is not None:
+            if in_use >= fn.reserved:
+                reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
+        elif self.unreserved_in_use >= MIN_UNRESERVED and \
+                self.unreserved_in_use >= lab.account_concurrency - lab.concurrency.total_reserved():
+            # (at least MIN_UNRESERVED always stay unreserved, so below that there is nothing to add up)
+            reason = "ConcurrentInvocationLimitExceeded"
+        if reason is None:
+            self.in_use[name] = in_use + 1
+            if fn.reserved is None:
+                self.unreserved_in_use += 1
+                self._unreserved_by_fn[name] = self._unreserved_by_fn.get(name, 0) + 1
+            lab.counters.busy_change(name, 1)
+            inv.status = "running"
+            if lab.fleet.acquire_lean(inv):
+                return inv
+            self.release(name)               # the scaling rate refused a new environment
+            reason = "ConcurrentInvocationLimitExceeded"
+        self.throttle(inv, reason)
         return inv
 
     def _accept(self, inv: Invocation, params: dict) -> None:
@@ -232,6 +284,9 @@ class Frontend:
         """The invocation is over: build the 200 response and hand it back (to the caller or the poller)."""
         lab = self.lab
         inv.t_end = lab.engine.now
+        if type(inv) is LeanInvocation:   # the bulk lane: nobody reads a response, so none is built
+            inv.done = True
+            return
         body = inv.body
         if inv.status in ("timeout", "exit") or inv.status == "error":
             pass

@@ -1,7 +1,7 @@
 """One request as it travels through the data plane, from the frontend to an environment and back."""
 from __future__ import annotations
 
-__all__ = ["Invocation"]
+__all__ = ["Invocation", "LeanInvocation", "uuid_text"]
 
 
 class Invocation:
@@ -58,3 +58,66 @@ class Invocation:
 
     def __repr__(self) -> str:
         return f"<Invocation {self.request_id} {self.status}{' cold' if self.cold else ''}>"
+
+
+_REQUEST_ID = Invocation.request_id        # the slot itself, under LeanInvocation's lazy property
+_UUID_CLEAR = ~((0xc000 << 48) | (0xf000 << 64))
+_UUID_SET = (0x8000 << 48) | (4 << 76)
+
+
+def uuid_text(bits: int) -> str:
+    """A version-4 UUID's text from 128 random bits (what ``Ids.uuid`` draws), without a UUID object."""
+    h = "%032x" % ((bits & _UUID_CLEAR) | _UUID_SET)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+class LeanInvocation(Invocation):
+    """The record of a request on the bulk lane (see ``Frontend.submit_lean``): nobody holds it, so it is built
+    lazily. The request id's random bits are drawn on arrival like any request's (so every later id is the
+    same), but its text is only made when something reads it; the other fields start unset and read as an
+    ordinary Invocation's defaults until the data path sets them.
+    """
+
+    __slots__ = ("_bits", "_epoch")
+
+    def __init__(self, bits: int, function, snapshot, t_arrival: float, epoch: float) -> None:
+        self._bits = bits
+        self._epoch = epoch
+        self.function = function
+        self.snapshot = snapshot
+        self.t_arrival = t_arrival
+
+    @property
+    def request_id(self) -> str:
+        try:
+            return _REQUEST_ID.__get__(self)
+        except AttributeError:
+            text = uuid_text(self._bits)
+            _REQUEST_ID.__set__(self, text)
+            return text
+
+    @request_id.setter
+    def request_id(self, value: str) -> None:
+        _REQUEST_ID.__set__(self, value)
+
+    def __getattr__(self, name: str):
+        # only called for a slot not set yet: the value Invocation.__init__ would have given it
+        if name in _LEAN_DEFAULTS:
+            value = _LEAN_DEFAULTS[name]
+        elif name == "callbacks":
+            value = []
+        elif name == "invoked_arn":
+            value = self.function.arn
+        elif name == "trace_id":
+            value = f"Root=1-{int(self._epoch + self.t_arrival):08x}-{self.request_id.replace('-', '')[:24]};Sampled=0"
+        else:
+            raise AttributeError(name)
+        setattr(self, name, value)
+        return value
+
+
+_LEAN_DEFAULTS = {"payload": b"", "invocation_type": "RequestResponse", "log_type": "None", "client_context": None,
+                  "source": "client", "qualifier": None, "t_start": None, "t_end": None, "cold": False,
+                  "init_duration": 0.0, "duration": 0.0, "billed_ms": 0, "status": "pending", "error_type": None,
+                  "body": b"", "error": None, "response": None, "done": False, "env_id": None, "lines": None,
+                  "init_type": None, "attempt": 1}

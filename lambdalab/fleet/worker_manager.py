@@ -98,6 +98,16 @@ class WorkerManager:
         env.boot(inv)
         return True
 
+    def acquire_lean(self, inv) -> bool:
+        """``acquire`` for a request on the bulk lane: a warm start takes the same environment, without a Step."""
+        key = inv.snapshot.key
+        pool = self.provisioned_pools.get(key) or self.pools.get(key)
+        if pool and self.reuse == "most_recent":
+            env = pool.popitem()[0]               # the last one to become idle, as _pick chooses
+            env.thaw_lean(inv)
+            return True
+        return self.acquire(inv)
+
     def _pick(self, pool: dict):
         if self.reuse == "most_recent":
             return next(reversed(pool))
@@ -225,6 +235,23 @@ class WorkerManager:
             queue.timer[2] = None
             queue.timer = None
             self._arm(queue)
+
+    def release_lean(self, env: ExecutionEnvironment, inv) -> None:
+        """``release`` after a bulk-lane invoke: an on-demand environment that may stay goes back to its pool."""
+        lab = self.lab
+        snap = env.snapshot
+        now = lab.engine.now
+        if env.init_type != "on-demand" or snap.key in self.retired_keys or env.worker.draining or \
+                now >= env.expires_at:
+            self.release(env, inv.request_id)
+            return
+        lab.frontend.release(snap.function.name)
+        env.idle_since = now
+        pool = self.pools.get(snap.key)
+        if pool is None:
+            pool = self.pools[snap.key] = {}
+        pool[env] = None
+        self._schedule_expiry(env, now)
 
     def _expire(self, env: ExecutionEnvironment, generation: int) -> None:
         if env.generation != generation or env.state != "Idle":

@@ -40,6 +40,7 @@ import shutil
 import tempfile
 
 from ..engine.vocabulary import ENV_STATES  # noqa: F401 (documented vocabulary)
+from ..invocation import LeanInvocation
 from . import vtime
 from .extensions import ExtensionsAPI
 from .python_runtime import LambdaContext, NullRuntime, Outcome, PythonRuntime, exit_body
@@ -417,8 +418,54 @@ class ExecutionEnvironment:
         timeout = self.snapshot.timeout
         if elapsed >= timeout:
             self.lab.engine.schedule(float(timeout), self.timeout, inv)
+        elif type(inv) is LeanInvocation:
+            self.lab.engine.schedule(elapsed, self._lean_done, inv)
         else:
             self.lab.engine.schedule(elapsed, self._finish, inv, "ok", b"null", None)
+
+    def thaw_lean(self, inv) -> None:
+        """``thaw`` + ``_deliver`` for a request on the bulk lane (``Frontend.submit_lean``): a frozen synthetic
+        environment with no extensions and no trace, so there is no Step, telemetry or Runtime API to feed."""
+        if not self._bulk or self.state != "Idle":
+            self.thaw(inv)
+            return
+        self.state = "Invoking"                   # Idle -> Invoking, a legal move
+        self.current = inv
+        self.generation += 1
+        self.invocations += 1
+        inv.t_start = self.lab.engine.now
+        inv.env_id = self.id
+        inv.init_type = self.init_type
+        self._bulk_invoke(inv)
+
+    def _lean_done(self, inv) -> None:
+        """``_finish("ok")`` + ``_report`` + the frontend's answer for a bulk-lane request whose handler returned:
+        the same figures in the same order, without the log lines, response and Steps nobody would read."""
+        if inv is not self.current or inv.done:
+            return                        # already answered (the environment was shut down under it)
+        lab = self.lab
+        now = lab.engine.now
+        inv.status, inv.body, inv.error_type = "ok", b"null", None
+        inv.t_end = now
+        duration = round(now - inv.t_start, 9)
+        inv.duration = duration
+        on_demand = self.init_type == "on-demand"
+        cold = on_demand and not self.init_reported
+        inv.cold = on_demand and self.invocations == 1
+        billed = max(1, math.ceil(duration * 1000 - 1e-9))
+        if cold:
+            inv.init_duration = self.init_duration
+            billed += math.ceil(self.init_duration * 1000 - 1e-9)
+        inv.billed_ms = billed
+        self.current = None
+        self.init_reported = True
+        lab.counters.invocation_done(inv, self.snapshot)
+        if self.state != "Invoking":
+            lab.frontend.release(self.snapshot.function.name)
+        else:
+            self.state = "Idle"                   # Invoking -> Idle
+            lab.fleet.release_lean(self, inv)
+        inv.done = True                           # what frontend.respond does for a LeanInvocation
 
     @property
     def runtime_is_external(self) -> bool:
