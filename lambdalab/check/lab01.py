@@ -147,6 +147,8 @@ register(
 
 def _error_key_hint(value) -> str:
     w = str(value).strip().strip("'\"[]")
+    if w.lower() == "functionerror":
+        return "right key, wrong spelling: dict keys are case-sensitive, so copy it exactly as the response shows it."
     if w.lower() == "statuscode":
         return "look at its value in the failed invoke: the Invoke request itself succeeded. Which other key is new?"
     if w.lower() in {"errortype", "errormessage", "stacktrace", "requestid"}:
