@@ -127,7 +127,6 @@ class Frontend:
         if records is not None:
             inv.request_id                # per-invocation records carry the id: make its text now
         # run(), for this request
-        lab.counters.request(name)
         in_use = self.in_use.get(name, 0)
         reason = None
         if fn.reserved is not None:
@@ -142,12 +141,14 @@ class Frontend:
             if fn.reserved is None:
                 self.unreserved_in_use += 1
                 self._unreserved_by_fn[name] = self._unreserved_by_fn.get(name, 0) + 1
-            lab.counters.busy_change(name, 1)
+            lab.counters.lean_start(name)     # request + busy_change(name, 1)
             inv.status = "running"
             if lab.fleet.acquire_lean(inv):
                 return inv
             self.release(name)               # the scaling rate refused a new environment
             reason = "ConcurrentInvocationLimitExceeded"
+        else:
+            lab.counters.request(name)
         self.throttle(inv, reason)
         return inv
 
@@ -245,6 +246,13 @@ class Frontend:
             reason = "ConcurrentInvocationLimitExceeded"
         self.throttle(inv, reason)
         return False
+
+    def release_lean(self, name: str) -> None:
+        """``release`` on the bulk lane, whose busy count ``Stats.lean_done`` has already taken down."""
+        self.in_use[name] -= 1
+        if self._unreserved_by_fn.get(name):
+            self._unreserved_by_fn[name] -= 1
+            self.unreserved_in_use -= 1
 
     def release(self, name: str) -> None:
         self.in_use[name] -= 1

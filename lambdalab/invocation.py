@@ -86,6 +86,7 @@ class LeanInvocation(Invocation):
         self.function = function
         self.snapshot = snapshot
         self.t_arrival = t_arrival
+        self.done = False
 
     @property
     def request_id(self) -> str:

@@ -143,10 +143,13 @@ class WorkerManager:
     # --- back from an invoke --------------------------------------------------------------------------------
     def release(self, env: ExecutionEnvironment, request_id: str | None = None) -> None:
         """``env`` is free: after an invoke (``request_id`` given), or pre-initialised for provisioned concurrency."""
+        if request_id is not None:
+            self.lab.frontend.release(env.snapshot.function.name)
+        self._back(env, request_id)
+
+    def _back(self, env: ExecutionEnvironment, request_id: str | None) -> None:
         lab = self.lab
         now = lab.now
-        if request_id is not None:
-            lab.frontend.release(env.snapshot.function.name)
         reason = None
         if env.snapshot.key in self.retired_keys:
             reason = "its function version changed or was deleted"
@@ -237,15 +240,16 @@ class WorkerManager:
             self._arm(queue)
 
     def release_lean(self, env: ExecutionEnvironment, inv) -> None:
-        """``release`` after a bulk-lane invoke: an on-demand environment that may stay goes back to its pool."""
+        """``release`` after a bulk-lane invoke (whose busy count is down already): an on-demand environment that
+        may stay goes back to its pool."""
         lab = self.lab
         snap = env.snapshot
         now = lab.engine.now
+        lab.frontend.release_lean(snap.function.name)
         if env.init_type != "on-demand" or snap.key in self.retired_keys or env.worker.draining or \
                 now >= env.expires_at:
-            self.release(env, inv.request_id)
+            self._back(env, inv.request_id)
             return
-        lab.frontend.release(snap.function.name)
         env.idle_since = now
         pool = self.pools.get(snap.key)
         if pool is None:

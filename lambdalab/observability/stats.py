@@ -46,7 +46,7 @@ class _Integral:
 class _FunctionStats:
     __slots__ = ("requests", "invocations", "cold_starts", "warm_starts", "throttles", "errors", "timeouts",
                  "durations", "billed_gb_seconds", "arm_gb_seconds", "environments", "busy", "pc_gb_seconds",
-                 "minute", "cells")
+                 "minute", "cells", "cc_minute", "cc_cell")
 
     def __init__(self) -> None:
         self.requests = self.invocations = self.cold_starts = self.warm_starts = 0
@@ -59,6 +59,8 @@ class _FunctionStats:
         self.busy = _Integral()
         self.minute = -1         # the minute whose metric buckets ``cells`` holds (invocation_done's shortcut)
         self.cells = ()
+        self.cc_minute = -1      # ... and the ConcurrentExecutions bucket of minute ``cc_minute`` (lean_start's)
+        self.cc_cell = None
 
 
 class Stats:
@@ -145,6 +147,89 @@ class Stats:
             # with provisioned concurrency configured, each invoke ran on it or spilled over to on-demand
             self.put(name, "ProvisionedConcurrencyInvocations" if inv.init_type == "provisioned-concurrency"
                      else "ProvisionedConcurrencySpilloverInvocations", 1)
+
+    # --- the bulk lane (Frontend.submit_lean): the same updates as the methods above, in one call each -----------
+    def lean_start(self, function: str) -> None:
+        """``request`` + ``busy_change(function, 1)`` for a bulk-lane request that was let in."""
+        now = self._engine.now
+        fs = self.functions.get(function) or self._fn(function)
+        fs.requests += 1
+        integral = fs.busy
+        integral.area += integral.value * (now - integral.since)
+        integral.since = now
+        integral.value = busy = integral.value + 1
+        if busy > integral.peak:
+            integral.peak = busy
+        integral = self.busy
+        integral.area += integral.value * (now - integral.since)
+        integral.since = now
+        integral.value += 1
+        if integral.value > integral.peak:
+            integral.peak = integral.value
+        minute = int(now // 60)
+        if minute != fs.cc_minute:
+            fs.cc_minute = minute
+            fs.cc_cell = self._bucket(function, "ConcurrentExecutions", minute)
+        b = fs.cc_cell
+        b[0] += busy
+        b[1] += 1
+        if busy > b[2]:
+            b[2] = busy
+        if busy < b[3]:
+            b[3] = busy
+
+    def lean_done(self, inv, snapshot, function: str) -> None:
+        """``invocation_done`` for a bulk-lane request that returned, then ``busy_change(function, -1)``."""
+        now = self._engine.now
+        fs = self.functions.get(function) or self._fn(function)
+        fs.invocations += 1
+        if inv.cold:
+            fs.cold_starts += 1
+        else:
+            fs.warm_starts += 1
+        duration = inv.duration
+        fs.durations.append(duration)
+        config = snapshot.config
+        gb_s = inv.billed_ms / 1000.0 * config["MemorySize"] / 1024.0
+        if config["Architectures"] == ["arm64"]:
+            fs.arm_gb_seconds += gb_s
+        fs.billed_gb_seconds += gb_s
+        if inv.init_type not in (None, "on-demand"):
+            fs.pc_gb_seconds += gb_s
+        if self.records is not None:
+            self.records.append((inv.request_id, function, snapshot.version, inv.t_arrival, inv.t_start, inv.t_end,
+                                 inv.cold, "ok", duration, inv.billed_ms, inv.env_id))
+        minute = int(now // 60)
+        if minute != fs.minute:
+            fs.minute = minute
+            fs.cells = (self._bucket(function, "Invocations", minute), self._bucket(function, "Duration", minute),
+                        self._bucket(function, "Errors", minute))
+        calls, cell, errors = fs.cells
+        calls[0] += 1
+        calls[1] += 1
+        if 1 > calls[2]:
+            calls[2] = 1
+        if 1 < calls[3]:
+            calls[3] = 1
+        value = duration * 1000
+        cell[0] += value
+        cell[1] += 1
+        if value > cell[2]:
+            cell[2] = value
+        if value < cell[3]:
+            cell[3] = value
+        errors[1] += 1
+        if 0 > errors[2]:
+            errors[2] = 0
+        if 0 < errors[3]:
+            errors[3] = 0
+        if snapshot.provisioned is not None:
+            self.put(function, "ProvisionedConcurrencyInvocations" if inv.init_type == "provisioned-concurrency"
+                     else "ProvisionedConcurrencySpilloverInvocations", 1)
+        for integral in (fs.busy, self.busy):
+            integral.area += integral.value * (now - integral.since)
+            integral.since = now
+            integral.value -= 1
 
     def _bucket(self, function: str, name: str, minute: int) -> list:
         """The [sum, count, max, min] bucket of one metric minute, created empty if new."""

@@ -459,9 +459,11 @@ class ExecutionEnvironment:
         inv.billed_ms = billed
         self.current = None
         self.init_reported = True
-        lab.counters.invocation_done(inv, self.snapshot)
+        snap = self.snapshot
+        name = snap.function.name
+        lab.counters.lean_done(inv, snap, name)   # invocation_done + busy_change(name, -1)
         if self.state != "Invoking":
-            lab.frontend.release(self.snapshot.function.name)
+            lab.frontend.release_lean(name)
         else:
             self.state = "Idle"                   # Invoking -> Idle
             lab.fleet.release_lean(self, inv)
