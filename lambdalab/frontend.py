@@ -121,16 +121,13 @@ class Frontend:
             lean = self._lean[snap] = bool(model.get("synthetic")) and not model.get("extensions")
         if not lean or snap.provisioned is not None or snap.config.get("State", "Active") != "Active":
             return self.submit(params)
-        records = lab.counters.records
-        bits = lab.ids.draw128()
-        inv = LeanInvocation(bits, fn, snap, lab.engine.now, lab.epoch)
-        if records is not None:
-            inv.request_id                # per-invocation records carry the id: make its text now
+        inv = LeanInvocation(lab.ids.draw128(), fn, snap, lab.engine.now, lab.epoch)
         # run(), for this request
         in_use = self.in_use.get(name, 0)
         reason = None
-        if fn.reserved is not None:
-            if in_use >= fn.reserved:
+        reserved = fn.reserved
+        if reserved is not None:
+            if in_use >= reserved:
                 reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
         elif self.unreserved_in_use >= MIN_UNRESERVED and \
                 self.unreserved_in_use >= lab.account_concurrency - lab.concurrency.total_reserved():
@@ -138,7 +135,7 @@ class Frontend:
             reason = "ConcurrentInvocationLimitExceeded"
         if reason is None:
             self.in_use[name] = in_use + 1
-            if fn.reserved is None:
+            if reserved is None:
                 self.unreserved_in_use += 1
                 self._unreserved_by_fn[name] = self._unreserved_by_fn.get(name, 0) + 1
             lab.counters.lean_start(name)     # request + busy_change(name, 1)

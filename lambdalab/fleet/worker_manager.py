@@ -251,11 +251,22 @@ class WorkerManager:
             self._back(env, inv.request_id)
             return
         env.idle_since = now
-        pool = self.pools.get(snap.key)
+        key = snap.key
+        pool = self.pools.get(key)
         if pool is None:
-            pool = self.pools[snap.key] = {}
+            pool = self.pools[key] = {}
         pool[env] = None
-        self._schedule_expiry(env, now)
+        # _schedule_expiry, inlined for the usual case: an entry at the end of the pool's queue, already armed
+        expire = now + self.idle_timeout
+        queue = self._idle_queues.get(key)
+        engine = lab.engine
+        if queue is None or queue.timer is None or expire < queue.entries[-1][0] or env.expires_at < expire or \
+                engine.wake is not None:
+            self._schedule_expiry(env, now)
+            return
+        engine._seq += 1
+        env.idle_event = entry = [expire, engine._seq, self._expire, (env, env.generation)]
+        queue.entries.append(entry)
 
     def _expire(self, env: ExecutionEnvironment, generation: int) -> None:
         if env.generation != generation or env.state != "Idle":

@@ -38,6 +38,7 @@ import json
 import math
 import shutil
 import tempfile
+from heapq import heappush
 
 from ..engine.vocabulary import ENV_STATES  # noqa: F401 (documented vocabulary)
 from ..invocation import LeanInvocation
@@ -433,10 +434,24 @@ class ExecutionEnvironment:
         self.current = inv
         self.generation += 1
         self.invocations += 1
-        inv.t_start = self.lab.engine.now
+        lab = self.lab
+        engine = lab.engine
+        now = inv.t_start = engine.now
         inv.env_id = self.id
         inv.init_type = self.init_type
-        self._bulk_invoke(inv)
+        # _bulk_invoke, with engine.schedule inlined
+        snap = self.snapshot
+        dist = snap.model.get("duration")
+        elapsed = dist(lab.rng) if dist is not None else 0.0
+        timeout = snap.config["Timeout"]
+        if elapsed >= timeout or elapsed < 0 or engine.wake is not None:
+            if elapsed >= timeout:
+                engine.schedule(float(timeout), self.timeout, inv)
+            else:
+                engine.schedule(elapsed, self._lean_done, inv)
+            return
+        engine._seq += 1
+        heappush(engine._heap, [now + elapsed, engine._seq, self._lean_done, (inv,)])
 
     def _lean_done(self, inv) -> None:
         """``_finish("ok")`` + ``_report`` + the frontend's answer for a bulk-lane request whose handler returned:
