@@ -104,8 +104,25 @@ class Engine:
         heap = self._heap
         pop = heapq.heappop
         limit = float("inf") if until is None else until
+        if stop is None:                          # the bulk loop: nothing to ask between events
+            while heap:
+                event = pop(heap)
+                callback = event[2]
+                if callback is None:
+                    continue
+                if event[0] > limit:
+                    heapq.heappush(heap, event)   # same time and sequence number: same place
+                    break
+                self.now = event[0]
+                callback(*event[3])
+            else:
+                if limit >= self.horizon > self.now:
+                    self.now = self.horizon
+            if until is not None and until > self.now:
+                self.now = until
+            return
         while heap:
-            if stop is not None and stop():
+            if stop():
                 return
             event = heap[0]
             if event[2] is None:

@@ -37,7 +37,11 @@ SCALING_REFILL = 100.0          # ... refilled at 1,000 per 10 s
 
 
 class _IdleQueue:
-    """The expiry entries of one pool, in order of release; ``timer`` is the heap event standing for the head."""
+    """The expiry entries of one pool, in order of release; ``timer`` is the heap event standing for the head.
+
+    An entry is ``[time, seq, callback, env, generation]``: an event's time, sequence number and callback
+    (``None`` once cancelled), with the two arguments inline.
+    """
     __slots__ = ("entries", "timer")
 
     def __init__(self) -> None:
@@ -66,6 +70,7 @@ class WorkerManager:
         self.retired_keys: set[int] = set()
         self._scaling: dict[str, list] = {}         # function -> [tokens, last refill time]
         self._idle_queues: dict[int, _IdleQueue] = {}
+        self._expire_cb = self._expire
         self._env_seq = 0
         self._worker_seq = 0
 
@@ -189,7 +194,7 @@ class WorkerManager:
             env.idle_event = engine.at(min(expire, env.expires_at), self._expire, env, env.generation)
             return
         engine._seq += 1                          # the sequence number engine.at would have given it
-        entry = [expire, engine._seq, self._expire, (env, env.generation)]
+        entry = [expire, engine._seq, self._expire_cb, env, env.generation]
         env.idle_event = entry
         if queue is None:
             queue = self._idle_queues[key] = _IdleQueue()
@@ -209,7 +214,7 @@ class WorkerManager:
             if entry[2] is None:                  # cancelled (its environment was shut down): never runs
                 entries.popleft()
                 continue
-            if drop and entry[3][1] != entry[3][0].generation:
+            if drop and entry[4] != entry[3].generation:
                 entries.popleft()                 # reused since: certain to do nothing when due
                 if entry[0] > engine.horizon:
                     engine.horizon = entry[0]
@@ -224,7 +229,7 @@ class WorkerManager:
         queue.timer = None
         entry = queue.entries.popleft()
         if entry[2] is not None:
-            entry[2](*entry[3])
+            entry[2](entry[3], entry[4])
         self._arm(queue)
 
     def cancel_idle(self, env: ExecutionEnvironment) -> None:
@@ -265,7 +270,7 @@ class WorkerManager:
             self._schedule_expiry(env, now)
             return
         engine._seq += 1
-        env.idle_event = entry = [expire, engine._seq, self._expire, (env, env.generation)]
+        env.idle_event = entry = [expire, engine._seq, self._expire_cb, env, env.generation]
         queue.entries.append(entry)
 
     def _expire(self, env: ExecutionEnvironment, generation: int) -> None:

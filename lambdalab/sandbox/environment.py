@@ -460,7 +460,7 @@ class ExecutionEnvironment:
             return                        # already answered (the environment was shut down under it)
         lab = self.lab
         now = lab.engine.now
-        inv.status, inv.body, inv.error_type = "ok", b"null", None
+        inv.status = "ok"                         # (body b"null" and error_type None: LeanInvocation's defaults)
         inv.t_end = now
         duration = round(now - inv.t_start, 9)
         inv.duration = duration
