@@ -462,11 +462,13 @@ class ExecutionEnvironment:
         now = lab.engine.now
         inv.status = "ok"                         # (body b"null" and error_type None: LeanInvocation's defaults)
         inv.t_end = now
-        duration = round(now - inv.t_start, 9)
-        inv.duration = duration
-        on_demand = self.init_type == "on-demand"
-        cold = on_demand and not self.init_reported
-        inv.cold = on_demand and self.invocations == 1
+        inv.duration = duration = round(now - inv.t_start, 9)
+        init_type = self.init_type
+        if init_type == "on-demand":
+            cold = not self.init_reported
+            inv.cold = was_cold = self.invocations == 1
+        else:
+            cold = was_cold = False
         billed = max(1, math.ceil(duration * 1000 - 1e-9))
         if cold:
             inv.init_duration = self.init_duration
@@ -476,7 +478,8 @@ class ExecutionEnvironment:
         self.init_reported = True
         snap = self.snapshot
         name = snap.function.name
-        lab.counters.lean_done(inv, snap, name)   # invocation_done + busy_change(name, -1)
+        # invocation_done + busy_change(name, -1)
+        lab.counters.lean_done(inv, snap, name, duration, billed, was_cold, init_type)
         if self.state != "Invoking":
             lab.frontend.release_lean(name)
         else:
