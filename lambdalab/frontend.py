@@ -101,16 +101,17 @@ class Frontend:
         self.run(inv)
         return inv
 
-    def submit_lean(self, params: dict, name: str) -> Invocation:
+    def submit_lean(self, params: dict) -> Invocation:
         """``submit(params)`` for a request nobody will look at: the bulk lane of ``lab.poisson``.
 
-        Used when the trace is not "full" and ``params`` were checked once by the caller (a RequestResponse
-        invoke of a bare function name, no payload). When the function is a synthetic one on ``$LATEST`` (no
+        Used when the trace is not "full" and ``params`` were checked once by the caller (only FunctionName, a
+        bare name, and InvocationType RequestResponse: no payload, no qualifier). When the function is a synthetic one on ``$LATEST`` (no
         extensions, no provisioned concurrency), the request takes the same path with the same decisions and
         draws as ``submit``, skipping what only a reader would see: the request id's text (its random bits are
         still drawn), the X-Ray header, the boto3-shaped response. Anything else goes through ``submit``.
         """
         lab = self.lab
+        name = params["FunctionName"]
         fn = lab.control_plane.functions.get(name)
         if fn is None or lab.trace.full:
             return self.submit(params)

@@ -229,17 +229,17 @@ class Lab:
         end = t0 + duration if duration is not None else float("inf")
         left = count if count is not None else -1
         expovariate, engine = self.rng.expovariate, self.engine
-        submit, args = self.frontend.submit, (params,)
+        submit = self.frontend.submit
         if invocation_type == "RequestResponse" and payload is None and type(function_name) is str \
                 and ":" not in function_name:
             # nobody holds these requests: outside trace="full" they may take the frontend's bulk lane
-            submit, args = self.frontend.submit_lean, (params, function_name)
+            submit = self.frontend.submit_lean
 
         heap = engine._heap
 
         def arrive():
             nonlocal left
-            submit(*args)
+            submit(params)
             if left > 0:
                 left -= 1
             if left == 0:
