@@ -1,43 +1,48 @@
-"""A small HTTP/1.1 server and client on h11 over anyio TCP streams, for the real Runtime and Invoke APIs.
+"""A small HTTP/1.1 server and client on httptools over asyncio Protocols, for the real Runtime and Invoke APIs.
 
-h11 does the parsing (request line, headers, chunked bodies, keep-alive bookkeeping); this module only adds
-what a server exposed to learner code needs: loopback binding, TCP_NODELAY on every accepted socket (small
-request/response pairs otherwise wait on Nagle + delayed ACKs, ~40 ms each), and bounds on everything read
-(header size, body size, how long a request may take to arrive, how long an idle keep-alive connection lives).
-A malformed request gets a 4xx and that connection is closed; the listener keeps serving the others.
+httptools (llhttp, the C parser node.js and uvicorn use) does the parsing: request line, headers, chunked
+bodies, keep-alive. The server is an ``asyncio.Protocol`` on the driver's loop (``loop.create_server``): bytes
+arrive in ``data_received``, the parser calls back, a complete request goes to the handler in the same call,
+and a quick answer is written before the call returns. No task, task group or cancel scope per connection or
+request: on loopback, each loop iteration saved is latency saved per invoke. This module adds what a server
+exposed to learner code needs: loopback binding, TCP_NODELAY on every accepted socket (small request/response
+pairs otherwise wait on Nagle + delayed ACKs, ~40 ms each), and bounds on everything read (header size, body
+size, how long a request may take to arrive, how long an idle keep-alive connection lives). A malformed request
+gets a 4xx and that connection is closed; the listener keeps serving the others.
 
 A handler is a plain function ``handler(request)`` on the loop thread. It returns ``(status, body, headers)`` at
-once, or a ``Pending`` when the answer comes later (a blocking ``/next``, an invoke still running): the server
-then waits for ``pending.event`` and sends ``pending.answer()`` (or a coroutine, awaited). A Pending with
-``watch=True`` also watches the socket meanwhile, so a peer that hangs up ends the wait (``request.closed``
-turns true); cheaper, ``request.peer_gone()`` peeks at the socket when it matters. Keeping the quick path free
-of tasks and task groups matters: every loop iteration saved is latency saved per invoke.
+once, a coroutine (awaited in a task: rare), or a ``Pending`` when the answer comes later (a blocking ``/next``,
+an invoke still running): the server sends ``pending.answer()`` once ``pending.event.set()`` is called (one
+``call_soon``, so the answer is computed outside whatever component call set it) or its timeout passes. A
+Pending with ``watch=True`` also ends its wait when the peer hangs up (``request.closed`` turns true); without
+it, ``request.peer_gone()`` peeks at the socket when it matters.
 """
 from __future__ import annotations
 
+import asyncio
 import json
-import math
 import socket
 import traceback
-from typing import Awaitable, Callable
+from typing import Callable
 
 import anyio
-import h11
+import httptools
 
 __all__ = ["Request", "Pending", "HttpServer", "bind_loopback", "http_post"]
 
 MAX_HEADER_BYTES = 16 * 1024
 READ_TIMEOUT = 30.0          # a started request must arrive completely within this
 IDLE_TIMEOUT = 300.0         # an idle keep-alive connection is closed after this
+MAX_PIPELINE = 16            # requests parsed ahead while an earlier one on the connection is unanswered
 REASONS = {200: b"OK", 202: b"Accepted", 204: b"No Content", 400: b"Bad Request", 403: b"Forbidden",
            404: b"Not Found", 405: b"Method Not Allowed", 408: b"Request Timeout", 409: b"Conflict",
-           413: b"Payload Too Large", 429: b"Too Many Requests", 431: b"Request Header Fields Too Large",
-           500: b"Internal Server Error",
-           502: b"Bad Gateway"}
+           410: b"Gone", 413: b"Payload Too Large", 429: b"Too Many Requests",
+           431: b"Request Header Fields Too Large", 500: b"Internal Server Error", 502: b"Bad Gateway"}
+STATUS_LINES = {status: b"HTTP/1.1 %d %s\r\n" % (status, reason) for status, reason in REASONS.items()}
 
 
 class Request:
-    __slots__ = ("method", "target", "path", "query", "headers", "body", "closed", "sock")
+    __slots__ = ("method", "target", "path", "query", "headers", "body", "closed", "sock", "keep_alive")
 
     def __init__(self, method: str, target: str, headers: dict[str, str], body: bytes) -> None:
         self.method = method
@@ -45,11 +50,12 @@ class Request:
         self.path, _, self.query = target.partition("?")
         self.headers = headers               # lower-case names
         self.body = body
-        self.closed = False                  # the peer hung up while a Pending was waiting
+        self.closed = False                  # the peer hung up while the answer was pending
         self.sock = None                     # the raw socket, for peer_gone()
+        self.keep_alive = True               # False: the connection ends after this answer
 
     def peer_gone(self) -> bool:
-        """Has the client closed its end? A non-blocking peek: cheap, and needs no watching task."""
+        """Has the client closed its end? A non-blocking peek: cheap, and sees a FIN the loop has not read yet."""
         if self.closed or self.sock is None:
             return self.closed
         try:
@@ -60,13 +66,32 @@ class Request:
             return True
 
 
+class _Flag:
+    """What a Pending's answer waits on: ``set()`` (on the loop thread) schedules the answer."""
+
+    __slots__ = ("_set", "_then")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._then = None
+
+    def set(self) -> None:
+        if not self._set:
+            self._set = True
+            if self._then is not None:
+                self._then()
+
+    def is_set(self) -> bool:
+        return self._set
+
+
 class Pending:
-    """An answer that comes later: set ``event`` when ``answer()`` can give ``(status, body, headers)``."""
+    """An answer that comes later: call ``event.set()`` when ``answer()`` can give ``(status, body, headers)``."""
 
     __slots__ = ("event", "answer", "timeout", "watch")
 
     def __init__(self, answer, *, timeout: float | None = None, watch: bool = False) -> None:
-        self.event = anyio.Event()
+        self.event = _Flag()
         self.answer = answer
         self.timeout = timeout
         self.watch = watch
@@ -88,10 +113,270 @@ def _error_body(status: int, message: str) -> bytes:
     return json.dumps({"errorMessage": message, "errorType": REASONS.get(status, b"Error").decode()}).encode()
 
 
-class HttpServer:
-    """Serves one listening socket until ``close()``; one task per connection."""
+def _response(status: int, body: bytes, headers: dict, close: bool, head_only: bool = False) -> bytes:
+    line = STATUS_LINES.get(status) or b"HTTP/1.1 %d \r\n" % status
+    parts = [line]
+    for k, v in headers.items():
+        value = str(v)
+        if "\r" in value or "\n" in value or "\r" in k or "\n" in k:
+            raise ValueError(f"illegal header {k!r}: {value!r}")
+        parts.append(f"{k}: {value}\r\n".encode("latin-1"))
+    if status == 204 or status == 304 or status < 200:
+        body = b""
+    else:
+        parts.append(b"Content-Length: %d\r\n" % len(body))
+    if close:
+        parts.append(b"Connection: close\r\n")
+    parts.append(b"\r\n")
+    if body and not head_only:
+        parts.append(body)
+    return b"".join(parts)
 
-    def __init__(self, sock: socket.socket, handler: Callable[[Request], Awaitable[tuple]], *,
+
+class _Reject(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Connection(asyncio.Protocol):
+    """One accepted connection: parses requests, hands them to the server's handler, writes the answers."""
+
+    def __init__(self, server: "HttpServer") -> None:
+        self.server = server
+        self.loop = server.loop
+        self.transport = None
+        self.peek = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.queue: list[Request] = []       # complete requests not yet answered (the first may be in flight)
+        self.inflight: Request | None = None
+        self.pending: Pending | None = None
+        self.error: _Reject | None = None     # a parse error, answered once the earlier requests are
+        self.closing = False
+        self._reset()
+        self.deadline = self.loop.time() + IDLE_TIMEOUT
+        self.timer = None
+
+    def _reset(self) -> None:
+        self.url = b""
+        self.headers: dict[str, str] = {}
+        self.head_size = 0                   # bytes of headers seen for the request being parsed
+        self.head_done = False
+        self.started = False
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    # --- transport callbacks --------------------------------------------------------------------------------
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        raw = transport.get_extra_info("socket")
+        try:
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.peek = socket.fromfd(raw.fileno(), raw.family, raw.type)   # a duplicate, for peer_gone()
+        except (OSError, AttributeError):
+            self.peek = None
+        self.server.connections.add(self)
+        self.timer = self.loop.call_at(self.deadline, self._on_timer)
+
+    def connection_lost(self, exc) -> None:
+        self.closing = True
+        self.server.connections.discard(self)
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.peek is not None:
+            self.peek.close()
+            self.peek = None
+        for request in self.queue:
+            request.closed = True
+        pending = self.pending
+        if pending is not None and pending.watch:
+            pending.event.set()
+
+    def eof_received(self):
+        if self.started and not self.closing:             # a request cut short: 400
+            self.error = self.error or _Reject(400, "The peer closed the connection in the middle of a request")
+            if not self.queue:
+                self._reject(self.error)
+        for request in self.queue:
+            request.closed = True
+        if self.pending is not None and self.pending.watch:
+            self.pending.event.set()
+        return False
+
+    def data_received(self, data: bytes) -> None:
+        if self.error is not None or self.closing:
+            return
+        if not self.head_done:
+            self.head_size += len(data)
+            if not self.started:
+                self.started = True
+                self.deadline = self.loop.time() + READ_TIMEOUT
+        try:
+            self.parser.feed_data(data)
+        except _Reject as exc:
+            self.error = exc
+        except httptools.HttpParserCallbackError as exc:
+            cause = exc.__context__ or exc.__cause__
+            self.error = cause if isinstance(cause, _Reject) else _Reject(400, f"Malformed HTTP request: {exc}")
+        except httptools.HttpParserUpgrade:
+            self.error = _Reject(400, "Protocol upgrades are not served here")
+        except httptools.HttpParserError as exc:
+            self.error = _Reject(400, f"Malformed HTTP request: {exc}")
+        if self.error is None and self.started and not self.head_done and self.head_size > MAX_HEADER_BYTES:
+            self.error = _Reject(431, f"Request headers exceed {MAX_HEADER_BYTES} bytes")
+        if self.error is None and len(self.queue) > MAX_PIPELINE:
+            self.error = _Reject(429, "Too many pipelined requests")
+        if self.inflight is None:
+            self._next()
+
+    # --- parser callbacks -----------------------------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        if not self.started:
+            self.started = True
+            self.deadline = self.loop.time() + READ_TIMEOUT
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_headers_complete(self) -> None:
+        headers = self.headers
+        if self.head_size > MAX_HEADER_BYTES and \
+                sum(len(k) + len(v) + 4 for k, v in headers.items()) + len(self.url) > MAX_HEADER_BYTES:
+            raise _Reject(431, f"Request headers exceed {MAX_HEADER_BYTES} bytes")
+        self.head_done = True
+        length = headers.get("content-length")
+        max_body = self.server.max_body
+        if length is not None and length.isdigit() and int(length) > max_body:
+            raise _Reject(413, f"Request body of {length} bytes exceeds the server's {max_body} byte limit")
+        if headers.get("expect", "").lower() == "100-continue" and self.transport is not None:
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def on_body(self, body: bytes) -> None:
+        self.size += len(body)
+        if self.size > self.server.max_body:
+            raise _Reject(413, f"Request body exceeds {self.server.max_body} bytes")
+        self.chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        parser = self.parser
+        request = Request(parser.get_method().decode("ascii", "replace"), self.url.decode("latin-1"),
+                          self.headers, b"".join(self.chunks))
+        request.sock = self.peek
+        request.keep_alive = parser.should_keep_alive()
+        self.queue.append(request)
+        self._reset()
+        self.deadline = self.loop.time() + IDLE_TIMEOUT
+
+    # --- answering ------------------------------------------------------------------------------------------
+    def _next(self) -> None:
+        """Answer queued requests in order until one has to wait; then a parse error, if one came after."""
+        while self.queue and self.inflight is None and not self.closing:
+            request = self.queue[0]
+            self.inflight = request
+            self.server.requests += 1
+            try:
+                answer = self.server.handler(request)
+                if isinstance(answer, tuple):
+                    self._send(request, answer)
+                    continue
+                if isinstance(answer, Pending):
+                    self._wait(request, answer)
+                    return
+                self.loop.create_task(self._await(request, answer))      # a coroutine computes the answer
+                return
+            except Exception as exc:  # noqa: BLE001 - a bug behind one route must not stop the server
+                traceback.print_exc()
+                self._send(request, (500, _error_body(500, f"{type(exc).__name__}: {exc}"),
+                                     {"Content-Type": "application/json"}))
+        if self.error is not None and self.inflight is None and not self.closing:
+            self._reject(self.error)
+
+    def _wait(self, request: Request, pending: Pending) -> None:
+        if pending.event.is_set():
+            self._answer(request, pending)
+            return
+        self.pending = pending
+        timer = None
+        if pending.timeout is not None:
+            timer = self.loop.call_later(pending.timeout, pending.event.set)
+
+        def then():
+            if timer is not None:
+                timer.cancel()
+            self.loop.call_soon(self._answer, request, pending)
+        pending.event._then = then
+
+    def _answer(self, request: Request, pending: Pending) -> None:
+        if self.pending is pending:
+            self.pending = None
+        try:
+            result = pending.answer()                 # called even when the peer left: it cleans up
+        except Exception as exc:  # noqa: BLE001
+            traceback.print_exc()
+            result = (500, _error_body(500, f"{type(exc).__name__}: {exc}"), {"Content-Type": "application/json"})
+        self._send(request, result)
+        self._next()
+
+    async def _await(self, request: Request, coro) -> None:
+        try:
+            result = await coro
+        except Exception as exc:  # noqa: BLE001
+            traceback.print_exc()
+            result = (500, _error_body(500, f"{type(exc).__name__}: {exc}"), {"Content-Type": "application/json"})
+        self._send(request, result)
+        self._next()
+
+    def _send(self, request: Request, result) -> None:
+        if self.queue and self.queue[0] is request:
+            self.queue.pop(0)
+        self.inflight = None
+        if request.closed or self.closing:
+            self.closing = True
+            self.transport.close()
+            return
+        status, body, headers = result
+        close = not request.keep_alive
+        if not self.started:
+            self.deadline = self.loop.time() + IDLE_TIMEOUT
+        try:
+            data = _response(status, body, headers, close, request.method == "HEAD")
+        except ValueError as exc:
+            data = _response(500, _error_body(500, str(exc)), {"Content-Type": "application/json"}, close)
+        self.transport.write(data)
+        if close:
+            self.closing = True
+            self.transport.close()
+
+    def _reject(self, error: _Reject) -> None:
+        self.server.rejected += 1
+        self.closing = True
+        self.transport.write(_response(error.status, _error_body(error.status, str(error)),
+                                       {"Content-Type": "application/json"}, True))
+        self.transport.close()
+
+    def _on_timer(self) -> None:
+        self.timer = None
+        if self.closing:
+            return
+        now = self.loop.time()
+        if self.inflight is None and now >= self.deadline:
+            if self.started:
+                self._reject(_Reject(408, "The request did not arrive in time"))
+            else:
+                self.closing = True
+                self.transport.close()              # an idle keep-alive connection
+            return
+        self.timer = self.loop.call_at(max(self.deadline, now + 1.0), self._on_timer)
+
+
+class HttpServer:
+    """Serves one listening socket until ``close()``: an asyncio server on the driver's loop."""
+
+    def __init__(self, sock: socket.socket, handler: Callable[[Request], object], *,
                  max_body: int = 7 * 1024 * 1024, name: str = "http") -> None:
         self.sock = sock
         self.port = sock.getsockname()[1]
@@ -100,180 +385,68 @@ class HttpServer:
         self.name = name
         self.requests = 0
         self.rejected = 0
-        self._scope: anyio.CancelScope | None = None
+        self.connections: set[_Connection] = set()
+        self.loop = None
+        self._server = None
+        self._closed = False
+        self._stopped = None
 
     async def serve(self) -> None:
-        listener = await anyio.abc.SocketListener.from_socket(self.sock)
-        with anyio.CancelScope() as self._scope:
-            async with listener, anyio.create_task_group() as tg:
-                while True:
-                    stream = await listener.accept()
-                    tg.start_soon(self._connection, stream)
+        if self._closed:
+            self.sock.close()
+            return
+        self.loop = asyncio.get_running_loop()
+        self._stopped = anyio.Event()
+        self._server = await self.loop.create_server(lambda: _Connection(self), sock=self.sock)
+        try:
+            await self._stopped.wait()
+        finally:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for conn in list(self.connections):
+            conn.closing = True
+            if conn.transport is not None:
+                conn.transport.abort()
+        self.connections.clear()
 
     def close(self) -> None:
-        if self._scope is not None:
-            self._scope.cancel()
+        self._closed = True
+        if self._stopped is not None:
+            self._shutdown()
+            self._stopped.set()
         else:
             self.sock.close()
 
-    async def _connection(self, stream) -> None:
-        raw = stream.extra(anyio.abc.SocketAttribute.raw_socket)
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADER_BYTES)
-        reading = anyio.CancelScope()         # one scope per connection; its deadline bounds each read
-        peek = socket.fromfd(raw.fileno(), raw.family, raw.type)   # a duplicate, for Request.peer_gone()
-        try:
-            async with stream:
-                with reading:
-                    await self._serve(stream, conn, reading, peek)
-                if reading.cancelled_caught and conn.their_state is not h11.IDLE:
-                    await self._reject(stream, conn, 408, "The request did not arrive in time")
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream, ConnectionError,
-                h11.LocalProtocolError):
-            return
-        finally:
-            peek.close()
 
-    async def _serve(self, stream, conn, reading: anyio.CancelScope, peek: socket.socket) -> None:
-        while True:
-            request = await self._read_request(stream, conn, reading)
-            if request is None:
-                return
-            request.sock = peek
-            self.requests += 1
-            try:
-                status, body, headers = await self._handle(stream, conn, request)
-            except (anyio.EndOfStream, anyio.get_cancelled_exc_class()):
-                raise
-            except Exception as exc:  # noqa: BLE001 - a bug behind one route must not stop the server
-                traceback.print_exc()
-                status, body, headers = 500, _error_body(500, f"{type(exc).__name__}: {exc}"), {
-                    "Content-Type": "application/json"}
-            await self._send(stream, conn, status, body, headers)
-            if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
-                return
-            try:
-                conn.start_next_cycle()
-            except h11.LocalProtocolError:
-                return
+class _ResponseStatus:
+    def __init__(self) -> None:
+        self.parser = None
+        self.status = 0
 
-    async def _handle(self, stream, conn, request: Request):
-        """Run the handler; wait for a Pending answer (watching the socket if it asks to)."""
-        answer = self.handler(request)
-        if isinstance(answer, tuple):
-            return answer
-        if not isinstance(answer, Pending):
-            return await answer                   # a coroutine that computes the answer
-        if not answer.event.is_set():
-            with anyio.CancelScope() as scope:
-                if answer.timeout is not None:
-                    scope.deadline = anyio.current_time() + answer.timeout
-                if answer.watch:
-                    async with anyio.create_task_group() as tg:
-                        tg.start_soon(self._watch, stream, conn, request, answer)
-                        await answer.event.wait()
-                        tg.cancel_scope.cancel()
-                else:
-                    await answer.event.wait()
-        result = answer.answer()                  # called even when the peer left: it cleans up
-        if request.closed:
-            raise anyio.EndOfStream
-        return result
-
-    @staticmethod
-    async def _watch(stream, conn, request: Request, answer: Pending) -> None:
-        try:
-            data = await stream.receive(65536)
-            conn.receive_data(data)           # pipelined bytes: keep them for the next cycle
-        except (anyio.EndOfStream, anyio.BrokenResourceError, ConnectionError):
-            request.closed = True
-            answer.event.set()
-
-    async def _read_request(self, stream, conn, reading: anyio.CancelScope) -> Request | None:
-        """The next complete request, or None when the connection should end (after a 4xx if it was bad)."""
-        request = None
-        chunks: list[bytes] = []
-        size = 0
-        received = 0                          # bytes read for this request (headers are checked only if many)
-        timeout = IDLE_TIMEOUT if conn.their_state is h11.IDLE else READ_TIMEOUT
-        while True:
-            try:
-                event = conn.next_event()
-            except h11.RemoteProtocolError as exc:
-                await self._reject(stream, conn, exc.error_status_hint, str(exc) or "Malformed HTTP request")
-                return None
-            if event is h11.NEED_DATA:
-                reading.deadline = anyio.current_time() + timeout     # a timeout cancels the connection
-                try:
-                    data = await stream.receive(65536)
-                except (anyio.EndOfStream, anyio.BrokenResourceError, ConnectionError):
-                    data = b""
-                reading.deadline = math.inf
-                received += len(data)
-                conn.receive_data(data)
-                timeout = READ_TIMEOUT
-                continue
-            if isinstance(event, h11.Request):
-                if received > MAX_HEADER_BYTES and \
-                        sum(len(k) + len(v) + 4 for k, v in event.headers) + len(event.target) > MAX_HEADER_BYTES:
-                    await self._reject(stream, conn, 431, f"Request headers exceed {MAX_HEADER_BYTES} bytes")
-                    return None
-                headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in event.headers}
-                length = headers.get("content-length")
-                if length is not None and length.isdigit() and int(length) > self.max_body:
-                    await self._reject(stream, conn, 413, f"Request body of {length} bytes exceeds the "
-                                       f"server's {self.max_body} byte limit")
-                    return None
-                request = (event.method.decode("ascii", "replace"), event.target.decode("latin-1"), headers)
-            elif isinstance(event, h11.Data):
-                size += len(event.data)
-                if size > self.max_body:
-                    await self._reject(stream, conn, 413, f"Request body exceeds {self.max_body} bytes")
-                    return None
-                chunks.append(bytes(event.data))
-            elif isinstance(event, h11.EndOfMessage):
-                method, target, headers = request
-                return Request(method, target, headers, b"".join(chunks))
-            else:                                     # ConnectionClosed (or PAUSED, which cannot happen here)
-                return None
-
-    async def _reject(self, stream, conn, status: int, message: str) -> None:
-        self.rejected += 1
-        if conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
-            return
-        try:
-            await self._send(stream, conn, status, _error_body(status, message),
-                             {"Content-Type": "application/json", "Connection": "close"})
-        except (h11.LocalProtocolError, anyio.BrokenResourceError, ConnectionError):
-            pass
-
-    @staticmethod
-    async def _send(stream, conn, status: int, body: bytes, headers: dict) -> None:
-        head = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
-        head.append((b"Content-Length", str(len(body)).encode()))
-        data = conn.send(h11.Response(status_code=status, headers=head, reason=REASONS.get(status, b"")))
-        if body:
-            data += conn.send(h11.Data(data=body))
-        data += conn.send(h11.EndOfMessage())
-        await stream.send(data)
+    def on_headers_complete(self) -> None:
+        self.status = self.parser.get_status_code()
 
 
 async def http_post(host: str, port: int, path: str, body: bytes, headers: dict | None = None,
                     timeout: float = 5.0) -> int:
-    """One POST with h11 as the client (telemetry batches to a subscriber). Returns the status, 0 on failure."""
-    conn = h11.Connection(h11.CLIENT)
-    head = [("Host", f"{host}:{port}"), ("Content-Length", str(len(body))), ("Connection", "close")]
-    head += list((headers or {}).items())
+    """One POST (telemetry batches to a subscriber); httptools reads the answer. Returns the status, 0 on failure."""
+    head = {"Host": f"{host}:{port}", "Content-Length": str(len(body)), "Connection": "close", **(headers or {})}
+    if any("\r" in f"{k}{v}" or "\n" in f"{k}{v}" for k, v in head.items()):
+        return 0
+    request = f"POST {path} HTTP/1.1\r\n".encode("latin-1") + b"".join(
+        f"{k}: {v}\r\n".encode("latin-1") for k, v in head.items()) + b"\r\n" + body
+    seen = _ResponseStatus()
+    seen.parser = httptools.HttpResponseParser(seen)
     try:
         with anyio.fail_after(timeout):
             async with await anyio.connect_tcp(host, port) as stream:
-                await stream.send(conn.send(h11.Request(method="POST", target=path, headers=head))
-                                  + conn.send(h11.Data(data=body)) + conn.send(h11.EndOfMessage()))
-                while True:
-                    event = conn.next_event()
-                    if event is h11.NEED_DATA:
-                        conn.receive_data(await stream.receive(65536))
-                    elif isinstance(event, h11.Response):
-                        return event.status_code
-    except (OSError, TimeoutError, anyio.EndOfStream, anyio.BrokenResourceError, h11.ProtocolError):
+                await stream.send(request)
+                while not seen.status:
+                    seen.parser.feed_data(await stream.receive(65536))
+                return seen.status
+    except (OSError, TimeoutError, anyio.EndOfStream, anyio.BrokenResourceError, httptools.HttpParserError):
         return 0

@@ -17,6 +17,7 @@ records carry the main fields (``time``, ``type``, ``record``) with a subset of 
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -247,8 +248,10 @@ class RuntimeServer:
         is_next = request.method == "GET" and request.path == "/2018-06-01/runtime/invocation/next"
         if is_next and runtime is not None:
             runtime.before_next()
-        if request.method == "POST" and runtime is not None and runtime.output_pending():
-            return self._settled(api, runtime, request)
+        if request.method == "POST" and runtime is not None:
+            if runtime.output_pending():
+                return self._settled(api, runtime, request)
+            return self._after_a_turn(api, runtime, request)
         result = api.route(request.method, request.path, request.body, request.headers)
         if result is None:
             return self._wait_next(api, request)
@@ -263,6 +266,22 @@ class RuntimeServer:
         pipes and this socket race), so those lines land before END and in a LogType=Tail result."""
         for _ in range(3):
             await anyio.sleep(0)
+        self.session.driver.catch_up()
+        result = api.route(request.method, request.path, request.body, request.headers)
+        runtime.after_route(request, result)
+        self.session.driver._check_waiters()
+        return result
+
+    def _after_a_turn(self, api, runtime, request: Request):
+        """A POST from the process with no output seen yet: answer it one loop turn later, so output written
+        just before the POST (its pipe and this socket race) is read and logged first. No task: a Pending."""
+        def answer():
+            return self._settled_now(api, runtime, request)
+        pending = Pending(answer)
+        asyncio.get_running_loop().call_soon(pending.event.set)
+        return pending
+
+    def _settled_now(self, api, runtime, request: Request):
         self.session.driver.catch_up()
         result = api.route(request.method, request.path, request.body, request.headers)
         runtime.after_route(request, result)
