@@ -88,13 +88,14 @@ class _Flag:
 class Pending:
     """An answer that comes later: call ``event.set()`` when ``answer()`` can give ``(status, body, headers)``."""
 
-    __slots__ = ("event", "answer", "timeout", "watch")
+    __slots__ = ("event", "answer", "timeout", "watch", "direct")
 
-    def __init__(self, answer, *, timeout: float | None = None, watch: bool = False) -> None:
+    def __init__(self, answer, *, timeout: float | None = None, watch: bool = False, direct: bool = False) -> None:
         self.event = _Flag()
         self.answer = answer
         self.timeout = timeout
         self.watch = watch
+        self.direct = direct                 # answer and write inside event.set() (the caller allows it)
 
 
 def bind_loopback(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -307,10 +308,13 @@ class _Connection(asyncio.Protocol):
         def then():
             if timer is not None:
                 timer.cancel()
-            self.loop.call_soon(self._answer, request, pending)
+            if pending.direct:
+                self._answer(request, pending, later=True)
+            else:
+                self.loop.call_soon(self._answer, request, pending)
         pending.event._then = then
 
-    def _answer(self, request: Request, pending: Pending) -> None:
+    def _answer(self, request: Request, pending: Pending, later: bool = False) -> None:
         if self.pending is pending:
             self.pending = None
         try:
@@ -319,7 +323,10 @@ class _Connection(asyncio.Protocol):
             traceback.print_exc()
             result = (500, _error_body(500, f"{type(exc).__name__}: {exc}"), {"Content-Type": "application/json"})
         self._send(request, result)
-        self._next()
+        if not later:
+            self._next()
+        elif self.queue or self.error is not None:
+            self.loop.call_soon(self._next)           # never call the handler from inside a component call
 
     async def _await(self, request: Request, coro) -> None:
         try:

@@ -312,7 +312,7 @@ class RuntimeServer:
                 request.closed = True
                 return _error(410, "Runtime.Closed", "The connection closed")
             return 200, box[0].payload or EMPTY_EVENT, box[0].headers()
-        pending = Pending(answer)
+        pending = Pending(answer, direct=True)   # the runtime gets its event while the deliver call finishes
         waiter.pending = pending
         old = api.waiter
         if old is not None and getattr(old, "pending", None) is not None:
