@@ -66,7 +66,7 @@ class InvokeServer:
 
         pending = Pending(lambda: self._answer(inv) if inv.done else _rest_error(
             500, "ServiceException", "The invocation did not finish", inv.request_id),
-            timeout=(inv.snapshot.timeout if inv.snapshot else 900) + 60)
+            timeout=(inv.snapshot.timeout if inv.snapshot else 900) + 60, direct=True)   # written from finish()
         inv.callbacks.append(lambda _inv: pending.event.set())
         return pending
 
