@@ -1,0 +1,50 @@
+"""The bulk lane (Frontend.submit_lean and friends) and the idle sweep are shortcuts, never different decisions.
+
+``lab.poisson`` traffic to a synthetic function takes the bulk lane outside trace="full"; these runs mix it
+with everything that makes it fall back (cold starts, timeouts, throttles, a shutdown under a running invoke,
+lifetimes, drains, a code update, a deleted function) and check that every trace mode gives the same numbers,
+the same per-invocation records (request ids included) and the same clock.
+"""
+from __future__ import annotations
+
+import pytest
+
+import lambdalab as ll
+from lambdalab.lab import make_zip
+from lambdalab.observability.stats import METRICS
+
+
+def run(mode: str, reuse: str) -> tuple:
+    lab = ll.Lab(seed=3, trace=mode, idle_timeout=30, reuse=reuse, environment_lifetime=400, worker_lease=2000)
+    lam = lab.client("lambda")
+    lab.create_function("f", None, timeout=2, duration=ll.Exponential(0.8), init_duration=ll.Exponential(0.25))
+    lab.create_function("g", None, duration=ll.Fixed(1.0))
+    lam.put_function_concurrency(FunctionName="g", ReservedConcurrentExecutions=1)
+    lab.poisson("f", 2.0, count=1500)
+    lab.poisson("g", 1.0, count=300)
+    lab.advance(100.3)
+    for env in list(lab.fleet.environments.values()):
+        if env.state == "Invoking":
+            env.shutdown("failure")                       # under a running bulk-lane invoke
+    lab.advance(100)
+    lam.update_function_code(FunctionName="f", ZipFile=make_zip({"lambda_function.py":
+                                                                  "def handler(e, c):\n    return None\n"}))
+    lab.advance(100)
+    lab.fleet.idle_timeout = 10                           # shorter keep-alive mid-run
+    lab.advance(100)
+    lam.delete_function(FunctionName="g")
+    lab.run()
+    metrics = [lab.metrics(fn, name) for fn in ("f", "g") for name in METRICS]
+    records = lab.invocations() if mode != "off" else None
+    return lab.now, lab.stats(), metrics, records
+
+
+@pytest.mark.parametrize("reuse", ["most_recent", "least_recent", "random"])
+def test_every_trace_mode_gives_the_same_run(reuse):
+    full = run("full", reuse)
+    summary = run("summary", reuse)
+    off = run("off", reuse)
+    stats = full[1]
+    assert stats["cold_starts"] and stats["timeouts"] and stats["throttles"] and stats["errors"] > stats["timeouts"]
+    assert summary == full
+    assert off[:3] == full[:3]
