@@ -33,6 +33,7 @@ __all__ = ["Request", "Pending", "HttpServer", "bind_loopback", "http_post"]
 MAX_HEADER_BYTES = 16 * 1024
 READ_TIMEOUT = 30.0          # a started request must arrive completely within this
 IDLE_TIMEOUT = 300.0         # an idle keep-alive connection is closed after this
+TIMER_STEP = 1.0             # each connection's one timer checks its deadline this often (no timer per request)
 MAX_PIPELINE = 16            # requests parsed ahead while an earlier one on the connection is unanswered
 REASONS = {200: b"OK", 202: b"Accepted", 204: b"No Content", 400: b"Bad Request", 403: b"Forbidden",
            404: b"Not Found", 405: b"Method Not Allowed", 408: b"Request Timeout", 409: b"Conflict",
@@ -177,7 +178,7 @@ class _Connection(asyncio.Protocol):
         except (OSError, AttributeError):
             self.peek = None
         self.server.connections.add(self)
-        self.timer = self.loop.call_at(self.deadline, self._on_timer)
+        self.timer = self.loop.call_at(self.loop.time() + TIMER_STEP, self._on_timer)
 
     def connection_lost(self, exc) -> None:
         self.closing = True
@@ -377,7 +378,8 @@ class _Connection(asyncio.Protocol):
                 self.closing = True
                 self.transport.close()              # an idle keep-alive connection
             return
-        self.timer = self.loop.call_at(max(self.deadline, now + 1.0), self._on_timer)
+        self.timer = self.loop.call_at(min(self.deadline, now + TIMER_STEP) if self.inflight is None
+                                       else now + TIMER_STEP, self._on_timer)
 
 
 class HttpServer:
