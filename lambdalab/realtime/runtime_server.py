@@ -277,7 +277,7 @@ class RuntimeServer:
         just before the POST (its pipe and this socket race) is read and logged first. No task: a Pending."""
         def answer():
             return self._settled_now(api, runtime, request)
-        pending = Pending(answer)
+        pending = Pending(answer, direct=True)            # set from a loop callback: answer it right there
         asyncio.get_running_loop().call_soon(pending.event.set)
         return pending
 
