@@ -25,6 +25,19 @@ class Concurrency:
     def total_reserved(self, excluding: str | None = None) -> int:
         return sum(fn.reserved or 0 for name, fn in self.lab.control_plane.functions.items() if name != excluding)
 
+    def unreserved(self, skip: tuple[str, str] | None = None) -> int:
+        """The account's UnreservedConcurrentExecutions: what neither reserved concurrency nor the provisioned
+        concurrency of functions without a reservation has set aside (``skip``: one (function, qualifier)
+        config to leave out, when it is being replaced)."""
+        aside = 0
+        for name, fn in self.lab.control_plane.functions.items():
+            if fn.reserved is not None:
+                aside += fn.reserved          # provisioned concurrency then lives inside the reservation
+            else:
+                aside += sum(c["RequestedProvisionedConcurrentExecutions"] for q, c in fn.provisioned_configs.items()
+                             if (name, q) != skip)
+        return self.lab.account_concurrency - aside
+
     # --- reserved -----------------------------------------------------------------------------------------
     def put_function_concurrency(self, *, FunctionName, ReservedConcurrentExecutions) -> dict:
         op = "PutFunctionConcurrency"
@@ -63,7 +76,7 @@ class Concurrency:
         return {
             "AccountLimit": {"TotalCodeSize": 80530636800, "CodeSizeUnzipped": 262144000,
                              "CodeSizeZipped": 52428800, "ConcurrentExecutions": self.lab.account_concurrency,
-                             "UnreservedConcurrentExecutions": self.lab.account_concurrency - self.total_reserved()},
+                             "UnreservedConcurrentExecutions": self.unreserved()},
             "AccountUsage": {"TotalCodeSize": code_size, "FunctionCount": len(self.lab.control_plane.functions)},
         }
 
@@ -98,7 +111,7 @@ class Concurrency:
             raise aws_error("InvalidParameterValueException",
                             f"Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution "
                             f"for function: {fn.reserved}", 400, operation=op)
-        if self.lab.account_concurrency - self.total_reserved() - other - n < MIN_UNRESERVED:
+        if fn.reserved is None and self.unreserved(skip=(fn.name, Qualifier)) - n < MIN_UNRESERVED:
             raise aws_error("InvalidParameterValueException",
                             "Specified ProvisionedConcurrentExecutions for function decreases account's "
                             f"UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}].", 400,

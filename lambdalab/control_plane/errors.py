@@ -55,10 +55,10 @@ def aws_error(code: str, message: str, status: int = 400, *, request_id: str = "
     """Build (not raise) the ClientError AWS would answer with."""
     response = {"Error": {"Code": code, "Message": message},
                 "ResponseMetadata": {"RequestId": request_id, "HTTPStatusCode": status}}
+    # botocore puts the modelled members of Lambda's error shapes (Type, Reason, message) at the top level
     if "Type" in extra or code.endswith("Exception"):
-        response["Error"]["Type"] = extra.pop("Type", "User")
+        response["Type"] = extra.pop("Type", "User")
     response.update(extra)
-    # boto3 also exposes the message at the top level for Lambda errors
     response.setdefault("message", message)
     return error_class(code)(response, operation)
 

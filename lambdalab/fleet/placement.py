@@ -23,7 +23,9 @@ class PlacementService:
         lab = self.fleet.lab
         now = lab.now
         best = None
-        for worker in self.fleet.workers.values():
+        for worker in list(self.fleet.workers.values()):
+            if not worker.draining and now >= self.fleet.drain_at(worker):
+                self.fleet._drain(worker)     # an empty worker whose lease ran out while nobody lived there
             if worker.draining or worker.free_mb() < memory_mb or not worker.can_boot(now):
                 continue
             if best is None or worker.free_mb() > best.free_mb():

@@ -21,6 +21,7 @@ class Worker:
         self.code_cache: set[str] = set()
         self.draining = False
         self.retired = False
+        self.drain_event = None     # the lease's drain, pending only while the worker hosts environments
         self._boot_rate = boot_rate
         self._boot_tokens = boot_rate
         self._boot_refill_at = fleet.lab.now
@@ -38,12 +39,21 @@ class Worker:
         self._boot_tokens -= 1.0
         self.used_mb += memory_mb
         self.environments[env.id] = env
+        if self.drain_event is None and self.lease_end != float("inf"):
+            # An empty worker needs no drain, so the lease's end is only scheduled while someone lives here:
+            # otherwise lab.run() would wait for the lease of a long-empty host.
+            engine = self.fleet.lab.engine
+            self.drain_event = engine.at(max(engine.now, self.fleet.drain_at(self)), self.fleet._drain, self)
 
     def remove(self, env) -> None:
         if self.environments.pop(env.id, None) is not None:
             self.used_mb -= env.snapshot.memory
-        if self.draining and not self.environments:
-            self.fleet.retire(self)
+        if not self.environments:
+            if self.draining:
+                self.fleet.retire(self)
+            elif self.drain_event is not None:
+                self.fleet.lab.engine.cancel(self.drain_event)
+                self.drain_event = None
 
     def code_tier(self, code_sha: str) -> str:
         """Which cache serves this package now; fetching it warms both the worker's and the AZ's cache."""

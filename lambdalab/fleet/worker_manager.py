@@ -312,15 +312,18 @@ class WorkerManager:
         worker = Worker(self, f"w-{self._worker_seq}", self.placement.worker_capacity_mb, lab.now + self.worker_lease,
                         self.placement.boot_rate)
         self.workers[worker.id] = worker
-        if worker.lease_end != float("inf"):
-            lab.engine.at(max(lab.now, worker.lease_end - self.drain_window), self._drain, worker)
         if lab.trace.full:
+            lease = "no lease limit" if worker.lease_end == float("inf") else f"{self.worker_lease / 3600:g} h lease"
             lab.trace.emit("placement", "add_worker", f"Worker host {worker.id} joins the fleet "
-                           f"({worker.capacity_mb // 1024} GiB for microVMs, 14 h lease)", request_id=request_id,
+                           f"({worker.capacity_mb // 1024} GiB for microVMs, {lease})", request_id=request_id,
                            worker_id=worker.id)
         return worker
 
+    def drain_at(self, worker: Worker) -> float:
+        return worker.lease_end - self.drain_window
+
     def _drain(self, worker: Worker) -> None:
+        worker.drain_event = None
         worker.draining = True
         self.lab.trace.emit("worker", "drain", f"Worker {worker.id}'s lease is ending: it takes no new "
                             "environments and its idle ones are shut down", worker_id=worker.id)

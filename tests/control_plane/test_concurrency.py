@@ -42,7 +42,7 @@ def test_reserved_limit_throttles_with_the_function_reason(lab):
     assert [i.done for i in invs] == [False, False, True]
     err = invs[2].error.response
     assert err["Error"]["Code"] == "TooManyRequestsException" and err["Error"]["Message"] == "Rate Exceeded."
-    assert err["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded" and err["Error"]["Type"] == "User"
+    assert err["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded" and err["Type"] == "User"
     assert err["ResponseMetadata"]["HTTPStatusCode"] == 429
     lab.run()
     assert lab.stats("slow")["throttles"] == 1 and lab.stats("slow")["invocations"] == 2
@@ -61,3 +61,25 @@ def test_reserved_zero_throttles_everything(lab):
     lam.put_function_concurrency(FunctionName="a", ReservedConcurrentExecutions=0)
     with pytest.raises(lam.exceptions.TooManyRequestsException):
         lam.invoke(FunctionName="a")
+
+
+def test_provisioned_concurrency_inside_a_reservation_leaves_the_unreserved_pool_alone(lab):
+    lam = lab.client("lambda")
+    lam.put_function_concurrency(FunctionName="a", ReservedConcurrentExecutions=900)
+    version = lam.publish_version(FunctionName="a")["Version"]
+    out = lam.put_provisioned_concurrency_config(FunctionName="a", Qualifier=version,
+                                                 ProvisionedConcurrentExecutions=2)
+    assert out["Status"] == "IN_PROGRESS"
+    assert lam.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"] == 100
+
+
+def test_provisioned_concurrency_without_a_reservation_comes_out_of_the_unreserved_pool(lab):
+    lam = lab.client("lambda")
+    version = lam.publish_version(FunctionName="b")["Version"]
+    lam.put_provisioned_concurrency_config(FunctionName="b", Qualifier=version, ProvisionedConcurrentExecutions=850)
+    assert lam.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"] == 150
+    with pytest.raises(lam.exceptions.InvalidParameterValueException, match=r"minimum value of \[100\]"):
+        lam.put_provisioned_concurrency_config(FunctionName="b", Qualifier=version,
+                                               ProvisionedConcurrentExecutions=901)
+    # replacing the config is judged without the config it replaces
+    lam.put_provisioned_concurrency_config(FunctionName="b", Qualifier=version, ProvisionedConcurrentExecutions=900)
