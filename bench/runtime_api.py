@@ -10,13 +10,18 @@ Prints one line: bench: runtime_api lambdalab_ips=.. baseline_ips=.. ratio=.. co
 (cold_ms: the first invoke through lab.serve(), client-side, including the modelled microVM boot and code
 fetch that a real-time lab actually waits for.)
 
-Where the gap comes from (measured on the 2-core build machine, Nov 2026): an invoke crosses our HTTP stack
-three times (Invoke API request, /next, the runtime's response). Profiled per exchange, h11 takes ~45% of the
-loop thread's CPU and asyncio + anyio ~28%; a bare h11-over-anyio echo server does 0.27-0.55x the requests/s
-of the threaded stdlib server. The ratio moves with the machine's load: 0.55-0.67 (once 0.77) on a quiet 2-core
-box, ~0.4 when other jobs share it, so the 0.7 target is met only sometimes. What got it there: no task or task
-group per quick request, no socket-watching task per /next (a peek at delivery time instead), and waiting for
-the runtime's output pipes only when it printed something.
+Where the time goes (measured on the 2-core build machine, Nov 2026): an invoke crosses our HTTP stack three
+times (Invoke API request, /next, the runtime's response). The HTTP layer is httptools (llhttp) on asyncio
+Protocols in the driver's loop: no task, task group or cancel scope per connection or request; a waiting /next
+is written from the deliver callback itself and the Invoke answer from the invocation's finish() callback; the
+runtime's POST waits exactly one loop turn (so output it printed just before lands first). Under cProfile the
+HTTP code is now under 10% of the loop thread's CPU (h11 alone was ~45% before); the rest is the components
+(frontend, worker manager, environment, trace) and the kernel's send() waking the peer. Per invoke the loop
+wakes twice and runs one zero-timeout turn.
+The ratio still moves a lot with the machine's load, because the loop thread spends more CPU per invoke than
+the threaded baseline and both compete with the client and awslambdaric for 2 cores: 0.8-1.04 when the box is
+quiet, 0.2-0.6 when other CPU-bound jobs share it (see bench/README.md). Before this stack (h11 over anyio
+streams): 0.55-0.67 quiet, ~0.4 loaded.
 """
 from __future__ import annotations
 
