@@ -204,8 +204,12 @@ class Frontend:
         if inv.log_type == "Tail":
             inv.lines = []
         if lab.trace.full:
-            lab.trace.emit("frontend", "receive", f"Resolve {fn.name}:{version}, check concurrency "
-                           f"({self.in_use.get(fn.name, 0) + 1} of {self.limit_of(fn):,} in use)",
+            if inv.invocation_type == "RequestResponse":
+                words = (f"Resolve {fn.name}:{version}, check concurrency ({self.in_use.get(fn.name, 0):,} of "
+                         f"{self.limit_of(fn):,} in use)")
+            else:
+                words = f"Resolve {fn.name}:{version} and validate the {inv.invocation_type} request"
+            lab.trace.emit("frontend", "receive", words,
                            request_id=inv.request_id, function=fn.name, version=version,
                            payload_bytes=len(payload), invocation_type=inv.invocation_type)
 
@@ -321,7 +325,7 @@ class Frontend:
                 out["FunctionError"] = "Unhandled"
                 headers["x-amz-function-error"] = "Unhandled"
             if inv.lines is not None:
-                tail = "\n".join(inv.lines).encode()[-4096:] + b"\n"
+                tail = ("\n".join(inv.lines) + "\n").encode()[-4096:]     # the last 4 KB of the log
                 out["LogResult"] = base64.b64encode(tail).decode()
                 headers["x-amz-log-result"] = out["LogResult"]
         out["Payload"] = StreamingBody(body)

@@ -83,6 +83,8 @@ class Lab:
         self.engine = Engine(seed)
         self.rng = self.engine.rng
         self.ids = Ids(seed)
+        # control-plane calls draw their RequestIds elsewhere, so looking at state never shifts data-plane ids
+        self.control_ids = Ids(f"control-{seed}")
         self.epoch = VIRTUAL_EPOCH if clock == "virtual" else _time.time()
         self.cost = cost_model or CostModel()
         self.trace = Trace(trace, clock=lambda: self.engine.now)
@@ -284,9 +286,14 @@ class Lab:
 
     @staticmethod
     def runtime_version(runtime: str) -> str:
-        family = runtime.rstrip("0123456789.x")
-        number = runtime[len(family):]
-        return f"{family}:{number}.v42" if number else f"{runtime}.v42"
+        """As INIT_START shows it: python3.12 -> python:3.12.v42, nodejs20.x -> nodejs:20.v42,
+        provided.al2023 -> provided:al2023.v42 (the .v number is ours; AWS bumps it with each patch)."""
+        if "." in runtime and not runtime[runtime.index(".") - 1].isdigit():
+            family, _, number = runtime.partition(".")          # provided.al2023
+        else:
+            family = runtime.rstrip("0123456789.x")
+            number = runtime[len(family):].removesuffix(".x")
+        return f"{family}:{number}.v42"
 
     def runtime_version_arn(self, runtime: str) -> str:
         digest = hashlib.sha256(f"lambdalab-{runtime}".encode()).hexdigest()

@@ -62,3 +62,29 @@ def test_summary_mode_keeps_records_and_counters_but_no_steps():
     import pytest
     with pytest.raises(ValueError):
         off.invocations()
+
+
+def test_handler_randomness_is_seeded_by_the_lab():
+    src = ("import random, uuid\n"
+           "from random import choice\n"
+           "def handler(event, context):\n"
+           "    return [random.random(), choice('abcdef'), str(uuid.uuid4())]\n")
+
+    def run(seed):
+        lab = ll.Lab(seed=seed)
+        lab.create_function("r", src)
+        lam = lab.client("lambda")
+        return [lam.invoke(FunctionName="r")["Payload"].read() for _ in range(3)]
+
+    first = run(1)
+    assert first == run(1) and first != run(2)
+    assert len(set(first)) == 3          # a stream, not one value again and again
+
+
+def test_client_context_reaches_the_handler_as_an_object():
+    import base64
+    lab = ll.Lab(seed=0)
+    lab.create_function("c", "def handler(event, context):\n    return context.client_context.custom\n")
+    raw = base64.b64encode(json.dumps({"custom": {"team": "blue"}, "env": {}, "client": {}}).encode()).decode()
+    out = lab.client("lambda").invoke(FunctionName="c", ClientContext=raw)
+    assert json.loads(out["Payload"].read()) == {"team": "blue"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 
 from ..control_plane.errors import ClientError, Exceptions, ParamValidationError
+from ..frontend import INVOKE_PARAMETERS
 
 __all__ = ["LambdaClient"]
 
@@ -85,7 +86,7 @@ class LambdaClient:
             result = copy.deepcopy(result) if isinstance(result, dict) else result
             meta = result.setdefault("ResponseMetadata", {})
             meta.setdefault("HTTPStatusCode", STATUS.get(operation, 200))
-            meta.setdefault("RequestId", self._lab.ids.uuid())
+            meta.setdefault("RequestId", self._lab.control_ids.uuid())
             return result
 
         call.__name__ = method
@@ -95,6 +96,14 @@ class LambdaClient:
         """Invoke: RequestResponse returns once the invocation is over in virtual time."""
         if "FunctionName" not in params:
             raise ParamValidationError('Missing required parameter in input: "FunctionName"')
+        unknown = sorted(set(params) - INVOKE_PARAMETERS)
+        if unknown:
+            raise ParamValidationError("\n".join(f'Unknown parameter in input: "{p}", must be one of: '
+                                                 f'{", ".join(sorted(INVOKE_PARAMETERS))}' for p in unknown))
+        for key in ("FunctionName", "InvocationType", "LogType", "ClientContext", "Qualifier"):
+            if key in params and not isinstance(params[key], str):
+                raise ParamValidationError(f"Invalid type for parameter {key}, value: {params[key]!r}, type: "
+                                           f"{type(params[key])}, valid types: <class 'str'>")
         lab = self._lab
         inv = lab.frontend.submit(params)
         if not inv.done and inv.invocation_type == "RequestResponse":

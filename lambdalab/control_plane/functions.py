@@ -135,8 +135,13 @@ class ControlPlane:
                             400, operation=operation)
         qualifier = qualifier or arn_qualifier
         fn = self.functions.get(name)
-        if fn is None:
-            raise self.not_found(name, qualifier or "$LATEST", operation)
+        match = v.FUNCTION_NAME.match(function_name)
+        region = (match.group(3) or ":")[:-1] or self.lab.region
+        account = (match.group(5) or ":")[:-1] or self.lab.account_id
+        if fn is None or (region, account) != (self.lab.region, self.lab.account_id):
+            # a function of another region or account is not in this lab's region
+            arn = f"arn:aws:lambda:{region}:{account}:function:{name}:{qualifier or '$LATEST'}"
+            raise aws_error("ResourceNotFoundException", f"Function not found: {arn}", 404, operation=operation)
         if qualifier in (None, "$LATEST"):
             return fn, qualifier, None
         if qualifier in fn.aliases:

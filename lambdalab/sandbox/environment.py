@@ -615,8 +615,8 @@ class ExecutionEnvironment:
             status, body, _ = self.api.post_response(rid, outcome.body)
             if status == 413:
                 message = f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
-                self.api.post_error(rid, json.dumps({"errorMessage": message,
-                                                     "errorType": "Function.ResponseSizeTooLarge"}).encode(),
+                self.api.post_error(rid, json.dumps({"errorType": "Function.ResponseSizeTooLarge",
+                                                     "errorMessage": message}).encode(),
                                     "Function.ResponseSizeTooLarge")
         elif outcome.status == "error":
             self.api.post_error(rid, outcome.body, outcome.error_type)

@@ -19,12 +19,14 @@ Runtime.MalformedHandlerName, Runtime.MarshalError).
 """
 from __future__ import annotations
 
+import base64
 import builtins
 import json
 import linecache
 import logging
 import os
 import posixpath
+import random
 import sys
 import traceback
 import types
@@ -52,6 +54,26 @@ class Outcome:
         return f"<Outcome {self.status} {self.elapsed:.3f}s {self.error_type or ''}>"
 
 
+class ClientContext:
+    """``context.client_context`` as the Python runtime builds it from the base64 JSON a mobile SDK sends."""
+
+    def __init__(self, data: dict) -> None:
+        client = data.get("client") or None
+        self.client = types.SimpleNamespace(**client) if isinstance(client, dict) else client
+        self.custom = data.get("custom")
+        self.env = data.get("env")
+
+    @classmethod
+    def parse(cls, raw: str | None):
+        if not raw:
+            return None
+        try:
+            data = json.loads(base64.b64decode(raw))
+        except ValueError:
+            return None
+        return cls(data) if isinstance(data, dict) else None
+
+
 class LambdaContext:
     """The ``context`` argument, with the AWS Python runtime's attributes."""
 
@@ -64,7 +86,7 @@ class LambdaContext:
         self.memory_limit_in_mb = str(memory_mb)
         self.log_group_name = log_group_name
         self.log_stream_name = log_stream_name
-        self.client_context = client_context
+        self.client_context = ClientContext.parse(client_context)
         self.identity = identity
         self._budget = budget
         self._tmp = tmp_dir_factory
@@ -146,6 +168,7 @@ class CodeLoader:
         self.builtins["__import__"] = self._import
         self.builtins["open"] = self._open
         self.os = self._make_os()
+        self.random, self.uuid = self._make_seeded(environment)
 
     # --- sandboxed stand-ins ----------------------------------------------------------------------------
     def _tmp(self, path):
@@ -185,6 +208,35 @@ class CodeLoader:
             setattr(path, name, (lambda real: lambda p: real(loader._tmp(p)))(real))
         proxy.path = path
         return proxy
+
+    @staticmethod
+    def _make_seeded(environment) -> tuple[types.ModuleType, types.ModuleType]:
+        """``random`` and ``uuid.uuid4`` seeded from the lab's seed, this environment and this runtime start.
+
+        AWS seeds nothing for you; we do, so that a lab whose handler draws random numbers still gives the same
+        trace for the same seed. A restarted runtime (after a timeout or crash) gets a fresh stream.
+        """
+        environment.runtime_starts = getattr(environment, "runtime_starts", 0) + 1
+        rng = random.Random(f"{environment.lab.seed}-{environment.id}-{environment.runtime_starts}")
+
+        class SeededRandom(types.ModuleType):
+            def __getattr__(self, name):
+                return getattr(random, name)
+
+        seeded = SeededRandom("random")
+        for name in dir(rng):
+            if not name.startswith("_") and callable(getattr(rng, name)):
+                setattr(seeded, name, getattr(rng, name))
+        seeded.Random, seeded.SystemRandom = random.Random, random.SystemRandom
+        import uuid as real_uuid
+
+        class SeededUuid(types.ModuleType):
+            def __getattr__(self, name):
+                return getattr(real_uuid, name)
+
+        seeded_uuid = SeededUuid("uuid")
+        seeded_uuid.uuid4 = lambda: real_uuid.UUID(int=rng.getrandbits(128), version=4)
+        return seeded, seeded_uuid
 
     # --- imports ----------------------------------------------------------------------------------------
     def _source_path(self, dotted: str) -> str | None:
@@ -232,6 +284,10 @@ class CodeLoader:
                 if item != "*" and not hasattr(module, item) and self._source_path(f"{name}.{item}"):
                     self.load(f"{name}.{item}")
             return module if fromlist else self.load(top)
+        if name == "random":
+            return self.random
+        if name == "uuid":
+            return self.uuid
         if name == "time":
             return vtime.virtual_time_module
         if name == "os":

@@ -162,3 +162,35 @@ def test_concurrent_submits_get_separate_environments(lab):
     assert len({i.env_id for i in invs}) == 5
     assert all(i.response["StatusCode"] == 200 for i in invs)
     assert lab.stats("f")["max_concurrency"] == 5
+
+
+def test_client_side_parameter_checks_like_botocore(lab):
+    from lambdalab.control_plane.errors import ParamValidationError
+    lab.create_function("f", None)
+    lam = lab.client("lambda")
+    with pytest.raises(ParamValidationError, match='Unknown parameter in input: "Foo"'):
+        lam.invoke(FunctionName="f", Foo=1)
+    with pytest.raises(ParamValidationError, match="Invalid type for parameter FunctionName"):
+        lam.invoke(FunctionName=3)
+    assert lab.stats()["requests"] == 0
+
+
+def test_an_arn_of_another_region_or_account_is_not_found_here(lab):
+    lab.create_function("f", None)
+    lam = lab.client("lambda")
+    assert lam.invoke(FunctionName="arn:aws:lambda:us-east-1:123456789012:function:f")["StatusCode"] == 200
+    for arn in ("arn:aws:lambda:eu-west-1:123456789012:function:f", "arn:aws:lambda:us-east-1:999999999999:function:f"):
+        with pytest.raises(lam.exceptions.ResourceNotFoundException, match="Function not found: " + arn + ":"):
+            lam.invoke(FunctionName=arn)
+
+
+def test_control_plane_calls_do_not_shift_request_ids():
+    def run(peek):
+        lab = ll.Lab(seed=5)
+        lab.create_function("f", None)
+        lam = lab.client("lambda")
+        if peek:
+            lam.get_function(FunctionName="f")
+            lam.list_functions()
+        return [lam.invoke(FunctionName="f")["ResponseMetadata"]["RequestId"] for _ in range(3)]
+    assert run(False) == run(True)
