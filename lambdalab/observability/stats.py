@@ -147,6 +147,11 @@ class Stats:
             # with provisioned concurrency configured, each invoke ran on it or spilled over to on-demand
             self.put(name, "ProvisionedConcurrencyInvocations" if inv.init_type == "provisioned-concurrency"
                      else "ProvisionedConcurrencySpilloverInvocations", 1)
+            allocated = snapshot.provisioned["AllocatedProvisionedConcurrentExecutions"]
+            if allocated:
+                # the share of provisioned environments busy as this invoke ends (it still holds its own)
+                idle = len(self.lab.fleet.provisioned_pools.get(snapshot.key, ()))
+                self.put(name, "ProvisionedConcurrencyUtilization", (allocated - idle) / allocated)
 
     # --- the bulk lane (Frontend.submit_lean): the same updates as the methods above, in one call each -----------
     def lean_start(self, function: str) -> None:

@@ -128,3 +128,18 @@ def test_an_alias_on_latest_cannot_get_provisioned_concurrency():
     with pytest.raises(ll.ClientError) as err:
         lam.put_provisioned_concurrency_config(FunctionName="f", Qualifier="dev", ProvisionedConcurrentExecutions=1)
     assert "unpublished function versions" in err.value.response["Error"]["Message"]
+
+
+def test_provisioned_utilization_metric_is_recorded():
+    import lambdalab as ll
+    lab = ll.Lab(seed=0)
+    lab.create_function("p", None, duration=1)
+    lam = lab.client("lambda")
+    version = lam.publish_version(FunctionName="p")["Version"]
+    lam.put_provisioned_concurrency_config(FunctionName="p", Qualifier=version, ProvisionedConcurrentExecutions=4)
+    lab.advance(5)
+    for _ in range(2):
+        lab.submit(FunctionName="p", Qualifier=version)
+    lab.run()
+    points = lab.metrics("p", "ProvisionedConcurrencyUtilization")
+    assert points and max(v for _, v in points) == 0.5
