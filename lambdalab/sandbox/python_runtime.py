@@ -164,6 +164,7 @@ class CodeLoader:
         self.files = files
         self.env = environment
         self.modules: dict[str, types.ModuleType] = {}
+        self.sources: dict[str, str] = {}       # file name -> source, for tracebacks
         self.builtins = dict(builtins.__dict__)
         self.builtins["__import__"] = self._import
         self.builtins["open"] = self._open
@@ -238,6 +239,12 @@ class CodeLoader:
         seeded_uuid.uuid4 = lambda: real_uuid.UUID(int=rng.getrandbits(128), version=4)
         return seeded, seeded_uuid
 
+    def claim_linecache(self) -> None:
+        """Every function's code lives at /var/task/..., as in AWS, so two functions share file names: before a
+        traceback is formatted, the failing environment puts its own source back into linecache."""
+        for filename, source in self.sources.items():
+            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+
     # --- imports ----------------------------------------------------------------------------------------
     def _source_path(self, dotted: str) -> str | None:
         base = dotted.replace(".", "/")
@@ -261,7 +268,8 @@ class CodeLoader:
         module.__dict__["__builtins__"] = self.builtins
         self.modules[dotted] = module
         source = self.files[path].decode("utf-8")
-        linecache.cache[module.__file__] = (len(source), None, source.splitlines(True), module.__file__)
+        self.sources[module.__file__] = source
+        self.claim_linecache()
         try:
             exec(compile(source, module.__file__, "exec"), module.__dict__)
         except BaseException:
@@ -338,6 +346,8 @@ class PythonRuntime:
         except SystemExit as exc:
             return "exit", exc, lines
         except BaseException as exc:  # noqa: BLE001 - learner code may raise anything
+            if self.loader is not None:
+                self.loader.claim_linecache()
             return "error", exc, lines
         finally:
             capture.flush()

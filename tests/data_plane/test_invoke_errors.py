@@ -194,3 +194,12 @@ def test_control_plane_calls_do_not_shift_request_ids():
             lam.list_functions()
         return [lam.invoke(FunctionName="f")["ResponseMetadata"]["RequestId"] for _ in range(3)]
     assert run(False) == run(True)
+
+
+def test_stack_traces_show_the_failing_function_own_source(lab):
+    lab.create_function("fussy", "def handler(event, context):\n    raise ValueError('fussy')\n")
+    lab.create_function("other", "def handler(event, context):\n    x = 1\n    return x\n")
+    invoke(lab, "fussy")                       # fussy's module is loaded first ...
+    invoke(lab, "other")                       # ... then other's, at the same /var/task path
+    body = json.loads(invoke(lab, "fussy")["Payload"].read())
+    assert "raise ValueError('fussy')" in "".join(body["stackTrace"])
