@@ -50,6 +50,22 @@ def is_checked(cell: dict) -> bool:
     return cell.get("cell_type") == "code" and CHECK_MARK in "".join(cell.get("source", ""))
 
 
+def coalesce(outputs: list) -> list:
+    """One stream output per run of same-named stream pieces (a kernel may split one print in two), so that
+    recording the same run twice gives the same golden file."""
+    merged: list = []
+    for output in outputs:
+        if (merged and output.get("output_type") == "stream" and merged[-1].get("output_type") == "stream"
+                and merged[-1].get("name") == output.get("name")):
+            text = merged[-1]["text"]
+            text = "".join(text) if isinstance(text, list) else text
+            more = output["text"]
+            merged[-1] = dict(merged[-1], text=text + ("".join(more) if isinstance(more, list) else more))
+        else:
+            merged.append(output)
+    return merged
+
+
 def golden_outputs(nb: dict) -> dict:
     """{code cell index (as nbval counts): {source, execution_count, outputs}} for checked cells with outputs."""
     out = {}
@@ -58,7 +74,7 @@ def golden_outputs(nb: dict) -> dict:
         if is_checked(cell) and cell.get("outputs"):
             count = cell.get("execution_count") or 1
             out[str(index)] = {"source": source_hash(cell), "execution_count": count,
-                               "outputs": [golden(o, count) for o in cell["outputs"]]}
+                               "outputs": [golden(o, count) for o in coalesce(cell["outputs"])]}
     return out
 
 
