@@ -21,13 +21,12 @@ import asyncio
 import json
 import uuid
 
-import anyio
-
 from .http import HttpServer, Pending, Request, bind_loopback, http_post
 
 __all__ = ["RuntimeServer", "ExtensionsRoutes", "TelemetryRoutes"]
 
 MAX_REQUEST_BYTES = 7 * 1024 * 1024    # above the 6 MB response limit, so RuntimeAPI can answer its own 413
+SETTLE_TURNS = 8                        # loop turns a process's POST may wait for its output to be logged
 EMPTY_EVENT = b"{}"                     # an Invoke without a Payload reaches the runtime as {}
 
 
@@ -249,9 +248,7 @@ class RuntimeServer:
         if is_next and runtime is not None:
             runtime.before_next()
         if request.method == "POST" and runtime is not None:
-            if runtime.output_pending():
-                return self._settled(api, runtime, request)
-            return self._after_a_turn(api, runtime, request)
+            return self._settled(api, runtime, request)
         result = api.route(request.method, request.path, request.body, request.headers)
         if result is None:
             return self._wait_next(api, request)
@@ -261,24 +258,23 @@ class RuntimeServer:
             return 200, EMPTY_EVENT, result[2]
         return result
 
-    async def _settled(self, api, runtime, request: Request):
+    def _settled(self, api, runtime, request: Request):
         """A POST from the process: first let the loop read what the process printed before it (its output
-        pipes and this socket race), so those lines land before END and in a LogType=Tail result."""
-        for _ in range(3):
-            await anyio.sleep(0)
-        self.session.driver.catch_up()
-        result = api.route(request.method, request.path, request.body, request.headers)
-        runtime.after_route(request, result)
-        self.session.driver._check_waiters()
-        return result
+        pipes and this socket race), so those lines land before END and in a LogType=Tail result. The answer
+        waits one loop turn, then more while the pipes still hold output (at most SETTLE_TURNS): a chain of
+        ``call_soon`` callbacks, no task."""
+        loop = asyncio.get_running_loop()
+        pending = Pending(lambda: self._settled_now(api, runtime, request), direct=True)
+        turns = 0
 
-    def _after_a_turn(self, api, runtime, request: Request):
-        """A POST from the process with no output seen yet: answer it one loop turn later, so output written
-        just before the POST (its pipe and this socket race) is read and logged first. No task: a Pending."""
-        def answer():
-            return self._settled_now(api, runtime, request)
-        pending = Pending(answer, direct=True)            # set from a loop callback: answer it right there
-        asyncio.get_running_loop().call_soon(pending.event.set)
+        def step():
+            nonlocal turns
+            turns += 1
+            if turns < SETTLE_TURNS and runtime.output_pending():
+                loop.call_soon(step)
+            else:
+                pending.event.set()
+        loop.call_soon(step)
         return pending
 
     def _settled_now(self, api, runtime, request: Request):
