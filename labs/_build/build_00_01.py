@@ -600,14 +600,21 @@ def execute(nb: dict, cwd: pathlib.Path) -> dict:
     return json.loads(nbformat.writes(node))
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def build_labs(labs, argv=None, doc: str = "") -> int:
+    """The generators' shared command line: write each lab and its solution, execute them (recording the
+    golden outputs of checked cells) and write them stripped. ``labs``: (file stem, function -> cells) pairs."""
+    ap = argparse.ArgumentParser(description=(doc or __doc__).split("\n\n")[0])
     ap.add_argument("--no-run", action="store_true", help="write only; labs/_golden is left as it is")
+    ap.add_argument("--only", help="build only the labs whose file name starts with this (e.g. 05)")
     args = ap.parse_args(argv)
+    sys.path.insert(0, str(ROOT / "scripts"))
     from strip_notebooks import write_notebook
 
     (LABS / "solutions").mkdir(exist_ok=True)
-    for stem, cells in (("00_start_here", lab00()), ("01_synchronous_invoke", lab01())):
+    for stem, make_cells in labs:
+        if args.only and not stem.startswith(args.only):
+            continue
+        cells = make_cells()
         for solved, path in ((False, LABS / f"{stem}.ipynb"), (True, LABS / "solutions" / f"{stem}_solution.ipynb")):
             nb = notebook(cells, solved)
             if not args.no_run:
@@ -615,6 +622,10 @@ def main(argv=None) -> int:
             write_notebook(path, nb)
             print(f"wrote {path.relative_to(ROOT)}")
     return 0
+
+
+def main(argv=None) -> int:
+    return build_labs((("00_start_here", lab00), ("01_synchronous_invoke", lab01)), argv)
 
 
 if __name__ == "__main__":

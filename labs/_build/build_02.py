@@ -9,14 +9,13 @@ lambdalab/check/lab02.py, so the checks replay exactly what the notebook runs.
 """
 from __future__ import annotations
 
-import argparse
 import pathlib
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from build_00_01 import (CHECK, LABS, ROOT, Exercise, check_cell, code, execute, link, md, nav,  # noqa: E402
-                         notebook, what_aws_does_differently)
+from build_00_01 import (build_labs, CHECK, Exercise, check_cell, code, link, md, nav,
+                         what_aws_does_differently)  # noqa: E402
 
 from lambdalab.check.lab02 import MODEL_CODE, PROVISIONED_CODE, SLOW_INIT_CODE, STATEFUL_CODE  # noqa: E402
 
@@ -376,21 +375,7 @@ see cold starts. A provisioned environment whose Init fails makes the config `FA
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--no-run", action="store_true", help="do not execute (check cells get no golden output)")
-    args = ap.parse_args(argv)
-    from strip_notebooks import write_notebook
-
-    (LABS / "solutions").mkdir(exist_ok=True)
-    cells = lab02()
-    for solved, path in ((False, LABS / f"{STEM}.ipynb"), (True, LABS / "solutions" / f"{STEM}_solution.ipynb")):
-        nb = notebook(cells, solved)
-        if not args.no_run:
-            nb = execute(nb, path.parent)
-        write_notebook(path, nb)
-        print(f"wrote {path.relative_to(ROOT)}")
-    return 0
-
+    return build_labs(((STEM, lab02),), argv, __doc__)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,14 +8,13 @@ Uses the cell helpers of build_00_01.py, so every lab is written the same way.
 """
 from __future__ import annotations
 
-import argparse
 import pathlib
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from build_00_01 import (CHECK, LABS, ROOT, Exercise, check_cell, code, execute, md, nav,  # noqa: E402
-                         link, notebook, what_aws_does_differently)
+from build_00_01 import (build_labs, CHECK, Exercise, check_cell, code, md, nav, link,
+                         what_aws_does_differently)  # noqa: E402
 
 from lambdalab.check.lab03 import BURST_CODE  # noqa: E402  (the burst the lab runs, shared with its check)
 
@@ -297,21 +296,7 @@ throttled = {answer}   # a whole number
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--no-run", action="store_true", help="do not execute (check cells get no golden output)")
-    args = ap.parse_args(argv)
-    from strip_notebooks import write_notebook
-
-    (LABS / "solutions").mkdir(exist_ok=True)
-    cells = lab03()
-    for solved, path in ((False, LABS / f"{STEM}.ipynb"), (True, LABS / "solutions" / f"{STEM}_solution.ipynb")):
-        nb = notebook(cells, solved)
-        if not args.no_run:
-            nb = execute(nb, path.parent)
-        write_notebook(path, nb)
-        print(f"wrote {path.relative_to(ROOT)}")
-    return 0
-
+    return build_labs(((STEM, lab03),), argv, __doc__)
 
 if __name__ == "__main__":
     sys.exit(main())

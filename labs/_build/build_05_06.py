@@ -11,14 +11,13 @@ the whole notebook to run in well under a minute.
 """
 from __future__ import annotations
 
-import argparse
 import pathlib
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from build_00_01 import (CHECK, LABS, ROOT, Exercise, check_cell, code, execute, md, nav,  # noqa: E402
-                         link, notebook, what_aws_does_differently)
+from build_00_01 import (build_labs, CHECK, Exercise, check_cell, code, md, nav, link,
+                         what_aws_does_differently)  # noqa: E402
 
 from lambdalab.check import lab05 as c05  # noqa: E402
 from lambdalab.check import lab06 as c06  # noqa: E402
@@ -487,25 +486,7 @@ monthly_bill = {answer}   # US dollars
 
 # ----------------------------------------------------------------------------------------------------- build
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--no-run", action="store_true", help="do not execute (check cells get no golden output)")
-    ap.add_argument("--only", choices=("05", "06"), help="build one lab")
-    args = ap.parse_args(argv)
-    from strip_notebooks import write_notebook
-
-    (LABS / "solutions").mkdir(exist_ok=True)
-    for stem, build in ((STEM05, lab05), (STEM06, lab06)):
-        if args.only and not stem.startswith(args.only):
-            continue
-        cells = build()
-        for solved, path in ((False, LABS / f"{stem}.ipynb"), (True, LABS / "solutions" / f"{stem}_solution.ipynb")):
-            nb = notebook(cells, solved)
-            if not args.no_run:
-                nb = execute(nb, path.parent)
-            write_notebook(path, nb)
-            print(f"wrote {path.relative_to(ROOT)}")
-    return 0
-
+    return build_labs(((STEM05, lab05), (STEM06, lab06)), argv, __doc__)
 
 if __name__ == "__main__":
     sys.exit(main())

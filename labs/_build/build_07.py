@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Generate labs/07_runtime_api_and_custom_runtimes.ipynb and its solution notebook.
 
-    PYTHONPATH=. python labs/solutions/07_runtime_api_and_custom_runtimes_build.py            # write, run, strip
-    PYTHONPATH=. python labs/solutions/07_runtime_api_and_custom_runtimes_build.py --no-run   # write only
+    PYTHONPATH=. python labs/_build/build_07.py            # write, run, strip
+    PYTHONPATH=. python labs/_build/build_07.py --no-run   # write only
 
 Uses the cell helpers of labs/_build/build_00_01.py so this lab is written like the others. The code the lab
 deploys (bootstrap, extensions) lives in lambdalab/check/lab07.py. This lab runs in real time: only the check
@@ -10,16 +10,14 @@ cells (which print fixed text) are compared against golden output.
 """
 from __future__ import annotations
 
-import argparse
 import pathlib
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "labs" / "_build"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 
-from build_00_01 import (LABS, Exercise, check_cell, code, execute, md, nav, notebook,  # noqa: E402
-                         what_aws_does_differently)
+from build_00_01 import (build_labs, Exercise, check_cell, code, md, nav, what_aws_does_differently)  # noqa: E402
 
 from lambdalab.check.lab07 import BOOTSTRAP, LOGGER_EXTENSION, TELEMETRY_EXTENSION  # noqa: E402
 
@@ -355,21 +353,7 @@ see. {nav(INDEX)}
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--no-run", action="store_true", help="do not execute (check cells get no golden output)")
-    args = ap.parse_args(argv)
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from strip_notebooks import write_notebook
-
-    cells = lab07()
-    for solved, path in ((False, LABS / f"{STEM}.ipynb"), (True, LABS / "solutions" / f"{STEM}_solution.ipynb")):
-        nb = notebook(cells, solved)
-        if not args.no_run:
-            nb = execute(nb, path.parent)
-        write_notebook(path, nb)
-        print(f"wrote {path.relative_to(ROOT)}")
-    return 0
-
+    return build_labs(((STEM, lab07),), argv, __doc__)
 
 if __name__ == "__main__":
     sys.exit(main())
