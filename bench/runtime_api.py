@@ -14,7 +14,7 @@ Where the time goes (measured on the 2-core build machine, Nov 2026): an invoke 
 times (Invoke API request, /next, the runtime's response). The HTTP layer is httptools (llhttp) on asyncio
 Protocols in the driver's loop: no task, task group or cancel scope per connection or request; a waiting /next
 is written from the deliver callback itself and the Invoke answer from the invocation's finish() callback; the
-runtime's POST waits exactly one loop turn (so output it printed just before lands first). Under cProfile the
+runtime's POST waits one loop turn, more only while its output pipes hold data (so what it printed lands first). Under cProfile the
 HTTP code is now under 10% of the loop thread's CPU (h11 alone was ~45% before); the rest is the components
 (frontend, worker manager, environment, trace) and the kernel's send() waking the peer. Per invoke the loop
 wakes twice and runs one zero-timeout turn.

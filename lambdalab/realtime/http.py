@@ -11,9 +11,11 @@ size, how long a request may take to arrive, how long an idle keep-alive connect
 gets a 4xx and that connection is closed; the listener keeps serving the others.
 
 A handler is a plain function ``handler(request)`` on the loop thread. It returns ``(status, body, headers)`` at
-once, a coroutine (awaited in a task: rare), or a ``Pending`` when the answer comes later (a blocking ``/next``,
-an invoke still running): the server sends ``pending.answer()`` once ``pending.event.set()`` is called (one
-``call_soon``, so the answer is computed outside whatever component call set it) or its timeout passes. A
+once, or a ``Pending`` when the answer comes later (a blocking ``/next``, an invoke still running): the server
+sends ``pending.answer()`` once ``pending.event.set()`` is called or its timeout passes: one ``call_soon``
+later, so the answer is computed outside whatever component call set it, or, with ``direct=True`` (for callers
+whose ``answer()`` only reads finished state), at once inside ``set()``; the connection's next request is
+then still handled from the loop, never from inside a component call. A
 Pending with ``watch=True`` also ends its wait when the peer hangs up (``request.closed`` turns true); without
 it, ``request.peer_gone()`` peeks at the socket when it matters.
 """
@@ -285,10 +287,7 @@ class _Connection(asyncio.Protocol):
                 if isinstance(answer, tuple):
                     self._send(request, answer)
                     continue
-                if isinstance(answer, Pending):
-                    self._wait(request, answer)
-                    return
-                self.loop.create_task(self._await(request, answer))      # a coroutine computes the answer
+                self._wait(request, answer)                               # a Pending
                 return
             except Exception as exc:  # noqa: BLE001 - a bug behind one route must not stop the server
                 traceback.print_exc()
@@ -328,15 +327,6 @@ class _Connection(asyncio.Protocol):
             self._next()
         elif self.queue or self.error is not None:
             self.loop.call_soon(self._next)           # never call the handler from inside a component call
-
-    async def _await(self, request: Request, coro) -> None:
-        try:
-            result = await coro
-        except Exception as exc:  # noqa: BLE001
-            traceback.print_exc()
-            result = (500, _error_body(500, f"{type(exc).__name__}: {exc}"), {"Content-Type": "application/json"})
-        self._send(request, result)
-        self._next()
 
     def _send(self, request: Request, result) -> None:
         if self.queue and self.queue[0] is request:
