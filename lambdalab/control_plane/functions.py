@@ -167,10 +167,7 @@ class ControlPlane:
                         TracingConfig=None, Tags=None, Layers=None, SnapStart=None, LoggingConfig=None,
                         KMSKeyArn=None, _model=None, **unsupported) -> dict:
         op = "CreateFunction"
-        if unsupported:
-            raise aws_error("InvalidParameterValueException",
-                            f"Unsupported parameter(s) in lambdalab: {', '.join(sorted(unsupported))}", 400,
-                            operation=op)
+        refuse_unsupported(unsupported, op)
         name = v.check_function_name(FunctionName, op)
         if ":" in FunctionName:
             raise aws_error("InvalidParameterValueException", "FunctionName must not contain a qualifier", 400,
@@ -299,10 +296,7 @@ class ControlPlane:
 
     def update_function_code(self, *, FunctionName, ZipFile=None, Publish=False, _model=None, **unsupported):
         op = "UpdateFunctionCode"
-        if unsupported:
-            raise aws_error("InvalidParameterValueException",
-                            f"Unsupported parameter(s) in lambdalab: {', '.join(sorted(unsupported))}", 400,
-                            operation=op)
+        refuse_unsupported(unsupported, op)
         fn = self.get(FunctionName, op)
         if ZipFile is None:
             raise aws_error("InvalidParameterValueException", "Please provide a source for function code.", 400,
@@ -322,10 +316,7 @@ class ControlPlane:
         allowed = {"Role", "Handler", "Description", "Timeout", "MemorySize", "Environment", "Runtime",
                    "EphemeralStorage", "DeadLetterConfig", "TracingConfig", "VpcConfig", "Layers", "SnapStart",
                    "LoggingConfig", "KMSKeyArn"}
-        bad = set(params) - allowed
-        if bad:
-            raise aws_error("InvalidParameterValueException",
-                            f"Unsupported parameter(s) in lambdalab: {', '.join(sorted(bad))}", 400, operation=op)
+        refuse_unsupported(set(params) - allowed, op)
         if "Timeout" in params:
             v.check_range(params["Timeout"], "timeout", 1, 900, op)
         if "MemorySize" in params:
@@ -492,6 +483,13 @@ class ControlPlane:
         fn, alias = self._alias(FunctionName, Name, "DeleteAlias")
         del fn.aliases[Name]
         return {"ResponseMetadata": {"HTTPStatusCode": 204}}
+
+
+def refuse_unsupported(names, operation: str) -> None:
+    """AWS parameters we do not model are refused rather than silently ignored."""
+    if names:
+        raise aws_error("InvalidParameterValueException",
+                        f"Unsupported parameter(s) in lambdalab: {', '.join(sorted(names))}", 400, operation=operation)
 
 
 def _fingerprint(config: dict) -> str:
