@@ -66,7 +66,12 @@ class LogPanel(widgets.VBox):
         rows = []
         for i in range(first, upto):
             _, function, line = self._events[i]
-            text = html.escape(line.replace("\t", "  "))
+            first_line, _, rest = line.partition("\n")
+            # a multi-line event (an [ERROR] entry and its stack trace) shows collapsed, as the CloudWatch
+            # console lists it; lab.logs() keeps the whole event
+            text = html.escape(first_line.replace("\t", "  "))
+            if rest:
+                text += f' <span style="color:#888">[+{rest.count(chr(10)) + 1} more lines]</span>'
             if len(self._functions) > 1:
                 text = f'<span style="color:#9CDCFE">{html.escape(function)}</span> {text}'
             rows.append(f'<b style="color:#FFD28A">{text}</b>' if i in newest else text)
