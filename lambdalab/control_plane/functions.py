@@ -178,6 +178,7 @@ class ControlPlane:
             raise aws_error("InvalidParameterValueException", "Handler is required for a Zip function.", 400,
                             operation=op)
         v.check_handler(handler, op)
+        v.check_description(Description, op)
         v.check_range(Timeout, "timeout", 1, 900, op)
         v.check_range(MemorySize, "memorySize", 128, 10240, op)
         storage = (EphemeralStorage or {}).get("Size", 512)
@@ -327,6 +328,8 @@ class ControlPlane:
             v.check_runtime(params["Runtime"], op)
         if "Handler" in params:
             v.check_handler(params["Handler"], op)
+        if "Description" in params:
+            v.check_description(params["Description"], op)
         variables = v.check_environment(params["Environment"], op) if "Environment" in params else None
         self._updating(fn, op)
         config = copy.deepcopy(fn.latest.config)

@@ -92,6 +92,11 @@ def check_handler(handler, operation: str) -> None:
         raise _constraint(handler, "handler", r"Member must satisfy regular expression pattern: [^\s]+", operation)
 
 
+def check_description(description, operation: str) -> None:
+    if not isinstance(description, str) or len(description) > 256:
+        raise _constraint(description, "description", "Member must have length less than or equal to 256", operation)
+
+
 def check_environment(environment, operation: str) -> dict:
     if environment is None:
         return {}

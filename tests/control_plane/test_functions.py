@@ -48,6 +48,7 @@ def test_create_is_pending_then_active_with_aws_defaults(lab, lam):
      "Reserved keys used in this request: AWS_REGION"),
     ({"Environment": {"Variables": {"BIG": "x" * 5000}}}, "InvalidParameterValueException", "exceeded the 4KB limit"),
     ({"Handler": "app handler"}, "ValidationException", "at 'handler' failed to satisfy constraint"),
+    ({"Description": "x" * 257}, "ValidationException", "Member must have length less than or equal to 256"),
     ({"Runtime": "python2.9"}, "ValidationException", "Member must satisfy enum value set"),
     ({"Runtime": "python3.7"}, "InvalidParameterValueException", "is no longer supported"),
     ({"Code": {"ZipFile": b"not a zip"}}, "InvalidParameterValueException", "Could not unzip uploaded file"),
