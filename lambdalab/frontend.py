@@ -17,7 +17,7 @@ import json
 
 from .control_plane.concurrency import MIN_UNRESERVED
 from .control_plane.errors import ClientError, aws_error
-from .invocation import Invocation, LeanInvocation
+from .invocation import BulkLane, Invocation, LeanInvocation
 
 __all__ = ["Frontend", "StreamingBody", "SYNC_PAYLOAD_LIMIT", "ASYNC_PAYLOAD_LIMIT"]
 
@@ -70,7 +70,7 @@ class Frontend:
         self.in_use: dict[str, int] = {}
         self.unreserved_in_use = 0
         self._unreserved_by_fn: dict[str, int] = {}
-        self._lean: dict = {}           # snapshot -> may it take the bulk lane (synthetic, no extensions)?
+        self._lanes: dict = {}          # snapshot -> its BulkLane, or False if it may not take the bulk lane
 
     # --- the Invoke API ------------------------------------------------------------------------------------
     def submit(self, params: dict, source: str = "client") -> Invocation:
@@ -116,13 +116,14 @@ class Frontend:
         if fn is None or lab.trace.full:
             return self.submit(params)
         snap = fn.latest
-        lean = self._lean.get(snap)
-        if lean is None:
+        lane = self._lanes.get(snap)
+        if lane is None:
             model = snap.model
-            lean = self._lean[snap] = bool(model.get("synthetic")) and not model.get("extensions")
-        if not lean or snap.provisioned is not None or snap.config.get("State", "Active") != "Active":
+            eligible = bool(model.get("synthetic")) and not model.get("extensions")
+            lane = self._lanes[snap] = eligible and BulkLane(snap, lab.counters._fn(name), lab.rng)
+        if not lane or snap.provisioned is not None or snap.config.get("State", "Active") != "Active":
             return self.submit(params)
-        inv = LeanInvocation(lab.ids.draw128(), fn, snap, lab.engine.now, lab.epoch)
+        inv = LeanInvocation(lab.ids.draw128(), lane, lab.engine.now, lab.epoch)
         # run(), for this request
         in_use = self.in_use.get(name, 0)
         reason = None
@@ -139,7 +140,7 @@ class Frontend:
             if reserved is None:
                 self.unreserved_in_use += 1
                 self._unreserved_by_fn[name] = self._unreserved_by_fn.get(name, 0) + 1
-            lab.counters.lean_start(name)     # request + busy_change(name, 1)
+            lab.counters.lean_start(lane.stats)     # request + busy_change(name, 1)
             inv.status = "running"
             if lab.fleet.acquire_lean(inv):
                 return inv

@@ -1,7 +1,9 @@
 """One request as it travels through the data plane, from the frontend to an environment and back."""
 from __future__ import annotations
 
-__all__ = ["Invocation", "LeanInvocation", "uuid_text"]
+from .engine.distributions import Exponential
+
+__all__ = ["Invocation", "LeanInvocation", "BulkLane", "uuid_text"]
 
 
 class Invocation:
@@ -78,13 +80,14 @@ class LeanInvocation(Invocation):
     ordinary Invocation's defaults until the data path sets them.
     """
 
-    __slots__ = ("_bits", "_epoch")
+    __slots__ = ("_bits", "_epoch", "lane")
 
-    def __init__(self, bits: int, function, snapshot, t_arrival: float, epoch: float) -> None:
+    def __init__(self, bits: int, lane: "BulkLane", t_arrival: float, epoch: float) -> None:
         self._bits = bits
         self._epoch = epoch
-        self.function = function
-        self.snapshot = snapshot
+        self.lane = lane
+        self.function = lane.function
+        self.snapshot = lane.snapshot
         self.t_arrival = t_arrival
         self.done = False
 
@@ -124,3 +127,29 @@ _LEAN_DEFAULTS = {"payload": b"", "invocation_type": "RequestResponse", "log_typ
                   "init_duration": 0.0, "duration": 0.0, "billed_ms": 0, "status": "pending", "error_type": None,
                   "error": None, "response": None, "done": False, "env_id": None, "lines": None,
                   "init_type": None, "attempt": 1}
+
+
+class BulkLane:
+    """What the bulk lane needs to know of one function version, looked up once (``Frontend.submit_lean``).
+
+    A snapshot's configuration and model never change once it exists (an update makes a new snapshot), so its
+    memory, architecture, timeout and duration model can be read here instead of on every request. ``rate`` is
+    ``1 / mean`` for an exponential duration: the environment then draws it as ``random.expovariate`` would,
+    with the same number from the same RNG.
+    """
+    __slots__ = ("snapshot", "function", "name", "key", "stats", "memory", "arm", "timeout", "duration", "rate",
+                 "random")
+
+    def __init__(self, snapshot, stats, rng) -> None:
+        self.snapshot = snapshot
+        self.function = snapshot.function
+        self.name = snapshot.function.name
+        self.key = snapshot.key
+        self.stats = stats                        # the function's counters (observability.stats._FunctionStats)
+        self.memory = snapshot.config["MemorySize"]
+        self.arm = snapshot.config["Architectures"] == ["arm64"]
+        self.timeout = snapshot.config["Timeout"]
+        self.duration = snapshot.model.get("duration")
+        exponential = type(self.duration) is Exponential and self.duration.mean > 0
+        self.rate = 1.0 / self.duration.mean if exponential else None
+        self.random = rng.random

@@ -17,6 +17,7 @@ import time as _time
 import types
 import zipfile
 from heapq import heappush
+from math import log
 
 from .control_plane.concurrency import Concurrency
 from .control_plane.errors import aws_error
@@ -230,7 +231,7 @@ class Lab:
         t0 = self.now if start is None else start
         end = t0 + duration if duration is not None else float("inf")
         left = count if count is not None else -1
-        expovariate, engine = self.rng.expovariate, self.engine
+        uniform, engine = self.rng.random, self.engine
         submit = self.frontend.submit
         if invocation_type == "RequestResponse" and payload is None and type(function_name) is str \
                 and ":" not in function_name:
@@ -246,7 +247,7 @@ class Lab:
                 left -= 1
             if left == 0:
                 return
-            t = engine.now + expovariate(rate)
+            t = engine.now + -log(1.0 - uniform()) / rate      # rng.expovariate(rate), inlined
             if t <= end:
                 if engine.wake is None:           # engine.at(t, arrive), inlined: one of these per request
                     engine._seq += 1
@@ -254,7 +255,7 @@ class Lab:
                 else:
                     engine.at(t, arrive)
 
-        first = t0 + expovariate(rate)
+        first = t0 + self.rng.expovariate(rate)
         if first <= end and count != 0:
             engine.at(first, arrive)
 

@@ -13,17 +13,17 @@ continuously and never accumulating past 1,000 (the scaling rate since Nov 2023)
 Provisioned concurrency lives here too: pre-initialised environments of a version or alias, used before any
 on-demand one and never reclaimed for idleness.
 
-Idle expiry is one timer per pool, not one heap event per release (the "idle sweep"). Each release appends an
-expiry entry to its pool's queue; since the keep-alive is the same for all, the queue is in order of expiry, and
-only its head sits on the event heap. Each entry keeps the sequence number an ordinary event would have had, so
-reclaims happen at the same virtual times and in the same order as with one event per release. An entry whose
-environment was reused since is certain to do nothing: in bulk modes it is dropped before it comes due (the
-clock's ``horizon`` remembers its time); with ``trace="full"`` it still runs, as before. An expiry that the
-maximum lifetime brings forward (or a keep-alive changed to a shorter one mid-run) is an ordinary event.
+Idle expiry is one timer per pool, not one heap event per release (the "idle sweep"). A pool keeps its idle
+environments in the order they became idle and the keep-alive is the same for all, so they expire in that
+order: only the oldest needs a timer. Each release still takes the sequence number an ordinary expiry event
+would have had, and the timer carries it, so reclaims happen at the same virtual times and in the same order as
+with one event per release. When an environment is reused, the expiry it leaves behind would have done
+nothing; the clock's ``horizon`` remembers its time, so ``now`` after ``run()`` is what running it would have
+made it. An expiry that the maximum lifetime brings forward, one that a shorter keep-alive set mid-run puts
+before earlier ones, and every expiry under the real-time driver are ordinary events.
 """
 from __future__ import annotations
 
-from collections import deque
 from heapq import heappush
 
 from ..sandbox.environment import ExecutionEnvironment
@@ -36,17 +36,17 @@ SCALING_BURST = 1000.0          # environments a function may add at once
 SCALING_REFILL = 100.0          # ... refilled at 1,000 per 10 s
 
 
-class _IdleQueue:
-    """The expiry entries of one pool, in order of release; ``timer`` is the heap event standing for the head.
+SWEPT = "swept"                 # an idle environment's ``idle_event`` when the pool's sweep will expire it
 
-    An entry is ``[time, seq, callback, env, generation]``: an event's time, sequence number and callback
-    (``None`` once cancelled), with the two arguments inline.
-    """
-    __slots__ = ("entries", "timer")
+
+class _IdleSweep:
+    """The expiry timer of one pool: ``timer`` is the heap event for the oldest environment the sweep expires,
+    ``[time, seq, callback, (sweep, env)]``; ``last`` is the latest expiry time given to the sweep so far."""
+    __slots__ = ("timer", "last")
 
     def __init__(self) -> None:
-        self.entries: deque = deque()
         self.timer = None
+        self.last = 0.0
 
 
 class WorkerManager:
@@ -69,8 +69,7 @@ class WorkerManager:
         self.placement = PlacementService(self)
         self.retired_keys: set[int] = set()
         self._scaling: dict[str, list] = {}         # function -> [tokens, last refill time]
-        self._idle_queues: dict[int, _IdleQueue] = {}
-        self._expire_cb = self._expire
+        self._sweeps: dict[int, _IdleSweep] = {}
         self._env_seq = 0
         self._worker_seq = 0
 
@@ -84,6 +83,8 @@ class WorkerManager:
         if pool:
             env = self._pick(pool)
             del pool[env]
+            if env.idle_event is SWEPT:
+                self._claimed(env, pool)
             if self.lab.trace.full:
                 kind = "provisioned" if env.init_type != "on-demand" else "idle"
                 self.lab.trace.emit("worker_manager", "claim", f"Reuse {kind} environment {env.id} of "
@@ -105,10 +106,12 @@ class WorkerManager:
 
     def acquire_lean(self, inv) -> bool:
         """``acquire`` for a request on the bulk lane: a warm start takes the same environment, without a Step."""
-        key = inv.snapshot.key
+        key = inv.lane.key
         pool = self.provisioned_pools.get(key) or self.pools.get(key)
         if pool and self.reuse == "most_recent":
             env = pool.popitem()[0]               # the last one to become idle, as _pick chooses
+            if env.idle_event is SWEPT:
+                self._claimed(env, pool)
             env.thaw_lean(inv)
             return True
         return self.acquire(inv)
@@ -185,93 +188,96 @@ class WorkerManager:
 
     # --- the idle sweep (see the module docstring) -------------------------------------------------------------
     def _schedule_expiry(self, env: ExecutionEnvironment, now: float) -> None:
+        """``env`` just became idle in its on-demand pool: it expires ``idle_timeout`` from now."""
         engine = self.lab.engine
         expire = now + self.idle_timeout
         key = env.snapshot.key
-        queue = self._idle_queues.get(key)
-        if env.expires_at < expire or engine.wake is not None or \
-                (queue is not None and queue.entries and queue.entries[-1][0] > expire):
+        sweep = self._sweeps.get(key)
+        if sweep is None:
+            sweep = self._sweeps[key] = _IdleSweep()
+        if env.expires_at < expire or expire < sweep.last or engine.wake is not None:
             env.idle_event = engine.at(min(expire, env.expires_at), self._expire, env, env.generation)
             return
         engine._seq += 1                          # the sequence number engine.at would have given it
-        entry = [expire, engine._seq, self._expire_cb, env, env.generation]
-        env.idle_event = entry
-        if queue is None:
-            queue = self._idle_queues[key] = _IdleQueue()
-        queue.entries.append(entry)
-        if queue.timer is None:
-            self._arm(queue)
+        env.idle_event, env.idle_expire, env.idle_seq = SWEPT, expire, engine._seq
+        sweep.last = expire
+        if sweep.timer is None:
+            self._arm(sweep, self.pools[key])
 
-    def _arm(self, queue: _IdleQueue) -> None:
-        """Put the queue's first entry that may do something on the heap (its time, its sequence number)."""
-        if queue.timer is not None:
-            return
+    def _arm(self, sweep: _IdleSweep, pool: dict) -> None:
+        """Put the expiry of the pool's oldest swept environment on the heap (its time, its sequence number)."""
+        for env in pool:
+            if env.idle_event is SWEPT:
+                engine = self.lab.engine
+                sweep.timer = timer = [env.idle_expire, env.idle_seq, self._sweep, (sweep, env)]
+                heappush(engine._heap, timer)
+                return
+
+    def _sweep(self, sweep: _IdleSweep, env: ExecutionEnvironment) -> None:
+        sweep.timer = None
+        env.idle_event = None
+        self._expire(env, env.generation)
+        pool = self.pools.get(env.snapshot.key)
+        if pool:
+            self._arm(sweep, pool)
+
+    def _claimed(self, env: ExecutionEnvironment, pool: dict) -> None:
+        """A swept environment left its pool to serve a request: its expiry goes (and the timer, if it was its)."""
+        env.idle_event = None
         engine = self.lab.engine
-        entries = queue.entries
-        drop = not self.lab.trace.full and engine.wake is None
-        while entries:
-            entry = entries[0]
-            if entry[2] is None:                  # cancelled (its environment was shut down): never runs
-                entries.popleft()
-                continue
-            if drop and entry[4] != entry[3].generation:
-                entries.popleft()                 # reused since: certain to do nothing when due
-                if entry[0] > engine.horizon:
-                    engine.horizon = entry[0]
-                continue
-            queue.timer = timer = [entry[0], entry[1], self._sweep, (queue,)]
-            heappush(engine._heap, timer)
-            if engine.wake is not None:
-                engine.wake(entry[0])
-            return
-
-    def _sweep(self, queue: _IdleQueue) -> None:
-        queue.timer = None
-        entry = queue.entries.popleft()
-        if entry[2] is not None:
-            entry[2](entry[3], entry[4])
-        self._arm(queue)
+        if env.idle_expire > engine.horizon:
+            engine.horizon = env.idle_expire     # where the clock would be after the no-op expiry it leaves
+        sweep = self._sweeps[env.snapshot.key]
+        timer = sweep.timer
+        if timer is not None and timer[3][1] is env:
+            timer[2] = None
+            sweep.timer = None
+            self._arm(sweep, pool)
 
     def cancel_idle(self, env: ExecutionEnvironment) -> None:
         """``env`` is shut down: its pending expiry is cancelled (and its pool's timer moves on if it was first)."""
         event = env.idle_event
-        if event is None or event[2] is None:
-            return
-        event[2] = None
-        queue = self._idle_queues.get(env.snapshot.key)
-        if queue is not None and queue.timer is not None and queue.entries and queue.entries[0] is event:
-            queue.timer[2] = None
-            queue.timer = None
-            self._arm(queue)
+        env.idle_event = None
+        if event is SWEPT:
+            sweep = self._sweeps[env.snapshot.key]
+            timer = sweep.timer
+            if timer is not None and timer[3][1] is env:
+                timer[2] = None
+                sweep.timer = None
+                pool = self.pools.get(env.snapshot.key)
+                if pool:
+                    self._arm(sweep, pool)
+        elif event is not None:
+            event[2] = None
 
     def release_lean(self, env: ExecutionEnvironment, inv) -> None:
         """``release`` after a bulk-lane invoke (whose busy count is down already): an on-demand environment that
         may stay goes back to its pool."""
         lab = self.lab
-        snap = env.snapshot
+        lane = inv.lane
         now = lab.engine.now
-        lab.frontend.release_lean(snap.function.name)
-        if env.init_type != "on-demand" or snap.key in self.retired_keys or env.worker.draining or \
+        lab.frontend.release_lean(lane.name)
+        key = lane.key
+        if env.init_type != "on-demand" or key in self.retired_keys or env.worker.draining or \
                 now >= env.expires_at:
             self._back(env, inv.request_id)
             return
         env.idle_since = now
-        key = snap.key
         pool = self.pools.get(key)
         if pool is None:
             pool = self.pools[key] = {}
         pool[env] = None
-        # _schedule_expiry, inlined for the usual case: an entry at the end of the pool's queue, already armed
+        # _schedule_expiry, inlined for the usual case: the pool's sweep is running and this expiry comes last
         expire = now + self.idle_timeout
-        queue = self._idle_queues.get(key)
+        sweep = self._sweeps.get(key)
         engine = lab.engine
-        if queue is None or queue.timer is None or expire < queue.entries[-1][0] or env.expires_at < expire or \
+        if sweep is None or sweep.timer is None or expire < sweep.last or env.expires_at < expire or \
                 engine.wake is not None:
             self._schedule_expiry(env, now)
             return
         engine._seq += 1
-        env.idle_event = entry = [expire, engine._seq, self._expire_cb, env, env.generation]
-        queue.entries.append(entry)
+        env.idle_event, env.idle_expire, env.idle_seq = SWEPT, expire, engine._seq
+        sweep.last = expire
 
     def _expire(self, env: ExecutionEnvironment, generation: int) -> None:
         if env.generation != generation or env.state != "Idle":

@@ -23,44 +23,64 @@ METRICS = {
 
 
 class _Integral:
-    """Time integral of a step function (a count that goes up and down)."""
-    __slots__ = ("value", "area", "since", "peak")
+    """Time integral of a step function (a count that goes up and down), kept as the signed sum of change times.
+
+    The area under the count up to ``now`` is ``value * now - signed``, where ``signed`` adds ``delta * t`` at
+    every change: each unit of the count contributes from the time it came to the time it went.
+    """
+    __slots__ = ("value", "signed", "peak")
 
     def __init__(self) -> None:
         self.value = 0
-        self.area = 0.0
-        self.since = 0.0
+        self.signed = 0.0
         self.peak = 0
 
     def add(self, now: float, delta: int) -> None:
-        self.area += self.value * (now - self.since)
-        self.since = now
+        self.signed += delta * now
         self.value += delta
         if self.value > self.peak:
             self.peak = self.value
 
-    def average(self, now: float) -> float:
-        return (self.area + self.value * (now - self.since)) / now if now > 0 else 0.0
+    def area(self, now: float) -> float:
+        return self.value * now - self.signed
 
 
 class _FunctionStats:
-    __slots__ = ("requests", "invocations", "cold_starts", "warm_starts", "throttles", "errors", "timeouts",
-                 "durations", "billed_gb_seconds", "arm_gb_seconds", "environments", "busy", "pc_gb_seconds",
-                 "minute", "cells", "cc_minute", "cc_cell")
+    """One function's counters. The busy count (requests being served) is inline: it changes twice a request.
 
-    def __init__(self) -> None:
-        self.requests = self.invocations = self.cold_starts = self.warm_starts = 0
+    The four per-request metrics are summed for the current minute in plain attributes (``m_*``) and written
+    into their buckets when the minute changes or somebody reads them (``Stats._close``).
+    """
+    __slots__ = ("requests", "cold_starts", "warm_starts", "throttles", "errors", "timeouts", "durations",
+                 "billed_gb_seconds", "arm_gb_seconds", "environments", "busy", "busy_signed", "busy_peak",
+                 "pc_gb_seconds", "minute", "minute_end", "m_calls", "m_errors", "m_duration", "cc_minute", "cc_end",
+                 "m_cc", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.requests = self.cold_starts = self.warm_starts = 0
         self.throttles = self.errors = self.timeouts = 0
         self.durations = array("d")
         self.billed_gb_seconds = 0.0
         self.arm_gb_seconds = 0.0
         self.pc_gb_seconds = 0.0
         self.environments = _Integral()
-        self.busy = _Integral()
-        self.minute = -1         # the minute whose metric buckets ``cells`` holds (invocation_done's shortcut)
-        self.cells = ()
-        self.cc_minute = -1      # ... and the ConcurrentExecutions bucket of minute ``cc_minute`` (lean_start's)
-        self.cc_cell = None
+        self.busy = self.busy_peak = 0
+        self.busy_signed = 0.0
+        self.minute = -1         # the minute m_calls / m_errors / m_duration belong to (it ends at minute_end)
+        self.minute_end = 0
+        self.m_calls = self.m_errors = 0
+        self.m_duration = 0.0
+        self.cc_minute = -1      # ... and the minute of m_cc, the highest busy count a request started at
+        self.cc_end = 0
+        self.m_cc = 0
+
+    @property
+    def invocations(self) -> int:
+        return self.cold_starts + self.warm_starts
+
+    def busy_area(self, now: float) -> float:
+        return self.busy * now - self.busy_signed
 
 
 class Stats:
@@ -69,7 +89,8 @@ class Stats:
         self._engine = lab.engine        # read ``now`` straight from the clock: these methods run per request
         self.functions: dict[str, _FunctionStats] = {}
         self.environments = _Integral()
-        self.busy = _Integral()
+        self.busy = self.busy_peak = 0   # requests being served, all functions (their time integral is the sum
+        #                                  of the functions' own)
         self.buckets: dict[tuple[str, str], dict[int, list]] = {}
         # per-invocation records, kept in "full" and "summary" modes ("off" keeps counters only)
         self.records: list[tuple] | None = None if lab.trace.mode == "off" else []
@@ -77,7 +98,7 @@ class Stats:
     def _fn(self, name: str) -> _FunctionStats:
         fs = self.functions.get(name)
         if fs is None:
-            fs = self.functions[name] = _FunctionStats()
+            fs = self.functions[name] = _FunctionStats(name)
         return fs
 
     # --- updates (called by the components) -----------------------------------------------------------------
@@ -91,14 +112,19 @@ class Stats:
     def busy_change(self, function: str, delta: int) -> None:
         now = self._engine.now
         fs = self.functions.get(function) or self._fn(function)
-        for integral in (fs.busy, self.busy):       # _Integral.add, inlined: this runs twice per request
-            integral.area += integral.value * (now - integral.since)
-            integral.since = now
-            integral.value += delta
-            if integral.value > integral.peak:
-                integral.peak = integral.value
+        fs.busy_signed += delta * now
+        fs.busy = busy = fs.busy + delta
+        self.busy += delta
         if delta > 0:
-            self.put(function, "ConcurrentExecutions", fs.busy.value, now)
+            if busy > fs.busy_peak:
+                fs.busy_peak = busy
+            if self.busy > self.busy_peak:
+                self.busy_peak = self.busy
+            minute = int(now // 60)
+            if minute != fs.cc_minute:
+                self._close_cc(fs, minute)
+            if busy > fs.m_cc:
+                fs.m_cc = busy
 
     def environment_up(self, function: str) -> None:
         now = self.lab.now
@@ -113,7 +139,6 @@ class Stats:
     def invocation_done(self, inv, snapshot) -> None:
         name = snapshot.function.name
         fs = self.functions.get(name) or self._fn(name)
-        fs.invocations += 1
         if inv.cold:
             fs.cold_starts += 1
         else:
@@ -136,13 +161,11 @@ class Stats:
                                  inv.env_id))
         minute = int(self._engine.now // 60)
         if minute != fs.minute:
-            fs.minute = minute
-            fs.cells = (self._bucket(name, "Invocations", minute), self._bucket(name, "Duration", minute),
-                        self._bucket(name, "Errors", minute))
-        calls, duration, errors = fs.cells
-        _bump(calls, 1)
-        _bump(duration, inv.duration * 1000)
-        _bump(errors, 1 if failed else 0)
+            self._close(fs, minute)
+        fs.m_calls += 1
+        fs.m_duration += inv.duration * 1000
+        if failed:
+            fs.m_errors += 1
         if snapshot.provisioned is not None:
             # with provisioned concurrency configured, each invoke ran on it or spilled over to on-demand
             self.put(name, "ProvisionedConcurrencyInvocations" if inv.init_type == "provisioned-concurrency"
@@ -154,103 +177,100 @@ class Stats:
                 self.put(name, "ProvisionedConcurrencyUtilization", (allocated - idle) / allocated)
 
     # --- the bulk lane (Frontend.submit_lean): the same updates as the methods above, in one call each -----------
-    def lean_start(self, function: str) -> None:
+    def lean_start(self, fs: _FunctionStats) -> None:
         """``request`` + ``busy_change(function, 1)`` for a bulk-lane request that was let in."""
         now = self._engine.now
-        fs = self.functions.get(function) or self._fn(function)
         fs.requests += 1
-        integral = fs.busy
-        integral.area += integral.value * (now - integral.since)
-        integral.since = now
-        integral.value = busy = integral.value + 1
-        if busy > integral.peak:
-            integral.peak = busy
-        integral = self.busy
-        integral.area += integral.value * (now - integral.since)
-        integral.since = now
-        integral.value += 1
-        if integral.value > integral.peak:
-            integral.peak = integral.value
-        minute = int(now // 60)
-        if minute != fs.cc_minute:
-            fs.cc_minute = minute
-            fs.cc_cell = self._bucket(function, "ConcurrentExecutions", minute)
-        b = fs.cc_cell
-        b[0] += busy
-        b[1] += 1
-        if busy > b[2]:
-            b[2] = busy
-        if busy < b[3]:
-            b[3] = busy
+        fs.busy_signed += now
+        fs.busy = busy = fs.busy + 1
+        if busy > fs.busy_peak:
+            fs.busy_peak = busy
+        self.busy = total = self.busy + 1
+        if total > self.busy_peak:
+            self.busy_peak = total
+        if now >= fs.cc_end:
+            self._close_cc(fs, int(now // 60))
+        if busy > fs.m_cc:
+            fs.m_cc = busy
 
-    def lean_done(self, inv, snapshot, function: str, duration: float, billed_ms: int, cold: bool,
-                  init_type: str) -> None:
+    def lean_done(self, inv, lane, duration: float, billed_ms: int, cold: bool) -> None:
         """``invocation_done`` for a bulk-lane request that returned, then ``busy_change(function, -1)``.
 
-        ``duration``, ``billed_ms``, ``cold`` and ``init_type`` are ``inv``'s, passed along to save reading them."""
+        ``duration``, ``billed_ms`` and ``cold`` are ``inv``'s, passed along to save reading them; ``lane`` is
+        its function version's ``BulkLane``."""
         now = self._engine.now
-        fs = self.functions.get(function) or self._fn(function)
-        fs.invocations += 1
+        fs = lane.stats
         if cold:
             fs.cold_starts += 1
         else:
             fs.warm_starts += 1
         fs.durations.append(duration)
-        config = snapshot.config
-        gb_s = billed_ms / 1000.0 * config["MemorySize"] / 1024.0
-        if config["Architectures"] == ["arm64"]:
+        gb_s = billed_ms / 1000.0 * lane.memory / 1024.0
+        if lane.arm:
             fs.arm_gb_seconds += gb_s
         fs.billed_gb_seconds += gb_s
-        if init_type != "on-demand":
+        if inv.init_type != "on-demand":
             fs.pc_gb_seconds += gb_s
         if self.records is not None:
-            self.records.append((inv.request_id, function, snapshot.version, inv.t_arrival, inv.t_start, inv.t_end,
-                                 cold, "ok", duration, billed_ms, inv.env_id))
-        minute = int(now // 60)
-        if minute != fs.minute:
-            fs.minute = minute
-            fs.cells = (self._bucket(function, "Invocations", minute), self._bucket(function, "Duration", minute),
-                        self._bucket(function, "Errors", minute))
-        calls, cell, errors = fs.cells
-        calls[0] += 1
-        calls[1] += 1
-        if 1 > calls[2]:
-            calls[2] = 1
-        if 1 < calls[3]:
-            calls[3] = 1
-        value = duration * 1000
-        cell[0] += value
-        cell[1] += 1
-        if value > cell[2]:
-            cell[2] = value
-        if value < cell[3]:
-            cell[3] = value
-        errors[1] += 1
-        if 0 > errors[2]:
-            errors[2] = 0
-        if 0 < errors[3]:
-            errors[3] = 0
-        if snapshot.provisioned is not None:
-            self.put(function, "ProvisionedConcurrencyInvocations" if init_type == "provisioned-concurrency"
+            self.records.append((inv.request_id, fs.name, lane.snapshot.version, inv.t_arrival, inv.t_start,
+                                 inv.t_end, cold, "ok", duration, billed_ms, inv.env_id))
+        if now >= fs.minute_end:
+            self._close(fs, int(now // 60))
+        fs.m_calls += 1
+        fs.m_duration += duration * 1000
+        if lane.snapshot.provisioned is not None:
+            self.put(fs.name, "ProvisionedConcurrencyInvocations" if inv.init_type == "provisioned-concurrency"
                      else "ProvisionedConcurrencySpilloverInvocations", 1)
-        for integral in (fs.busy, self.busy):
-            integral.area += integral.value * (now - integral.since)
-            integral.since = now
-            integral.value -= 1
+        fs.busy_signed -= now
+        fs.busy -= 1
+        self.busy -= 1
+
+    # --- per-minute metrics -------------------------------------------------------------------------------------
+    def _close(self, fs: _FunctionStats, minute: int) -> None:
+        """Write the minute's Invocations, Errors and Duration into their buckets and start ``minute``'s."""
+        self._flush(fs)
+        fs.minute = minute
+        fs.minute_end = minute * 60 + 60
+        fs.m_calls = fs.m_errors = 0
+        fs.m_duration = 0.0
+
+    def _close_cc(self, fs: _FunctionStats, minute: int) -> None:
+        self._flush_cc(fs)
+        fs.cc_minute = minute
+        fs.cc_end = minute * 60 + 60
+        fs.m_cc = 0
+
+    def _flush(self, fs: _FunctionStats) -> None:
+        if fs.m_calls:                   # (the current minute's buckets are only ever set here, so this may repeat)
+            self._bucket(fs.name, "Invocations", fs.minute)[0] = fs.m_calls
+            self._bucket(fs.name, "Errors", fs.minute)[0] = fs.m_errors
+            self._bucket(fs.name, "Duration", fs.minute)[:] = [fs.m_duration, fs.m_calls]
+
+    def _flush_cc(self, fs: _FunctionStats) -> None:
+        if fs.m_cc:
+            self._bucket(fs.name, "ConcurrentExecutions", fs.cc_minute)[0] = fs.m_cc
 
     def _bucket(self, function: str, name: str, minute: int) -> list:
-        """The [sum, count, max, min] bucket of one metric minute, created empty if new."""
+        """One metric minute, created empty if new: ``[sum]``, ``[sum, count]`` or ``[max]`` by the metric's
+        statistic (Sum, Average, Maximum)."""
         buckets = self.buckets.get((function, name))
         if buckets is None:
             buckets = self.buckets[(function, name)] = {}
         b = buckets.get(minute)
         if b is None:
-            b = buckets[minute] = [0, 0, -math.inf, math.inf]
+            b = buckets[minute] = _EMPTY[METRICS[name]][:]
         return b
 
     def put(self, function: str, name: str, value: float, t: float | None = None) -> None:
-        minute = int((self._engine.now if t is None else t) // 60)
-        _bump(self._bucket(function, name, minute), value)
+        b = self._bucket(function, name, int((self._engine.now if t is None else t) // 60))
+        statistic = METRICS[name]
+        if statistic == "Maximum":
+            if value > b[0]:
+                b[0] = value
+        else:
+            b[0] += value
+            if statistic == "Average":
+                b[1] += 1
 
     RECORD_FIELDS = ("request_id", "function", "version", "t_arrival", "t_start", "t_end", "cold", "status",
                      "duration", "billed_ms", "env_id")
@@ -266,35 +286,37 @@ class Stats:
             raise ValueError(f"unknown metric {name!r}; Lambda's metrics are: {', '.join(METRICS)}")
         if period < 60 or period % 60:
             raise ValueError("period must be a multiple of 60 seconds")
+        fs = self.functions.get(function)
+        if fs is not None:
+            self._flush(fs)
+            self._flush_cc(fs)
         statistic = METRICS[name]
         folded: dict[int, list] = {}
-        for minute, (total, count, high, low) in sorted(self.buckets.get((function, name), {}).items()):
+        for minute, b in sorted(self.buckets.get((function, name), {}).items()):
             key = minute * 60 // period
             f = folded.get(key)
             if f is None:
-                folded[key] = [total, count, high, low]
+                folded[key] = list(b)
+            elif statistic == "Maximum":
+                f[0] = max(f[0], b[0])
             else:
-                f[0] += total
-                f[1] += count
-                f[2] = max(f[2], high)
-                f[3] = min(f[3], low)
-        out = []
-        for key, (total, count, high, low) in sorted(folded.items()):
-            value = {"Sum": total, "Average": total / count, "Maximum": high, "Minimum": low}[statistic]
-            out.append((float(key * period), value))
-        return out
+                f[0] += b[0]
+                if statistic == "Average":
+                    f[1] += b[1]
+        return [(float(key * period), b[0] / b[1] if statistic == "Average" else b[0])
+                for key, b in sorted(folded.items())]
 
     def summary(self, function: str | None = None, provisioned_gb_seconds: float = 0.0) -> dict:
         now = self.lab.now
         cost = self.lab.cost
         if function is not None:
             groups = [self.functions[function]] if function in self.functions else []
-            envs_avg = groups[0].environments.average(now) if groups else 0.0
-            busy_avg = groups[0].busy.average(now) if groups else 0.0
-            peak = groups[0].busy.peak if groups else 0
+            envs_area = groups[0].environments.area(now) if groups else 0.0
+            peak = groups[0].busy_peak if groups else 0
         else:
             groups = list(self.functions.values())
-            envs_avg, busy_avg, peak = self.environments.average(now), self.busy.average(now), self.busy.peak
+            envs_area, peak = self.environments.area(now), self.busy_peak
+        busy_area = sum(g.busy_area(now) for g in groups)
         requests = sum(g.requests for g in groups)
         cold = sum(g.cold_starts for g in groups)
         throttles = sum(g.throttles for g in groups)
@@ -318,8 +340,8 @@ class Stats:
             "timeouts": sum(g.timeouts for g in groups),
             "p_cold": cold / requests if requests else 0.0,
             "p_throttle": throttles / requests if requests else 0.0,
-            "avg_environments": envs_avg,
-            "avg_busy_environments": busy_avg,
+            "avg_environments": envs_area / now if now > 0 else 0.0,
+            "avg_busy_environments": busy_area / now if now > 0 else 0.0,
             "max_concurrency": peak,
             "duration_p50": p50,
             "duration_p99": p99,
@@ -328,13 +350,7 @@ class Stats:
         }
 
 
-def _bump(b: list, value) -> None:
-    b[0] += value
-    b[1] += 1
-    if value > b[2]:
-        b[2] = value
-    if value < b[3]:
-        b[3] = value
+_EMPTY = {"Sum": [0], "Average": [0, 0], "Maximum": [-math.inf]}
 
 
 def _percentiles(values: array, qs) -> list[float]:

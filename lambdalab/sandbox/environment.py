@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import math
+from math import ceil, log
 import shutil
 import tempfile
 from heapq import heappush
@@ -80,7 +81,9 @@ class ExecutionEnvironment:
         self.created_at = lab.now
         self.expires_at = lab.now + lab.fleet.environment_lifetime()
         self.idle_since = lab.now
-        self.idle_event = None
+        self.idle_event = None                    # its pending expiry while idle (see fleet.worker_manager)
+        self.idle_expire = 0.0
+        self.idle_seq = 0
         self.generation = 0
         self.invocations = 0
         self.current = None                       # the Invocation being served
@@ -434,19 +437,21 @@ class ExecutionEnvironment:
         self.current = inv
         self.generation += 1
         self.invocations += 1
-        lab = self.lab
-        engine = lab.engine
+        engine = self.lab.engine
         now = inv.t_start = engine.now
         inv.env_id = self.id
         inv.init_type = self.init_type
-        # _bulk_invoke, with engine.schedule inlined
-        snap = self.snapshot
-        dist = snap.model.get("duration")
-        elapsed = dist(lab.rng) if dist is not None else 0.0
-        timeout = snap.config["Timeout"]
-        if elapsed >= timeout or elapsed < 0 or engine.wake is not None:
-            if elapsed >= timeout:
-                engine.schedule(float(timeout), self.timeout, inv)
+        # _bulk_invoke, with the draw and engine.schedule inlined
+        lane = inv.lane
+        rate = lane.rate
+        if rate is not None:
+            elapsed = -log(1.0 - lane.random()) / rate       # rng.expovariate(rate)
+        else:
+            dist = lane.duration
+            elapsed = dist(self.lab.rng) if dist is not None else 0.0
+        if elapsed >= lane.timeout or elapsed < 0 or engine.wake is not None:
+            if elapsed >= lane.timeout:
+                engine.schedule(float(lane.timeout), self.timeout, inv)
             else:
                 engine.schedule(elapsed, self._lean_done, inv)
             return
@@ -455,33 +460,26 @@ class ExecutionEnvironment:
 
     def _lean_done(self, inv) -> None:
         """``_finish("ok")`` + ``_report`` + the frontend's answer for a bulk-lane request whose handler returned:
-        the same figures in the same order, without the log lines, response and Steps nobody would read."""
+        the same figures in the same order, without the log lines, response and Steps nobody would read (so of
+        the invocation's fields only those a summary record reads are set)."""
         if inv is not self.current or inv.done:
             return                        # already answered (the environment was shut down under it)
         lab = self.lab
-        now = lab.engine.now
+        now = inv.t_end = lab.engine.now
         inv.status = "ok"                         # (body b"null" and error_type None: LeanInvocation's defaults)
-        inv.t_end = now
-        inv.duration = duration = round(now - inv.t_start, 9)
-        init_type = self.init_type
-        if init_type == "on-demand":
-            cold = not self.init_reported
-            inv.cold = was_cold = self.invocations == 1
-        else:
-            cold = was_cold = False
-        billed = max(1, math.ceil(duration * 1000 - 1e-9))
-        if cold:
-            inv.init_duration = self.init_duration
-            billed += math.ceil(self.init_duration * 1000 - 1e-9)
-        inv.billed_ms = billed
+        duration = round(now - inv.t_start, 9)
+        billed = max(1, ceil(duration * 1000 - 1e-9))
+        cold = False
+        if self.init_type == "on-demand":
+            cold = self.invocations == 1
+            if not self.init_reported:
+                billed += ceil(self.init_duration * 1000 - 1e-9)
         self.current = None
         self.init_reported = True
-        snap = self.snapshot
-        name = snap.function.name
         # invocation_done + busy_change(name, -1)
-        lab.counters.lean_done(inv, snap, name, duration, billed, was_cold, init_type)
+        lab.counters.lean_done(inv, inv.lane, duration, billed, cold)
         if self.state != "Invoking":
-            lab.frontend.release_lean(name)
+            lab.frontend.release_lean(inv.lane.name)
         else:
             self.state = "Idle"                   # Invoking -> Idle
             lab.fleet.release_lean(self, inv)
