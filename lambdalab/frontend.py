@@ -67,10 +67,14 @@ def payload_bytes(payload) -> bytes:
 class Frontend:
     def __init__(self, lab) -> None:
         self.lab = lab
-        self.in_use: dict[str, int] = {}
+        # requests in flight: per function, Stats' busy count (``in_use``); those let in against the account's
+        # unreserved pool are counted here in all and per function (``unreserved`` of the function's counters)
         self.unreserved_in_use = 0
-        self._unreserved_by_fn: dict[str, int] = {}
         self._lanes: dict = {}          # snapshot -> its BulkLane, or False if it may not take the bulk lane
+        self._functions = lab.control_plane.functions
+        self._bits = lab.ids.bits
+        self._engine = lab.engine
+        self._counters = lab.counters
 
     # --- the Invoke API ------------------------------------------------------------------------------------
     def submit(self, params: dict, source: str = "client") -> Invocation:
@@ -105,50 +109,49 @@ class Frontend:
         """``submit(params)`` for a request nobody will look at: the bulk lane of ``lab.poisson``.
 
         Used when the trace is not "full" and ``params`` were checked once by the caller (only FunctionName, a
-        bare name, and InvocationType RequestResponse: no payload, no qualifier). When the function is a synthetic one on ``$LATEST`` (no
-        extensions, no provisioned concurrency), the request takes the same path with the same decisions and
-        draws as ``submit``, skipping what only a reader would see: the request id's text (its random bits are
-        still drawn), the X-Ray header, the boto3-shaped response. Anything else goes through ``submit``.
+        bare name, and InvocationType RequestResponse: no payload, no qualifier). When the function is a
+        synthetic one on ``$LATEST`` (no extensions, no provisioned concurrency), the request takes the same path
+        with the same decisions and draws as ``submit``, skipping what only a reader would see: the request id's
+        text (its random bits are still drawn), the X-Ray header, the boto3-shaped response. Anything else goes
+        through ``submit``.
         """
-        lab = self.lab
         name = params["FunctionName"]
-        fn = lab.control_plane.functions.get(name)
-        if fn is None or lab.trace.full:
+        fn = self._functions.get(name)
+        if fn is None:
             return self.submit(params)
         snap = fn.latest
         lane = self._lanes.get(snap)
         if lane is None:
             model = snap.model
             eligible = bool(model.get("synthetic")) and not model.get("extensions")
-            lane = self._lanes[snap] = eligible and BulkLane(snap, lab.counters._fn(name), lab.rng)
-        if not lane or snap.provisioned is not None or snap.config.get("State", "Active") != "Active":
+            lane = self._lanes[snap] = eligible and BulkLane(snap, self.lab.counters.function(name), self.lab.rng,
+                                                             self.lab.epoch)
+        if not lane or snap.provisioned is not None or snap.config["State"] != "Active":
             return self.submit(params)
-        inv = LeanInvocation(lab.ids.draw128(), lane, lab.engine.now, lab.epoch)
+        inv = LeanInvocation(self._bits(128), lane, self._engine.now)
         # run(), for this request
-        in_use = self.in_use.get(name, 0)
-        reason = None
+        counts = lane.stats
         reserved = fn.reserved
-        if reserved is not None:
-            if in_use >= reserved:
-                reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
-        elif self.unreserved_in_use >= MIN_UNRESERVED and \
-                self.unreserved_in_use >= lab.account_concurrency - lab.concurrency.total_reserved():
+        if reserved is None:
+            unreserved = self.unreserved_in_use
             # (at least MIN_UNRESERVED always stay unreserved, so below that there is nothing to add up)
-            reason = "ConcurrentInvocationLimitExceeded"
-        if reason is None:
-            self.in_use[name] = in_use + 1
-            if reserved is None:
-                self.unreserved_in_use += 1
-                self._unreserved_by_fn[name] = self._unreserved_by_fn.get(name, 0) + 1
-            lab.counters.lean_start(lane.stats)     # request + busy_change(name, 1)
-            inv.status = "running"
-            if lab.fleet.acquire_lean(inv):
+            if unreserved >= MIN_UNRESERVED and \
+                    unreserved >= self.lab.account_concurrency - self.lab.concurrency.total_reserved():
+                self.lab.counters.request(name)
+                self.throttle(inv, "ConcurrentInvocationLimitExceeded")
                 return inv
-            self.release(name)               # the scaling rate refused a new environment
-            reason = "ConcurrentInvocationLimitExceeded"
-        else:
-            lab.counters.request(name)
-        self.throttle(inv, reason)
+            self.unreserved_in_use = unreserved + 1
+            counts.unreserved += 1
+        elif counts.busy >= reserved:
+            self.lab.counters.request(name)
+            self.throttle(inv, "ReservedFunctionConcurrentInvocationLimitExceeded")
+            return inv
+        self._counters.lean_start(counts)       # request + busy_change(name, 1)
+        inv.status = "running"
+        if self.lab.fleet.acquire_lean(inv):
+            return inv
+        self.release(name)                       # the scaling rate refused a new environment
+        self.throttle(inv, "ConcurrentInvocationLimitExceeded")
         return inv
 
     def _accept(self, inv: Invocation, params: dict) -> None:
@@ -225,18 +228,17 @@ class Frontend:
         fn = inv.function
         name = fn.name
         lab.counters.request(name)
-        in_use = self.in_use.get(name, 0)
+        counts = lab.counters.function(name)
         reason = None
         if fn.reserved is not None:
-            if in_use >= fn.reserved:
+            if counts.busy >= fn.reserved:
                 reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
         elif self.unreserved_in_use >= lab.account_concurrency - lab.concurrency.total_reserved():
             reason = "ConcurrentInvocationLimitExceeded"
         if reason is None:
-            self.in_use[name] = in_use + 1
             if fn.reserved is None:
                 self.unreserved_in_use += 1
-                self._unreserved_by_fn[name] = self._unreserved_by_fn.get(name, 0) + 1
+                counts.unreserved += 1
             lab.counters.busy_change(name, 1)
             if lab.trace.full:
                 lab.trace.emit("frontend", "dispatch", "Hand the request to the Worker Manager",
@@ -250,19 +252,23 @@ class Frontend:
         self.throttle(inv, reason)
         return False
 
-    def release_lean(self, name: str) -> None:
+    def release_lean(self, counts) -> None:
         """``release`` on the bulk lane, whose busy count ``Stats.lean_done`` has already taken down."""
-        self.in_use[name] -= 1
-        if self._unreserved_by_fn.get(name):
-            self._unreserved_by_fn[name] -= 1
+        if counts.unreserved:
+            counts.unreserved -= 1
             self.unreserved_in_use -= 1
 
     def release(self, name: str) -> None:
-        self.in_use[name] -= 1
-        if self._unreserved_by_fn.get(name):
-            self._unreserved_by_fn[name] -= 1
+        counts = self.lab.counters.function(name)
+        if counts.unreserved:
+            counts.unreserved -= 1
             self.unreserved_in_use -= 1
         self.lab.counters.busy_change(name, -1)
+
+    @property
+    def in_use(self) -> dict[str, int]:
+        """Requests in flight per function."""
+        return {name: counts.busy for name, counts in self.lab.counters.functions.items()}
 
     # --- answers --------------------------------------------------------------------------------------------
     def throttle(self, inv: Invocation, reason: str) -> None:

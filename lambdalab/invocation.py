@@ -80,14 +80,11 @@ class LeanInvocation(Invocation):
     ordinary Invocation's defaults until the data path sets them.
     """
 
-    __slots__ = ("_bits", "_epoch", "lane")
+    __slots__ = ("_bits", "lane")
 
-    def __init__(self, bits: int, lane: "BulkLane", t_arrival: float, epoch: float) -> None:
+    def __init__(self, bits: int, lane: "BulkLane", t_arrival: float) -> None:
         self._bits = bits
-        self._epoch = epoch
         self.lane = lane
-        self.function = lane.function
-        self.snapshot = lane.snapshot
         self.t_arrival = t_arrival
         self.done = False
 
@@ -112,10 +109,15 @@ class LeanInvocation(Invocation):
             value = []
         elif name == "body":                  # a bulk-lane invoke that returned answers null (Environment._lean_done)
             value = b"null" if self.status == "ok" else b""
+        elif name == "function":
+            value = self.lane.function
+        elif name == "snapshot":
+            value = self.lane.snapshot
         elif name == "invoked_arn":
-            value = self.function.arn
+            value = self.lane.function.arn
         elif name == "trace_id":
-            value = f"Root=1-{int(self._epoch + self.t_arrival):08x}-{self.request_id.replace('-', '')[:24]};Sampled=0"
+            value = (f"Root=1-{int(self.lane.epoch + self.t_arrival):08x}-{self.request_id.replace('-', '')[:24]}"
+                     ";Sampled=0")
         else:
             raise AttributeError(name)
         setattr(self, name, value)
@@ -138,9 +140,10 @@ class BulkLane:
     with the same number from the same RNG.
     """
     __slots__ = ("snapshot", "function", "name", "key", "stats", "memory", "arm", "timeout", "duration", "rate",
-                 "random")
+                 "random", "epoch")
 
-    def __init__(self, snapshot, stats, rng) -> None:
+    def __init__(self, snapshot, stats, rng, epoch: float) -> None:
+        self.epoch = epoch
         self.snapshot = snapshot
         self.function = snapshot.function
         self.name = snapshot.function.name

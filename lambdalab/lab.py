@@ -50,16 +50,14 @@ class Ids:
 
     def __init__(self, seed) -> None:
         self._rng = random.Random(f"ids-{seed}")
+        #: ``bits(128)``: the random bits ``uuid()`` would use (``invocation.uuid_text`` makes the same text)
+        self.bits = self._rng.getrandbits
 
     def uuid(self) -> str:
         # the same text as str(uuid.UUID(int=bits, version=4)), without building a UUID object (bulk runs)
         n = (self._rng.getrandbits(128) & _UUID_CLEAR) | _UUID_SET
         h = "%032x" % n
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-    def draw128(self) -> int:
-        """The 128 random bits ``uuid()`` would use (``invocation.uuid_text`` makes the same text from them)."""
-        return self._rng.getrandbits(128)
 
     def hex(self, n: int) -> str:
         return f"{self._rng.getrandbits(4 * n):0{n}x}"
@@ -234,7 +232,7 @@ class Lab:
         uniform, engine = self.rng.random, self.engine
         submit = self.frontend.submit
         if invocation_type == "RequestResponse" and payload is None and type(function_name) is str \
-                and ":" not in function_name:
+                and ":" not in function_name and not self.trace.full:
             # nobody holds these requests: outside trace="full" they may take the frontend's bulk lane
             submit = self.frontend.submit_lean
 
@@ -243,15 +241,14 @@ class Lab:
         def arrive():
             nonlocal left
             submit(params)
-            if left > 0:
-                left -= 1
+            left -= 1                             # (counting down from -1 when there is no count: never 0)
             if left == 0:
                 return
             t = engine.now + -log(1.0 - uniform()) / rate      # rng.expovariate(rate), inlined
             if t <= end:
                 if engine.wake is None:           # engine.at(t, arrive), inlined: one of these per request
-                    engine._seq += 1
-                    heappush(heap, [t, engine._seq, arrive, ()])
+                    seq = engine._seq = engine._seq + 1
+                    heappush(heap, [t, seq, arrive, ()])
                 else:
                     engine.at(t, arrive)
 

@@ -104,7 +104,16 @@ class Engine:
         heap = self._heap
         pop = heapq.heappop
         limit = float("inf") if until is None else until
-        if stop is None:                          # the bulk loop: nothing to ask between events
+        if stop is None and until is None:        # the bulk loop: run everything
+            while heap:
+                time, _, callback, args = pop(heap)
+                if callback is not None:
+                    self.now = time
+                    callback(*args)
+            if self.horizon > self.now:
+                self.now = self.horizon
+            return
+        if stop is None:                          # ... up to a time
             while heap:
                 event = pop(heap)
                 callback = event[2]
@@ -118,7 +127,7 @@ class Engine:
             else:
                 if limit >= self.horizon > self.now:
                     self.now = self.horizon
-            if until is not None and until > self.now:
+            if until > self.now:
                 self.now = until
             return
         while heap:

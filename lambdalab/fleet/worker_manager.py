@@ -36,7 +36,8 @@ SCALING_BURST = 1000.0          # environments a function may add at once
 SCALING_REFILL = 100.0          # ... refilled at 1,000 per 10 s
 
 
-SWEPT = "swept"                 # an idle environment's ``idle_event`` when the pool's sweep will expire it
+SWEPT = "swept"                 # an idle environment's ``idle_event`` when the pool's sweep will expire it,
+TIMED = "timed"                 # ... and when the sweep's timer is its own (it is the oldest one)
 
 
 class _IdleSweep:
@@ -70,6 +71,7 @@ class WorkerManager:
         self.retired_keys: set[int] = set()
         self._scaling: dict[str, list] = {}         # function -> [tokens, last refill time]
         self._sweeps: dict[int, _IdleSweep] = {}
+        self._engine = lab.engine
         self._env_seq = 0
         self._worker_seq = 0
 
@@ -83,7 +85,7 @@ class WorkerManager:
         if pool:
             env = self._pick(pool)
             del pool[env]
-            if env.idle_event is SWEPT:
+            if env.idle_event is SWEPT or env.idle_event is TIMED:
                 self._claimed(env, pool)
             if self.lab.trace.full:
                 kind = "provisioned" if env.init_type != "on-demand" else "idle"
@@ -106,11 +108,15 @@ class WorkerManager:
 
     def acquire_lean(self, inv) -> bool:
         """``acquire`` for a request on the bulk lane: a warm start takes the same environment, without a Step."""
-        key = inv.lane.key
-        pool = self.provisioned_pools.get(key) or self.pools.get(key)
+        pool = self.pools.get(inv.lane.key)      # (no provisioned concurrency on the bulk lane: no provisioned pool)
         if pool and self.reuse == "most_recent":
             env = pool.popitem()[0]               # the last one to become idle, as _pick chooses
-            if env.idle_event is SWEPT:
+            event = env.idle_event
+            if event is SWEPT:                    # _claimed, inlined for an environment whose timer is not on
+                engine = self._engine             # (its stale SWEPT mark is harmless: the next release resets it)
+                if env.idle_expire > engine.horizon:
+                    engine.horizon = env.idle_expire
+            elif event is TIMED:
                 self._claimed(env, pool)
             env.thaw_lean(inv)
             return True
@@ -170,7 +176,6 @@ class WorkerManager:
             if env.init_type != "on-demand" and env.snapshot.key not in self.retired_keys:
                 self.lab.provisioned.replace(env.snapshot)
             return
-        env.idle_since = now
         if env.init_type != "on-demand":
             if env.snapshot.provisioned is None:
                 self.reclaim(env, "its provisioned concurrency config was removed")
@@ -196,7 +201,7 @@ class WorkerManager:
         if sweep is None:
             sweep = self._sweeps[key] = _IdleSweep()
         if env.expires_at < expire or expire < sweep.last or engine.wake is not None:
-            env.idle_event = engine.at(min(expire, env.expires_at), self._expire, env, env.generation)
+            env.idle_event = engine.at(min(expire, env.expires_at), self._expire, env, env.invocations)
             return
         engine._seq += 1                          # the sequence number engine.at would have given it
         env.idle_event, env.idle_expire, env.idle_seq = SWEPT, expire, engine._seq
@@ -208,29 +213,29 @@ class WorkerManager:
         """Put the expiry of the pool's oldest swept environment on the heap (its time, its sequence number)."""
         for env in pool:
             if env.idle_event is SWEPT:
-                engine = self.lab.engine
+                env.idle_event = TIMED
                 sweep.timer = timer = [env.idle_expire, env.idle_seq, self._sweep, (sweep, env)]
-                heappush(engine._heap, timer)
+                heappush(self._engine._heap, timer)
                 return
 
     def _sweep(self, sweep: _IdleSweep, env: ExecutionEnvironment) -> None:
         sweep.timer = None
         env.idle_event = None
-        self._expire(env, env.generation)
+        self._expire(env, env.invocations)
         pool = self.pools.get(env.snapshot.key)
         if pool:
             self._arm(sweep, pool)
 
     def _claimed(self, env: ExecutionEnvironment, pool: dict) -> None:
         """A swept environment left its pool to serve a request: its expiry goes (and the timer, if it was its)."""
+        timed = env.idle_event is TIMED
         env.idle_event = None
-        engine = self.lab.engine
+        engine = self._engine
         if env.idle_expire > engine.horizon:
             engine.horizon = env.idle_expire     # where the clock would be after the no-op expiry it leaves
-        sweep = self._sweeps[env.snapshot.key]
-        timer = sweep.timer
-        if timer is not None and timer[3][1] is env:
-            timer[2] = None
+        if timed:
+            sweep = self._sweeps[env.snapshot.key]
+            sweep.timer[2] = None
             sweep.timer = None
             self._arm(sweep, pool)
 
@@ -238,16 +243,14 @@ class WorkerManager:
         """``env`` is shut down: its pending expiry is cancelled (and its pool's timer moves on if it was first)."""
         event = env.idle_event
         env.idle_event = None
-        if event is SWEPT:
+        if event is TIMED:
             sweep = self._sweeps[env.snapshot.key]
-            timer = sweep.timer
-            if timer is not None and timer[3][1] is env:
-                timer[2] = None
-                sweep.timer = None
-                pool = self.pools.get(env.snapshot.key)
-                if pool:
-                    self._arm(sweep, pool)
-        elif event is not None:
+            sweep.timer[2] = None
+            sweep.timer = None
+            pool = self.pools.get(env.snapshot.key)
+            if pool:
+                self._arm(sweep, pool)
+        elif event is not None and event is not SWEPT:
             event[2] = None
 
     def release_lean(self, env: ExecutionEnvironment, inv) -> None:
@@ -255,14 +258,13 @@ class WorkerManager:
         may stay goes back to its pool."""
         lab = self.lab
         lane = inv.lane
-        now = lab.engine.now
-        lab.frontend.release_lean(lane.name)
+        engine = self._engine
+        now = engine.now
+        lab.frontend.release_lean(lane.stats)
         key = lane.key
-        if env.init_type != "on-demand" or key in self.retired_keys or env.worker.draining or \
-                now >= env.expires_at:
+        if key in self.retired_keys or env.worker.draining or now >= env.expires_at:   # (on-demand: thaw_lean)
             self._back(env, inv.request_id)
             return
-        env.idle_since = now
         pool = self.pools.get(key)
         if pool is None:
             pool = self.pools[key] = {}
@@ -270,17 +272,17 @@ class WorkerManager:
         # _schedule_expiry, inlined for the usual case: the pool's sweep is running and this expiry comes last
         expire = now + self.idle_timeout
         sweep = self._sweeps.get(key)
-        engine = lab.engine
         if sweep is None or sweep.timer is None or expire < sweep.last or env.expires_at < expire or \
                 engine.wake is not None:
             self._schedule_expiry(env, now)
             return
-        engine._seq += 1
-        env.idle_event, env.idle_expire, env.idle_seq = SWEPT, expire, engine._seq
-        sweep.last = expire
+        env.idle_seq = engine._seq = engine._seq + 1
+        env.idle_event = SWEPT
+        env.idle_expire = sweep.last = expire
 
-    def _expire(self, env: ExecutionEnvironment, generation: int) -> None:
-        if env.generation != generation or env.state != "Idle":
+    def _expire(self, env: ExecutionEnvironment, served: int) -> None:
+        """``env``'s keep-alive is over, unless it served another request since it went idle (``served``)."""
+        if env.invocations != served or env.state != "Idle":
             return
         why = "idle for longer than the keep-alive" if self.lab.now < env.expires_at else \
             "it reached its maximum lifetime"

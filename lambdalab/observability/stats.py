@@ -48,13 +48,15 @@ class _Integral:
 class _FunctionStats:
     """One function's counters. The busy count (requests being served) is inline: it changes twice a request.
 
-    The four per-request metrics are summed for the current minute in plain attributes (``m_*``) and written
-    into their buckets when the minute changes or somebody reads them (``Stats._close``).
+    The four per-request metrics of the current minute are not kept per request: Invocations and Duration are
+    read off the durations array (the minute's invocations are those from index ``minute_base`` on), Errors and
+    ConcurrentExecutions are ``m_errors`` and ``m_cc``. They are written into their buckets when the minute
+    changes or somebody reads them (``Stats._flush``).
     """
     __slots__ = ("requests", "cold_starts", "warm_starts", "throttles", "errors", "timeouts", "durations",
                  "billed_gb_seconds", "arm_gb_seconds", "environments", "busy", "busy_signed", "busy_peak",
-                 "pc_gb_seconds", "minute", "minute_end", "m_calls", "m_errors", "m_duration", "cc_minute", "cc_end",
-                 "m_cc", "name")
+                 "pc_gb_seconds", "minute", "minute_end", "minute_base", "m_errors", "cc_minute", "cc_end",
+                 "m_cc", "name", "unreserved")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -65,12 +67,13 @@ class _FunctionStats:
         self.arm_gb_seconds = 0.0
         self.pc_gb_seconds = 0.0
         self.environments = _Integral()
-        self.busy = self.busy_peak = 0
+        self.busy = self.busy_peak = 0   # requests in flight (the frontend's count for reserved concurrency)
         self.busy_signed = 0.0
-        self.minute = -1         # the minute m_calls / m_errors / m_duration belong to (it ends at minute_end)
+        self.unreserved = 0              # ... of which the frontend let in against the account's unreserved pool
+        self.minute = -1         # the minute of invocations that ended from index minute_base (it ends at minute_end)
         self.minute_end = 0
-        self.m_calls = self.m_errors = 0
-        self.m_duration = 0.0
+        self.minute_base = 0
+        self.m_errors = 0
         self.cc_minute = -1      # ... and the minute of m_cc, the highest busy count a request started at
         self.cc_end = 0
         self.m_cc = 0
@@ -95,7 +98,7 @@ class Stats:
         # per-invocation records, kept in "full" and "summary" modes ("off" keeps counters only)
         self.records: list[tuple] | None = None if lab.trace.mode == "off" else []
 
-    def _fn(self, name: str) -> _FunctionStats:
+    def function(self, name: str) -> _FunctionStats:
         fs = self.functions.get(name)
         if fs is None:
             fs = self.functions[name] = _FunctionStats(name)
@@ -103,15 +106,15 @@ class Stats:
 
     # --- updates (called by the components) -----------------------------------------------------------------
     def request(self, function: str) -> None:
-        (self.functions.get(function) or self._fn(function)).requests += 1
+        (self.functions.get(function) or self.function(function)).requests += 1
 
     def throttle(self, function: str) -> None:
-        self._fn(function).throttles += 1
+        self.function(function).throttles += 1
         self.put(function, "Throttles", 1)
 
     def busy_change(self, function: str, delta: int) -> None:
         now = self._engine.now
-        fs = self.functions.get(function) or self._fn(function)
+        fs = self.functions.get(function) or self.function(function)
         fs.busy_signed += delta * now
         fs.busy = busy = fs.busy + delta
         self.busy += delta
@@ -120,25 +123,24 @@ class Stats:
                 fs.busy_peak = busy
             if self.busy > self.busy_peak:
                 self.busy_peak = self.busy
-            minute = int(now // 60)
-            if minute != fs.cc_minute:
-                self._close_cc(fs, minute)
+            if now >= fs.cc_end:
+                self._close_cc(fs, int(now // 60))
             if busy > fs.m_cc:
                 fs.m_cc = busy
 
     def environment_up(self, function: str) -> None:
         now = self.lab.now
-        self._fn(function).environments.add(now, 1)
+        self.function(function).environments.add(now, 1)
         self.environments.add(now, 1)
 
     def environment_down(self, function: str) -> None:
         now = self.lab.now
-        self._fn(function).environments.add(now, -1)
+        self.function(function).environments.add(now, -1)
         self.environments.add(now, -1)
 
     def invocation_done(self, inv, snapshot) -> None:
         name = snapshot.function.name
-        fs = self.functions.get(name) or self._fn(name)
+        fs = self.functions.get(name) or self.function(name)
         if inv.cold:
             fs.cold_starts += 1
         else:
@@ -148,6 +150,11 @@ class Stats:
             fs.errors += 1
             if inv.status == "timeout":
                 fs.timeouts += 1
+        now = self._engine.now
+        if now >= fs.minute_end:
+            self._close(fs, int(now // 60))
+        if failed:
+            fs.m_errors += 1
         fs.durations.append(inv.duration)
         gb_s = inv.billed_ms / 1000.0 * snapshot.memory / 1024.0
         if snapshot.config["Architectures"] == ["arm64"]:
@@ -159,13 +166,6 @@ class Stats:
             self.records.append((inv.request_id, snapshot.function.name, snapshot.version, inv.t_arrival,
                                  inv.t_start, inv.t_end, inv.cold, inv.status, inv.duration, inv.billed_ms,
                                  inv.env_id))
-        minute = int(self._engine.now // 60)
-        if minute != fs.minute:
-            self._close(fs, minute)
-        fs.m_calls += 1
-        fs.m_duration += inv.duration * 1000
-        if failed:
-            fs.m_errors += 1
         if snapshot.provisioned is not None:
             # with provisioned concurrency configured, each invoke ran on it or spilled over to on-demand
             self.put(name, "ProvisionedConcurrencyInvocations" if inv.init_type == "provisioned-concurrency"
@@ -200,6 +200,8 @@ class Stats:
         its function version's ``BulkLane``."""
         now = self._engine.now
         fs = lane.stats
+        if now >= fs.minute_end:
+            self._close(fs, int(now // 60))
         if cold:
             fs.cold_starts += 1
         else:
@@ -208,19 +210,12 @@ class Stats:
         gb_s = billed_ms / 1000.0 * lane.memory / 1024.0
         if lane.arm:
             fs.arm_gb_seconds += gb_s
-        fs.billed_gb_seconds += gb_s
-        if inv.init_type != "on-demand":
-            fs.pc_gb_seconds += gb_s
+        fs.billed_gb_seconds += gb_s             # (on-demand: the bulk lane never runs on provisioned concurrency)
         if self.records is not None:
             self.records.append((inv.request_id, fs.name, lane.snapshot.version, inv.t_arrival, inv.t_start,
                                  inv.t_end, cold, "ok", duration, billed_ms, inv.env_id))
-        if now >= fs.minute_end:
-            self._close(fs, int(now // 60))
-        fs.m_calls += 1
-        fs.m_duration += duration * 1000
-        if lane.snapshot.provisioned is not None:
-            self.put(fs.name, "ProvisionedConcurrencyInvocations" if inv.init_type == "provisioned-concurrency"
-                     else "ProvisionedConcurrencySpilloverInvocations", 1)
+        if lane.snapshot.provisioned is not None:       # configured since this request arrived: it spilled over
+            self.put(fs.name, "ProvisionedConcurrencySpilloverInvocations", 1)
         fs.busy_signed -= now
         fs.busy -= 1
         self.busy -= 1
@@ -231,8 +226,8 @@ class Stats:
         self._flush(fs)
         fs.minute = minute
         fs.minute_end = minute * 60 + 60
-        fs.m_calls = fs.m_errors = 0
-        fs.m_duration = 0.0
+        fs.minute_base = len(fs.durations)
+        fs.m_errors = 0
 
     def _close_cc(self, fs: _FunctionStats, minute: int) -> None:
         self._flush_cc(fs)
@@ -241,10 +236,12 @@ class Stats:
         fs.m_cc = 0
 
     def _flush(self, fs: _FunctionStats) -> None:
-        if fs.m_calls:                   # (the current minute's buckets are only ever set here, so this may repeat)
-            self._bucket(fs.name, "Invocations", fs.minute)[0] = fs.m_calls
+        calls = len(fs.durations) - fs.minute_base
+        if calls:                        # (the current minute's buckets are only ever set here, so this may repeat)
+            self._bucket(fs.name, "Invocations", fs.minute)[0] = calls
             self._bucket(fs.name, "Errors", fs.minute)[0] = fs.m_errors
-            self._bucket(fs.name, "Duration", fs.minute)[:] = [fs.m_duration, fs.m_calls]
+            total = math.fsum(fs.durations[fs.minute_base:]) * 1000
+            self._bucket(fs.name, "Duration", fs.minute)[:] = [total, calls]
 
     def _flush_cc(self, fs: _FunctionStats) -> None:
         if fs.m_cc:

@@ -80,11 +80,9 @@ class ExecutionEnvironment:
         self.state = "Init"
         self.created_at = lab.now
         self.expires_at = lab.now + lab.fleet.environment_lifetime()
-        self.idle_since = lab.now
         self.idle_event = None                    # its pending expiry while idle (see fleet.worker_manager)
         self.idle_expire = 0.0
         self.idle_seq = 0
-        self.generation = 0
         self.invocations = 0
         self.current = None                       # the Invocation being served
         self.init_duration = 0.0                  # Init phase length, reported once in the first REPORT
@@ -110,6 +108,8 @@ class ExecutionEnvironment:
         # bulk runs (trace off/summary) of a synthetic function with no extensions skip the Runtime API's protocol
         # objects, which nothing can observe there; see _bulk_invoke
         self._bulk = synthetic and not lab.trace.full and not self._extension_specs
+        self._lean = self._bulk and init_type == "on-demand"      # ... and may serve the bulk lane (thaw_lean)
+        self._on_lean_done = self._lean_done                      # (one bound method, not one per invoke)
         self._init_outcome = None
         self._pending_invocation = None
         lab.counters.environment_up(snapshot.function.name)
@@ -392,7 +392,6 @@ class ExecutionEnvironment:
     def _deliver(self, inv) -> None:
         lab = self.lab
         self.current = inv
-        self.generation += 1
         self.invocations += 1
         inv.t_start = lab.now
         inv.env_id = self.id
@@ -430,17 +429,15 @@ class ExecutionEnvironment:
     def thaw_lean(self, inv) -> None:
         """``thaw`` + ``_deliver`` for a request on the bulk lane (``Frontend.submit_lean``): a frozen synthetic
         environment with no extensions and no trace, so there is no Step, telemetry or Runtime API to feed."""
-        if not self._bulk or self.state != "Idle":
+        if not self._lean or self.state != "Idle":
             self.thaw(inv)
             return
         self.state = "Invoking"                   # Idle -> Invoking, a legal move
         self.current = inv
-        self.generation += 1
         self.invocations += 1
         engine = self.lab.engine
         now = inv.t_start = engine.now
-        inv.env_id = self.id
-        inv.init_type = self.init_type
+        inv.env_id = self.id                      # (and init_type "on-demand", Invocation's default in records)
         # _bulk_invoke, with the draw and engine.schedule inlined
         lane = inv.lane
         rate = lane.rate
@@ -455,8 +452,8 @@ class ExecutionEnvironment:
             else:
                 engine.schedule(elapsed, self._lean_done, inv)
             return
-        engine._seq += 1
-        heappush(engine._heap, [now + elapsed, engine._seq, self._lean_done, (inv,)])
+        seq = engine._seq = engine._seq + 1
+        heappush(engine._heap, [now + elapsed, seq, self._on_lean_done, (inv,)])
 
     def _lean_done(self, inv) -> None:
         """``_finish("ok")`` + ``_report`` + the frontend's answer for a bulk-lane request whose handler returned:
@@ -467,19 +464,17 @@ class ExecutionEnvironment:
         lab = self.lab
         now = inv.t_end = lab.engine.now
         inv.status = "ok"                         # (body b"null" and error_type None: LeanInvocation's defaults)
-        duration = round(now - inv.t_start, 9)
-        billed = max(1, ceil(duration * 1000 - 1e-9))
-        cold = False
-        if self.init_type == "on-demand":
-            cold = self.invocations == 1
-            if not self.init_reported:
-                billed += ceil(self.init_duration * 1000 - 1e-9)
+        duration = round((now - inv.t_start) * 1e9) / 1e9    # to the nanosecond, as _finish does
+        billed = ceil(duration * 1000 - 1e-9) or 1                # (at least 1 ms)
+        cold = self.invocations == 1              # (an on-demand environment: see thaw_lean)
+        if not self.init_reported:
+            billed += ceil(self.init_duration * 1000 - 1e-9)
         self.current = None
         self.init_reported = True
         # invocation_done + busy_change(name, -1)
         lab.counters.lean_done(inv, inv.lane, duration, billed, cold)
         if self.state != "Invoking":
-            lab.frontend.release_lean(inv.lane.name)
+            lab.frontend.release_lean(inv.lane.stats)
         else:
             self.state = "Idle"                   # Invoking -> Idle
             lab.fleet.release_lean(self, inv)
@@ -697,7 +692,7 @@ class ExecutionEnvironment:
             if error_type:
                 record["errorType"] = error_type
             self.telemetry.publish("platform.runtimeDone", record)
-        duration = round(now - inv.t_start, 9) + ext
+        duration = round((now - inv.t_start) * 1e9) / 1e9 + ext      # to the nanosecond (no float dust)
         inv.duration = duration
         cold = not self.init_reported and self.init_type == "on-demand"
         inv.cold = self.invocations == 1 and self.init_type == "on-demand"
