@@ -126,7 +126,7 @@ class Lab:
             self.engine.run(until=until)
             return
         try:
-            self.engine.run(until=until, stop=watcher)
+            self.engine.run(until=until, tick=watcher)
         finally:
             watcher.close()
 

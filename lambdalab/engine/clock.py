@@ -23,6 +23,7 @@ __all__ = ["Engine", "Event"]
 
 Event = list  # [time, seq, callback | None, args]
 FULL_COLLECTION_EVERY = 1000    # gc threshold2 while running: young collections between two full ones
+TICK_EVERY = 4096               # events between two calls of run()'s ``tick``
 
 
 class Engine:
@@ -83,10 +84,13 @@ class Engine:
             self.now = self.horizon
         return False
 
-    def run(self, until: float | None = None, stop: Callable[[], bool] | None = None) -> None:
+    def run(self, until: float | None = None, stop: Callable[[], bool] | None = None,
+            tick: Callable[[int], None] | None = None) -> None:
         """Run events in order until the heap is empty, ``until`` is reached, or ``stop()`` is true.
 
-        With ``until`` the clock ends exactly at ``until`` even if the last event was earlier.
+        With ``until`` the clock ends exactly at ``until`` even if the last event was earlier. ``tick(n)`` (a
+        progress display; only without ``stop``) is told every ``TICK_EVERY`` events, and once at the end, how
+        many events ran since it was last told; it cannot change the run.
         """
         # A long run keeps many objects alive (trace steps, log lines, records). CPython's full collection
         # re-scans all of them each time the survivors grow by a quarter, which cost bulk and full-trace runs
@@ -96,15 +100,15 @@ class Engine:
         if 0 < thresholds[2] < FULL_COLLECTION_EVERY:
             gc.set_threshold(thresholds[0], thresholds[1], FULL_COLLECTION_EVERY)
         try:
-            self._run(until, stop)
+            self._run(until, stop, tick)
         finally:
             gc.set_threshold(*thresholds)
 
-    def _run(self, until: float | None, stop: Callable[[], bool] | None) -> None:
+    def _run(self, until: float | None, stop: Callable[[], bool] | None, tick) -> None:
         heap = self._heap
         pop = heapq.heappop
         limit = float("inf") if until is None else until
-        if stop is None and until is None:        # the bulk loop: run everything
+        if stop is None and until is None and tick is None:      # the bulk loop: run everything
             while heap:
                 time, _, callback, args = pop(heap)
                 if callback is not None:
@@ -113,7 +117,8 @@ class Engine:
             if self.horizon > self.now:
                 self.now = self.horizon
             return
-        if stop is None:                          # ... up to a time
+        if stop is None:                          # ... up to a time, and/or watched
+            countdown = TICK_EVERY
             while heap:
                 event = pop(heap)
                 callback = event[2]
@@ -124,11 +129,18 @@ class Engine:
                     break
                 self.now = event[0]
                 callback(*event[3])
+                if tick is not None:
+                    countdown -= 1
+                    if not countdown:
+                        countdown = TICK_EVERY
+                        tick(TICK_EVERY)
             else:
                 if limit >= self.horizon > self.now:
                     self.now = self.horizon
-            if until > self.now:
+            if until is not None and until > self.now:
                 self.now = until
+            if tick is not None:
+                tick(TICK_EVERY - countdown)
             return
         while heap:
             if stop():

@@ -2,9 +2,9 @@
 
 A sweep of a million invocations takes seconds of wall time; a learner staring at a busy cell deserves to see
 it move. ``Lab.run`` and ``Lab.advance`` ask ``hook(lab, until)`` for a watcher. Outside a Jupyter kernel it
-is None and the engine runs exactly as before. Inside one, the watcher rides along as the engine's ``stop``
-callback: it counts events and reads the wall clock only every ``CHECK_EVERY`` of them, so the hot loop pays
-one call and one addition per event. Once a run has lasted ``SHOW_AFTER`` seconds of wall time it displays an
+is None and the engine runs exactly as before. Inside one, the watcher rides along as the engine's ``tick``:
+the engine tells it every ``CHECK_EVERY`` events how many have run, and only then does it read the wall clock,
+so the hot loop pays one subtraction per event. Once a run has lasted ``SHOW_AFTER`` seconds of wall time it displays an
 ipywidgets bar (imported only then) and refreshes it at most every ``REFRESH`` seconds.
 
 The wall clock only drives this display; it never changes what the engine does or any result, and the
@@ -15,9 +15,11 @@ from __future__ import annotations
 import sys
 import time
 
+from ..engine.clock import TICK_EVERY
+
 __all__ = ["hook", "in_kernel", "RunProgress", "CHECK_EVERY", "SHOW_AFTER", "REFRESH"]
 
-CHECK_EVERY = 4096       # events between two reads of the wall clock
+CHECK_EVERY = TICK_EVERY  # events between two reads of the wall clock
 SHOW_AFTER = 1.0         # wall seconds before the bar appears
 REFRESH = 0.25           # wall seconds between two updates of the bar
 
@@ -34,7 +36,7 @@ def in_kernel() -> bool:
 
 
 def hook(lab, until: float | None):
-    """A ``RunProgress`` for ``engine.run(until=..., stop=...)`` when running in a kernel, else None."""
+    """A ``RunProgress`` for ``engine.run(until=..., tick=...)`` when running in a kernel, else None."""
     if not in_kernel():
         return None
     return RunProgress(lab.engine, until)
@@ -48,7 +50,6 @@ class RunProgress:
         self.start = engine.now
         self.until = until
         self.events = 0
-        self._count = 0
         self._clock = clock
         self._began = clock()
         self._next = self._began + SHOW_AFTER
@@ -57,16 +58,9 @@ class RunProgress:
         self.bar = None
         self.label = None
 
-    # the engine's ``stop`` callback: called once per event, must stay cheap
-    def __call__(self) -> bool:
-        self._count += 1
-        if self._count >= CHECK_EVERY:
-            self._tick()
-        return False
-
-    def _tick(self) -> None:
-        self.events += self._count
-        self._count = 0
+    def __call__(self, events: int) -> None:
+        """The engine's ``tick``: ``events`` more events have run."""
+        self.events += events
         now = self._clock()
         if now >= self._next:
             self._next = now + REFRESH
@@ -112,8 +106,6 @@ class RunProgress:
 
     def close(self) -> None:
         """The run is over: bring a shown bar to its final state (nothing was shown for a short run)."""
-        self.events += self._count
-        self._count = 0
         if self.widget is None:
             return
         if self.bar is not None:

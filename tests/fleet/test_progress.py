@@ -27,7 +27,7 @@ def test_bar_appears_after_a_second_of_wall_time_and_tracks_virtual_time():
     shown = []
     until = lab.now + 20_000
     watcher = progress.RunProgress(lab.engine, until, clock=fake_clock, display=shown.append)
-    lab.engine.run(until=until, stop=watcher)
+    lab.engine.run(until=until, tick=watcher)
     assert len(shown) == 1                            # displayed once, then updated in place
     mid = watcher.bar.value
     assert 0 < mid <= 1000
@@ -41,7 +41,7 @@ def test_a_short_run_shows_nothing_and_watching_changes_no_result():
     watched, plain = bulk_lab(), bulk_lab()
     frozen_clock = lambda: 0.0                         # noqa: E731  the run "takes" no wall time at all
     watcher = progress.RunProgress(watched.engine, None, clock=frozen_clock, display=lambda w: pytest.fail("shown"))
-    watched.engine.run(stop=watcher)
+    watched.engine.run(tick=watcher)
     watcher.close()
     plain.run()
     assert watcher.widget is None
