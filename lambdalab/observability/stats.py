@@ -2,8 +2,11 @@
 
 Everything here is updated in O(1) per event, in every trace mode, so a million-invocation run pays a few
 additions per request. Time averages (live and busy environments) integrate the count over virtual time.
-Metrics are kept as one-minute buckets per function and metric name (CloudWatch's standard resolution);
-``lab.metrics(fn, name, period)`` folds them into coarser periods with CloudWatch's statistic for that metric.
+Metrics are kept as one-minute buckets per function and metric name (CloudWatch's standard resolution), each
+holding what its statistic needs: ``[sum]``, ``[sum, count]`` for an average, ``[max]``. The four metrics every
+request moves (Invocations, Errors, Duration, ConcurrentExecutions) are summed for the current minute only and
+written into their bucket when the minute is over or read. ``lab.metrics(fn, name, period)`` folds the buckets
+into coarser periods with CloudWatch's statistic for that metric.
 """
 from __future__ import annotations
 
