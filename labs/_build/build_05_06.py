@@ -458,7 +458,8 @@ monthly_bill = {answer}   # US dollars
         what_aws_does_differently([
             "AWS does not publish its keep-alive or its reuse policy. Idle environments are observed to last "
             "roughly 5-15 minutes, with no guarantee, and every environment is recycled after a few hours "
-            "anyway (the lab's `environment_lifetime`, 4 h by default).",
+            "anyway (the lab's `environment_lifetime`, 4 h by default). Provisioned environments are recycled "
+            "too, and replaced at once: the allocation stays.",
             "Real prices have more parts: a monthly free tier (1M requests and 400,000 GB-s), Arm functions at "
             "about 20% less per GB-s, cheaper tiers at very high volume, ephemeral storage above 512 MB, data "
             "transfer, and Savings Plans.",

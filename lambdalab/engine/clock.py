@@ -9,6 +9,11 @@ so two runs that schedule the same things in the same order run them in the same
 our determinism, together with the seeded RNG. Cancelling an event blanks its callback (lazy deletion), which
 keeps cancel O(1); blanked entries are skipped when they reach the top.
 
+Some events are the fleet's upkeep rather than the workload's: a worker's lease drain, the recycling of a
+provisioned environment at the end of its lifetime. They recur for as long as the fleet exists, so ``run()``
+with no end time does not wait for them: when nothing but upkeep is left, the workload is over and the run
+stops there (``advance`` and ``run(until=...)`` run them as they come due).
+
 The same object serves the real-time driver (``lambdalab.realtime``): there ``now`` follows a monotonic clock and
 the driver sleeps until the next event is due instead of jumping to it.
 """
@@ -53,6 +58,21 @@ class Engine:
         if self.wake is not None:
             self.wake(time)
         return event
+
+    def upkeep(self, time: float, callback: Callable[..., Any], *args: Any) -> Event:
+        """``at(time, callback, *args)`` for fleet upkeep: ``run()`` with no end time does not wait for it."""
+        return self.at(time, _upkeep, callback, args)
+
+    def _quiet(self, time: float) -> bool:
+        """Is upkeep due at ``time`` all there is left? (Then a run with no end stops before it.)"""
+        if self.horizon > time:
+            return False                          # a dropped no-op event would still have come after it
+        for event in self._heap:
+            if event[2] is not None and event[2] is not _upkeep:
+                return False
+        if self.horizon > self.now:
+            self.now = self.horizon
+        return True
 
     def schedule(self, delay: float, callback: Callable[..., Any], *args: Any) -> Event:
         """Run ``callback(*args)`` ``delay`` seconds from now."""
@@ -108,12 +128,18 @@ class Engine:
         heap = self._heap
         pop = heapq.heappop
         limit = float("inf") if until is None else until
+        upkeep = _upkeep
         if stop is None and until is None and tick is None:      # the bulk loop: run everything
             while heap:
-                time, _, callback, args = pop(heap)
-                if callback is not None:
-                    self.now = time
-                    callback(*args)
+                event = pop(heap)
+                time, _, callback, args = event
+                if callback is None:
+                    continue
+                if callback is upkeep and self._quiet(time):
+                    heapq.heappush(heap, event)
+                    return
+                self.now = time
+                callback(*args)
             if self.horizon > self.now:
                 self.now = self.horizon
             return
@@ -124,7 +150,7 @@ class Engine:
                 callback = event[2]
                 if callback is None:
                     continue
-                if event[0] > limit:
+                if event[0] > limit or (callback is upkeep and until is None and self._quiet(event[0])):
                     heapq.heappush(heap, event)   # same time and sequence number: same place
                     break
                 self.now = event[0]
@@ -149,7 +175,7 @@ class Engine:
             if event[2] is None:
                 pop(heap)
                 continue
-            if event[0] > limit:
+            if event[0] > limit or (event[2] is upkeep and until is None and self._quiet(event[0])):
                 break
             pop(heap)
             self.now = event[0]
@@ -164,3 +190,8 @@ class Engine:
     def pending(self) -> int:
         """Number of scheduled events (cancelled ones included until they surface)."""
         return len(self._heap)
+
+
+def _upkeep(callback: Callable[..., Any], args: tuple) -> None:
+    """The callback of every upkeep event (``Engine.upkeep``): the run loops know upkeep by it."""
+    callback(*args)

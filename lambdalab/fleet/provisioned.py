@@ -5,6 +5,12 @@ through the ordinary Init path with ``AWS_LAMBDA_INITIALIZATION_TYPE=provisioned
 reads ``IN_PROGRESS`` until all N are initialised, then ``READY``; an Init failure makes it ``FAILED`` with
 ``FUNCTION_ERROR_INIT_FAILURE``. Requests use these environments first and spill over to on-demand ones.
 While allocated they are billed per GB-second whether used or not.
+
+Like every environment they are recycled: at the end of their lifetime and when their worker's lease ends. The
+Worker Manager then builds a successor at once (``replace``), so the config keeps its environments for as long
+as it stands. We simplify: the successor starts its Init when the old one goes (AWS does not say how it
+overlaps them), and the config's counts do not dip meanwhile. Recycling is fleet upkeep, which ``lab.run()``
+does not wait for (``engine.clock``).
 """
 from __future__ import annotations
 

@@ -40,10 +40,10 @@ class Worker:
         self.used_mb += memory_mb
         self.environments[env.id] = env
         if self.drain_event is None and self.lease_end != float("inf"):
-            # An empty worker needs no drain, so the lease's end is only scheduled while someone lives here:
-            # otherwise lab.run() would wait for the lease of a long-empty host.
+            # An empty worker needs no drain, so the lease's end is only scheduled while someone lives here.
+            # It is upkeep: lab.run() does not wait for it (see engine.clock).
             engine = self.fleet.lab.engine
-            self.drain_event = engine.at(max(engine.now, self.fleet.drain_at(self)), self.fleet._drain, self)
+            self.drain_event = engine.upkeep(max(engine.now, self.fleet.drain_at(self)), self.fleet._drain, self)
 
     def remove(self, env) -> None:
         if self.environments.pop(env.id, None) is not None:

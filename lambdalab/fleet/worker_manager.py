@@ -11,7 +11,7 @@ lot (REFERENCE.md §10). New environments are also rate limited per function: 1,
 continuously and never accumulating past 1,000 (the scaling rate since Nov 2023).
 
 Provisioned concurrency lives here too: pre-initialised environments of a version or alias, used before any
-on-demand one and never reclaimed for idleness.
+on-demand one and never reclaimed for idleness; one recycled (lifetime, draining worker) is replaced at once.
 
 Idle expiry is one timer per pool, not one heap event per release (the "idle sweep"). A pool keeps its idle
 environments in the order they became idle and the keep-alive is the same for all, so they expire in that
@@ -173,15 +173,15 @@ class WorkerManager:
             reason = "it reached its maximum lifetime"
         if reason:
             self.reclaim(env, reason)
-            if env.init_type != "on-demand" and env.snapshot.key not in self.retired_keys:
-                self.lab.provisioned.replace(env.snapshot)
             return
         if env.init_type != "on-demand":
             if env.snapshot.provisioned is None:
                 self.reclaim(env, "its provisioned concurrency config was removed")
                 return
-            if request_id is None:
+            if request_id is None:                # its Init is done: ready, and recycled at the end of its lifetime
                 lab.provisioned.ready(env)
+                if env.expires_at != float("inf"):
+                    env.idle_event = lab.engine.upkeep(env.expires_at, self._recycle, env)
             self.provisioned_pools.setdefault(env.snapshot.key, {})[env] = None
         else:
             self.pools.setdefault(env.snapshot.key, {})[env] = None
@@ -288,8 +288,15 @@ class WorkerManager:
             "it reached its maximum lifetime"
         self.reclaim(env, why)
 
+    def _recycle(self, env: ExecutionEnvironment) -> None:
+        """A provisioned environment reached its maximum lifetime: if idle it goes now (a busy one goes when its
+        invoke is over, see ``_back``), and a new one takes its place."""
+        if env.state == "Idle":
+            self.reclaim(env, "it reached its maximum lifetime")
+
     def reclaim(self, env: ExecutionEnvironment, why: str) -> None:
-        """Take an idle environment out of service and shut it down."""
+        """Take an idle environment out of service and shut it down (a provisioned one is replaced while its
+        config stands: AWS keeps the allocation, only the environment is recycled)."""
         for pools in (self.pools, self.provisioned_pools):
             pool = pools.get(env.snapshot.key)
             if pool is not None:
@@ -300,6 +307,9 @@ class WorkerManager:
                                 version=env.snapshot.version, env_id=env.id, worker_id=env.worker.id, reason=why,
                                 target="environment")
         env.shutdown("spindown")
+        snap = env.snapshot
+        if env.init_type != "on-demand" and snap.provisioned is not None and snap.key not in self.retired_keys:
+            self.lab.provisioned.replace(snap)
 
     def retire_snapshot(self, snap) -> None:
         """A snapshot is gone ($LATEST replaced, version or function deleted): its idle environments go now."""

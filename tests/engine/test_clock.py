@@ -88,3 +88,18 @@ def test_every_step_of_a_real_run_uses_the_vocabulary():
     assert len(lab.trace) > 20
     for step in lab.trace:
         assert step.action in ACTIONS[step.component], (step.component, step.action)
+
+
+def test_run_with_no_end_stops_before_upkeep_when_nothing_else_is_left():
+    engine = Engine(seed=0)
+    ran = []
+    engine.upkeep(50.0, ran.append, "drain")
+    engine.at(10.0, ran.append, "invoke")
+    engine.run()
+    assert ran == ["invoke"] and engine.now == 10.0       # the workload is over; the upkeep waits
+    engine.at(60.0, ran.append, "later")
+    engine.run()                                         # work after it: the upkeep runs on the way
+    assert ran == ["invoke", "drain", "later"] and engine.now == 60.0
+    engine.upkeep(100.0, ran.append, "recycle")
+    engine.run(until=200.0)                              # an end time runs upkeep as it comes due
+    assert ran[-1] == "recycle" and engine.now == 200.0

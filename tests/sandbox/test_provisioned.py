@@ -77,6 +77,43 @@ def test_provisioned_environments_survive_the_idle_timeout():
     assert lab.stats("f")["cold_starts"] == 0
 
 
+def provisioned_envs(lab):
+    return sorted((e for e in lab.fleet.environments.values() if e.init_type != "on-demand"), key=lambda e: e.id)
+
+
+def test_provisioned_environments_are_recycled_at_their_lifetime_and_off_a_draining_worker_and_replaced():
+    lab, lam, _ = setup(2, environment_lifetime=1800, worker_lease=3600)
+    lab.advance(60)
+    first = provisioned_envs(lab)
+    lab.advance(1800)                                 # past the lifetime of the first two
+    second = provisioned_envs(lab)
+    assert len(second) == 2 and not set(second) & set(first)
+    assert all(e.state == "Gone" for e in first)
+    assert {s.detail["reason"] for s in lab.trace.filter(component="worker_manager", action="reclaim")} == \
+        {"it reached its maximum lifetime"}
+    old_worker = second[0].worker
+    lab.advance(3600 - lab.now + 60)                  # the first worker's lease is ending: it drains
+    third = provisioned_envs(lab)
+    assert len(third) == 2 and all(e.worker is not old_worker for e in third)
+    got = lam.get_provisioned_concurrency_config(FunctionName="f", Qualifier="live")
+    assert got["Status"] == "READY" and got["AvailableProvisionedConcurrentExecutions"] == 2
+    _, body = invoke(lab, "f", Qualifier="live")
+    assert body == "provisioned-concurrency" and lab.stats("f")["cold_starts"] == 0
+
+
+def test_run_with_no_end_stops_when_only_the_fleets_upkeep_is_left():
+    """Provisioned environments live on (recycled, moved off draining workers) for as long as the config
+    stands: ``lab.run()`` ends with the workload, not with the fleet; ``advance`` still runs the upkeep."""
+    lab, lam, _ = setup(2, environment_lifetime=1800, worker_lease=3600)
+    lab.run()
+    assert lab.now < 60 and len(provisioned_envs(lab)) == 2
+    invoke(lab, "f", Qualifier="live")
+    lab.run()
+    assert lab.now < 60
+    lab.advance(4000)                                 # a recycle at 1,800 s, a drain at 2,700 s (lease - 15 min)
+    assert len(provisioned_envs(lab)) == 2 and all(e.created_at > 2700 for e in provisioned_envs(lab))
+
+
 def test_an_init_error_makes_the_config_failed_with_function_error_init_failure():
     lab, lam, _ = setup(1, code="raise ImportError('nope')\ndef handler(e, c):\n    return 1\n")
     lab.advance(5)
