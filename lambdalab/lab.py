@@ -87,6 +87,7 @@ class Lab:
         self.epoch = VIRTUAL_EPOCH if clock == "virtual" else _time.time()
         self.cost = cost_model or CostModel()
         self.trace = Trace(trace, clock=lambda: self.engine.now)
+        self.trace.owner = self
         self.log_store = LogStore(enabled=self.trace.full)
         self.counters = Stats(self)
         self.control_plane = ControlPlane(self)

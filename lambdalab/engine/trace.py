@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Iterator
 
-__all__ = ["Step", "Trace", "COMPONENTS", "TRACE_MODES"]
+__all__ = ["Step", "Trace", "TraceSlice", "COMPONENTS", "TRACE_MODES"]
 
 COMPONENTS = (
     "client", "frontend", "async_queue", "poller", "event_source_mapping", "worker_manager", "placement",
@@ -62,6 +62,9 @@ class Trace:
         self._clock = clock or (lambda: 0.0)
         self._steps: list[Step] = []
         self._listeners: list[Callable[[Step], None]] = []
+        #: the Lab that records into this trace (set by the Lab): a slice of the trace remembers it, so a widget
+        #: given ``lab.trace[a:b]`` still finds the lab's log lines
+        self.owner = None
 
     def emit(self, component: str, action: str, text: str, *, request_id: str | None = None,
              function: str | None = None, version: str | None = None, env_id: str | None = None,
@@ -86,6 +89,8 @@ class Trace:
         return len(self._steps)
 
     def __getitem__(self, index):
+        if isinstance(index, slice):
+            return TraceSlice(self._steps[index], self.owner)
         return self._steps[index]
 
     def __iter__(self) -> Iterator[Step]:
@@ -123,3 +128,11 @@ class Trace:
 
     def __repr__(self) -> str:
         return f"<Trace mode={self.mode} steps={len(self._steps)}>"
+
+
+class TraceSlice(list):
+    """Steps cut from a Trace (``trace[a:b]``): a plain list that also knows the trace's ``owner`` (its Lab)."""
+
+    def __init__(self, steps, owner=None) -> None:
+        super().__init__(steps)
+        self.owner = owner

@@ -295,6 +295,7 @@ class ArchitectureDiagram(widgets.VBox):
     def _style_band(self, band_state, band) -> None:
         rect, text = self.zoom_band.artists
         rect.set_facecolor(STATE_COLOURS.get(band_state, "#EEEEEE"))
+        rect.set_visible(bool(band))              # no environment in focus: no empty state band either
         text.set_text(band)
 
     def _style_caption(self, text) -> None:

@@ -56,7 +56,7 @@ def resolve(obj: Any, what: str = "This view") -> Source:
     if trace is not None and not callable(trace) and _looks_like_trace(trace):
         return Source(trace, lab=obj)
     if _looks_like_trace(obj):
-        return Source(obj)
+        return Source(obj, lab=getattr(obj, "owner", None))     # a slice of a Lab's trace knows its Lab
     kind = type(obj).__name__
     return Source([], problem=f"{what} needs a Lab (ll.Lab(...)) or its trace (lab.trace); it was given "
                               f"{'nothing' if obj is None else 'a ' + kind}.")

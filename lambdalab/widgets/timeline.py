@@ -281,6 +281,9 @@ class Timeline(widgets.VBox):
         return f"{env_id} · {function}" if function else env_id
 
     def _lab_now(self) -> float:
+        """How far a live trace's Lab has run (its steps may stop earlier); 0 for a finished trace or a slice."""
+        if not self.source.live:
+            return 0.0
         now = getattr(self.source.lab, "now", None)
         return float(now) if isinstance(now, (int, float)) else 0.0
 

@@ -178,6 +178,16 @@ def test_log_panel_shows_lines_written_so_far(lab):
     assert "CloudWatch Logs" in panel.title.value
 
 
+def test_a_slice_of_a_labs_trace_still_shows_that_labs_log_lines(lab):
+    """``Stepper(lab.trace[a:b])`` (one request's span, as lab 03 does) keeps the Lab: its logs are shown."""
+    second = [s.seq for s in lab.trace if s.request_id == lab.trace[-1].request_id]
+    view = Stepper(lab.trace[min(second):max(second) + 1])
+    assert view.source.lab is lab and not view.source.live
+    view.goto(len(view) - 1)
+    assert view.logs.shown and view.logs.shown[-1].startswith("REPORT")
+    assert "give this view the Lab" not in view.logs.title.value
+
+
 def test_log_panel_on_a_bare_trace_says_where_logs_come_from():
     panel = LogPanel(walkthrough())
     assert "give this view the Lab" in panel.title.value
