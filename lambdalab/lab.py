@@ -88,7 +88,7 @@ class Lab:
         self.cost = cost_model or CostModel()
         self.trace = Trace(trace, clock=lambda: self.engine.now)
         self.trace.owner = self
-        self.log_store = LogStore(enabled=self.trace.full)
+        self.log_store = LogStore(enabled=self.trace.full, steps=self.trace.__len__)
         self.counters = Stats(self)
         self.control_plane = ControlPlane(self)
         self.concurrency = Concurrency(self)

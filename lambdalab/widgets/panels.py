@@ -1,7 +1,8 @@
 """Two small panels beside the diagram: the CloudWatch log lines written so far, and the counters so far.
 
 Both are views of a position in the trace. The log panel shows the lines whose virtual time is not after the
-current step's (newest first in bold), taken from ``lab.log_events()``; the metrics panel reads the counters
+current step's (the newest in bold), taken from the Lab's log store, leaving out lines that later steps wrote at
+that same virtual time; the metrics panel reads the counters
 ``TraceIndex`` keeps per step, so neither does work that grows with the position.
 """
 from __future__ import annotations
@@ -35,6 +36,7 @@ class LogPanel(widgets.VBox):
         self._given = log_events
         self._events: list[tuple[float, str, str]] = []
         self._times: list[float] = []
+        self._written: list[int] | None = None   # per line, how many steps existed when it was written
         self._functions: set[str] = set()
         self._version = None
         self._note = ""
@@ -58,6 +60,11 @@ class LogPanel(widgets.VBox):
         if n and self._events:
             t = self.index.times[self.position]
             upto = bisect_right(self._times, t)
+            written, step = self._written, self.index.trace[self.position]
+            if written is not None:               # not yet: lines that later steps wrote at this same time
+                after = getattr(step, "seq", self.position) + 1
+                while upto and self._times[upto - 1] == t and written[upto - 1] > after:
+                    upto -= 1
         else:
             t, upto = None, 0
         first = max(0, upto - self.lines)
@@ -90,13 +97,19 @@ class LogPanel(widgets.VBox):
         """Fetch the log events again (only when the trace has grown: logs are written together with steps)."""
         self._version = self.index.version
         self._note = ""
+        self._written = None
         events = None
         if self._given is not None:
             events = list(self._given)
         else:
             lab = self.source.lab
             reader = getattr(lab, "log_events", None)
-            if callable(reader):
+            stepped = getattr(getattr(lab, "log_store", None), "stepped_events", None)
+            if callable(stepped):
+                events = sorted(stepped(self.function), key=lambda e: e[0])
+                self._written = [e[3] for e in events]
+                events = [e[:3] for e in events]
+            elif callable(reader):
                 try:
                     events = list(reader(self.function))
                 except Exception as exc:  # a broken or unknown function name must not break the view

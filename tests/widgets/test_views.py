@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import lambdalab as ll
 from lambdalab.widgets import ArchitectureDiagram, LogPanel, MetricsPanel, Stepper, Timeline
 from lambdalab.widgets.index import Cursor, TraceIndex
 from lambdalab.widgets.render import is_png, is_svg
@@ -186,6 +187,26 @@ def test_a_slice_of_a_labs_trace_still_shows_that_labs_log_lines(lab):
     view.goto(len(view) - 1)
     assert view.logs.shown and view.logs.shown[-1].startswith("REPORT")
     assert "give this view the Lab" not in view.logs.title.value
+
+
+def test_log_panel_shows_no_line_that_a_later_step_writes_at_the_same_virtual_time():
+    """A handler that takes no virtual time: START, its output, END and REPORT share one timestamp, but each
+    line appears at the step that writes it, not at the first step of that instant."""
+    lab = ll.Lab(seed=0)
+    lab.create_function("instant", "def handler(event, context):\n    print('working')\n    return 1\n",
+                        duration=ll.Fixed(0.0))
+    lab.client("lambda").invoke(FunctionName="instant")
+    lab.client("lambda").invoke(FunctionName="instant")              # warm: no Init lines in between
+    panel = LogPanel(lab, lines=100)
+    steps = list(lab.trace)
+    invoke = max(i for i, s in enumerate(steps) if (s.component, s.action) == ("environment", "invoke"))
+    freeze = max(i for i, s in enumerate(steps) if (s.component, s.action) == ("environment", "freeze"))
+    assert steps[invoke].t == steps[freeze].t
+    panel.goto(invoke)
+    assert panel.shown[-1].startswith("START") and not any("working" in line for line in panel.shown[-2:])
+    panel.goto(freeze)
+    assert panel.shown[-1].startswith("REPORT") and any("working" in line for line in panel.shown[-4:])
+    assert panel.shown == lab.logs("instant")
 
 
 def test_log_panel_on_a_bare_trace_says_where_logs_come_from():
