@@ -88,11 +88,15 @@ def hop_edge(graph: nx.Graph, hop: tuple[str, str] | None) -> tuple[str, str] | 
     """The drawn line (from, to) for a hop, or None when the hop has no line of its own.
 
     Hops to an environment from outside it land on the worker hosts (where environments live); hops
-    between an environment and its own Runtime API, runtime or handler light up only the inner box.
+    between an environment and its own Runtime API, runtime or handler light up only the inner box. The
+    handler's result reaches the Runtime API through the runtime (it POSTs the response), so that hop lights the
+    runtime's line.
     """
     if hop is None:
         return None
     a, b = hop
+    if {a, b} == {"function", "runtime_api"}:
+        a, b = ("runtime", b) if a == "function" else (a, "runtime")
     if a == "environment" and b not in SANDBOX:
         a = "worker"
     if b == "environment" and a not in SANDBOX:

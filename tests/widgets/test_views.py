@@ -47,6 +47,11 @@ def test_hop_follows_the_step_target(lab):
     request = next(i for i, s in enumerate(lab.trace) if (s.component, s.action) == ("worker_manager", "request"))
     diagram.goto(request)
     assert diagram.hop == ("worker_manager", "placement")
+    # the handler's result: the runtime POSTs it to the Runtime API, so the runtime's line lights up
+    response = next(i for i, s in enumerate(lab.trace) if (s.component, s.action) == ("runtime_api", "response"))
+    assert lab.trace[response - 1].component == "function"
+    diagram.goto(response)
+    assert diagram.hop == ("runtime", "runtime_api")
 
 
 @pytest.mark.parametrize("presentation", [False, True])
