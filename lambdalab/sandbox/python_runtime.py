@@ -9,7 +9,10 @@ files, so two environments of one function never share globals. Learner code see
 sandboxed versions, and that is all the isolation there is (this is a teaching sandbox, not a security one):
 ``time`` (virtual sleep and clocks), ``os.environ``/``getenv`` (the environment's own variables), ``open`` and
 a few ``os`` path functions (``/tmp/...`` maps to the environment's private directory), ``os._exit`` (raises
-SystemExit instead of killing the kernel). Imports of the package's own modules load from the package.
+SystemExit instead of killing the kernel). Imports of the package's own modules load from the package. Two
+process-wide settings, the recursion limit and the working directory, are the runtime's own while its code runs
+(kept from one invoke to the next, like a process's) and the kernel's again in between; other process-wide
+changes (threads started, logging configured) stay in the kernel.
 
 A run of learner code (module init or one invocation) is an ``Outcome``: its status (ok, error, timeout, exit),
 the virtual seconds it consumed, the body to hand to the Runtime API, and the lines it printed or logged with
@@ -314,6 +317,9 @@ class PythonRuntime:
         self.loader: CodeLoader | None = None
         self.init_error: bytes | None = None
         self.init_error_type: str | None = None
+        # this runtime process's own recursion limit and working directory, if its code changed them: they hold
+        # while its code runs and the kernel's come back in between (see _run)
+        self.process_state: tuple[int, str | None] | None = None
 
     @property
     def needs_init(self) -> bool:
@@ -323,6 +329,7 @@ class PythonRuntime:
         """A fresh runtime process: globals go, /tmp stays (it belongs to the environment)."""
         self.handler = None
         self.loader = None
+        self.process_state = None
 
     def _run(self, budget: vtime.Budget, request_id: str, fn, *args):
         """Run learner code under the virtual budget, the wall guard and output capture."""
@@ -331,6 +338,10 @@ class PythonRuntime:
         log_handler = _LambdaLogHandler(capture, request_id, self.env.lab.iso_time)
         root = logging.getLogger()
         saved = sys.stdout, sys.stderr
+        # process-wide settings learner code may change for itself; the kernel gets its own back afterwards
+        kernel = sys.getrecursionlimit(), _cwd()
+        if self.process_state is not None:
+            _apply(self.process_state)
         sys.stdout = sys.stderr = capture
         root.addHandler(log_handler)
         try:
@@ -353,6 +364,10 @@ class PythonRuntime:
             capture.flush()
             root.removeHandler(log_handler)
             sys.stdout, sys.stderr = saved
+            state = sys.getrecursionlimit(), _cwd()
+            if state != kernel:
+                self.process_state = state
+                _apply(kernel)
 
     def init(self, budget: vtime.Budget) -> Outcome:
         """Function init: import the handler module (module-level code runs, its sleeps take virtual time)."""
@@ -480,3 +495,24 @@ def _error_log_line(error_type: str, message: str, exc: BaseException) -> str:
     if stack:
         line += "\nTraceback (most recent call last):\n" + stack.rstrip()
     return line
+
+
+def _cwd() -> str | None:
+    try:
+        return os.getcwd()
+    except OSError:                       # the directory was removed from under the process
+        return None
+
+
+def _apply(state: tuple[int, str | None]) -> None:
+    """Set the recursion limit and working directory of ``state`` (as far as they can be set)."""
+    limit, cwd = state
+    try:
+        sys.setrecursionlimit(limit)
+    except (RecursionError, ValueError):  # lower than the current depth allows: keep the one in force
+        pass
+    if cwd is not None and _cwd() != cwd:
+        try:
+            os.chdir(cwd)
+        except OSError:
+            pass

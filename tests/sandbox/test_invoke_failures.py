@@ -121,3 +121,20 @@ def test_each_invoke_sees_its_own_trace_id_in_the_environment():
     _, first = invoke(lab, "f")
     _, second = invoke(lab, "f")
     assert first.startswith("Root=1-") and second.startswith("Root=1-") and first != second
+
+
+def test_the_recursion_limit_and_working_directory_a_handler_sets_are_its_own_not_the_kernels(tmp_path):
+    """Learner code that raises the recursion limit or changes directory keeps that between its own invokes,
+    as a runtime process would, while the notebook kernel keeps its settings."""
+    import os
+    import sys
+    lab = make_lab()
+    code = ("import os, sys\nsys.setrecursionlimit(4321)\nos.chdir(%r)\n"
+            "def handler(e, c):\n    return [sys.getrecursionlimit(), os.getcwd()]\n") % str(tmp_path)
+    lab.create_function("f", code)
+    kernel = sys.getrecursionlimit(), os.getcwd()
+    _, first = invoke(lab, "f")
+    assert (sys.getrecursionlimit(), os.getcwd()) == kernel
+    _, second = invoke(lab, "f")                      # warm: module code does not run again
+    assert first == second == [4321, str(tmp_path)]
+    assert (sys.getrecursionlimit(), os.getcwd()) == kernel
