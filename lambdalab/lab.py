@@ -118,7 +118,11 @@ class Lab:
         self._run_engine(self.engine.now + seconds)
 
     def run(self, until: float | None = None) -> None:
-        """Run until nothing is scheduled (or until virtual time ``until``)."""
+        """Run until nothing is scheduled (or until virtual time ``until``).
+
+        The fleet's upkeep does not count: a worker's lease drain or a provisioned environment's recycling
+        recurs for as long as the fleet lives, so a run with no ``until`` ends when only upkeep is left.
+        """
         self._run_engine(until)
 
     def _run_engine(self, until: float | None) -> None:
