@@ -124,7 +124,7 @@ class Frontend:
         if lane is None:
             model = snap.model
             eligible = bool(model.get("synthetic")) and not model.get("extensions")
-            lane = self._lanes[snap] = eligible and BulkLane(snap, self.lab.counters.function(name), self.lab.rng,
+            lane = self._lanes[snap] = eligible and BulkLane(snap, self._counters.function(name), self.lab.rng,
                                                              self.lab.epoch)
         if not lane or snap.provisioned is not None or snap.config["State"] != "Active":
             return self.submit(params)
@@ -137,13 +137,13 @@ class Frontend:
             # (at least MIN_UNRESERVED always stay unreserved, so below that there is nothing to add up)
             if unreserved >= MIN_UNRESERVED and \
                     unreserved >= self.lab.account_concurrency - self.lab.concurrency.total_reserved():
-                self.lab.counters.request(name)
+                self._counters.request(name)
                 self.throttle(inv, "ConcurrentInvocationLimitExceeded")
                 return inv
             self.unreserved_in_use = unreserved + 1
             counts.unreserved += 1
         elif counts.busy >= reserved:
-            self.lab.counters.request(name)
+            self._counters.request(name)
             self.throttle(inv, "ReservedFunctionConcurrentInvocationLimitExceeded")
             return inv
         self._counters.lean_start(counts)       # request + busy_change(name, 1)
