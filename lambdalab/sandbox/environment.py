@@ -36,10 +36,10 @@ from __future__ import annotations
 
 import json
 import math
-from math import ceil, log
 import shutil
 import tempfile
 from heapq import heappush
+from math import ceil, log
 
 from ..engine.vocabulary import ENV_STATES  # noqa: F401 (documented vocabulary)
 from ..invocation import LeanInvocation
@@ -421,7 +421,7 @@ class ExecutionEnvironment:
         timeout = self.snapshot.timeout
         if elapsed >= timeout:
             self.lab.engine.schedule(float(timeout), self.timeout, inv)
-        elif type(inv) is LeanInvocation:
+        elif type(inv) is LeanInvocation and self._lean:
             self.lab.engine.schedule(elapsed, self._lean_done, inv)
         else:
             self.lab.engine.schedule(elapsed, self._finish, inv, "ok", b"null", None)
