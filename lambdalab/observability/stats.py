@@ -4,8 +4,8 @@ Everything here is updated in O(1) per event, in every trace mode, so a million-
 additions per request. Time averages (live and busy environments) integrate the count over virtual time.
 Metrics are kept as one-minute buckets per function and metric name (CloudWatch's standard resolution), each
 holding what its statistic needs: ``[sum]``, ``[sum, count]`` for an average, ``[max]``. The four metrics every
-request moves (Invocations, Errors, Duration, ConcurrentExecutions) are summed for the current minute only and
-written into their bucket when the minute is over or read. ``lab.metrics(fn, name, period)`` folds the buckets
+request moves (Invocations, Errors, Duration, ConcurrentExecutions) touch no bucket per request: their current
+minute is kept on the function's counters and written into its buckets when the minute is over or read. ``lab.metrics(fn, name, period)`` folds the buckets
 into coarser periods with CloudWatch's statistic for that metric.
 """
 from __future__ import annotations
