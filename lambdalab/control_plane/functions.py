@@ -18,7 +18,6 @@ import base64
 import copy
 import hashlib
 import json
-from typing import Any
 
 from . import validation as v
 from .errors import aws_error

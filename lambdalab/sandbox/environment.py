@@ -45,7 +45,7 @@ from ..engine.vocabulary import ENV_STATES  # noqa: F401 (documented vocabulary)
 from ..invocation import LeanInvocation
 from . import vtime
 from .extensions import ExtensionsAPI
-from .python_runtime import LambdaContext, NullRuntime, Outcome, PythonRuntime, exit_body
+from .python_runtime import LambdaContext, NullRuntime, Outcome, exit_body
 from .telemetry import TelemetryAPI
 from .runtime_api import MAX_RESPONSE_BYTES, RuntimeAPI, RuntimeInvocation
 
