@@ -124,8 +124,9 @@ print("the caller gets:", first.response["StatusCode"], first.response["Payload"
         md("""
 ### Watch `/next` block
 
-Between invokes there is nothing to hand out, so `/next` simply does not answer. (In AWS the environment is
-frozen at this point; the runtime's request stays open until the next invoke thaws it.) Give up after 2 s:
+Between invokes there is nothing to hand out, so `/next` simply does not answer. (The environment is frozen at
+this point, here as in AWS: its processes are stopped, and the runtime's request stays open until the next
+invoke thaws it.) Give up after 2 s:
 """),
         code("""
 start = time.monotonic()
@@ -323,7 +324,9 @@ ll.widgets.Stepper(lab)
             "The Runtime API lives inside each microVM at a fixed address (`127.0.0.1:9001`); here each "
             "environment gets its own port on this machine's loopback.",
             "Runtimes and extensions run in a Firecracker microVM that is **frozen** between invokes; here they "
-            "are ordinary processes that keep running (only telemetry delivery follows the freeze).",
+            "are ordinary processes, stopped (SIGSTOP) once the environment is idle and its runtime waits on "
+            "`/next`, and resumed (SIGCONT) by the next invoke or the Shutdown. An extension still busy after the "
+            "response is stopped mid-way; AWS would wait for it.",
             "Extensions come from layers (`/opt/extensions`); here from `extensions/` in the package. AWS also "
             "waits for every extension to call `event/next` again before the invoke ends (it can lengthen "
             "Duration); we answer the caller when the runtime has answered.",

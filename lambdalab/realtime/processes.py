@@ -24,8 +24,13 @@ exits during an invoke gives ``Runtime.ExitError``. Processes run in their own s
 children (``curl``) die with it. ``lab.close()`` stops them all and waits for them. Extension processes start
 first, and the runtime once every one of them has registered (as AWS starts the runtime after extension init).
 
-Simplified: no microVM and no isolation (the processes run as you, on this machine), and no freeze: between
-invokes the processes keep running. Invoke-phase ends and REPORT do not wait for extensions.
+Between invokes the environment is frozen, as AWS freezes the microVM: once it is idle and the runtime waits
+on ``/next``, the runtime's process group and the extensions' get SIGSTOP (a background thread or a
+``sleep`` loop of theirs stops too); the next invoke, or the Shutdown, sends SIGCONT first.
+
+Simplified: no microVM and no isolation (the processes run as you, on this machine). Invoke-phase ends and
+REPORT do not wait for extensions, so an extension still working after the response is frozen mid-way and
+carries on at the next thaw.
 """
 from __future__ import annotations
 
@@ -59,6 +64,7 @@ async def stop_process(proc, grace: float = TERM_GRACE) -> None:
             return
         try:
             os.killpg(proc.pid, sig)
+            os.killpg(proc.pid, signal.SIGCONT)   # a frozen group only sees SIGTERM once it runs again
         except (ProcessLookupError, PermissionError):
             pass
         with anyio.move_on_after(wait):
@@ -93,6 +99,7 @@ class ProcessRuntime:
         self._deadline = None
         self._extensions_waiting = 0
         self._partial = {}
+        self.frozen = False            # its processes are SIGSTOPped (the environment is idle)
 
     # --- files and command ----------------------------------------------------------------------------------
     def _extract(self) -> str:
@@ -168,10 +175,31 @@ class ProcessRuntime:
         """The runtime restarts (timeout, crash, failed Init): stop this process; the next invoke starts anew."""
         self._stop_process()
 
+    def freeze(self) -> None:
+        """The environment is idle and the runtime waits on /next: stop every process of it (SIGSTOP)."""
+        if not self.frozen and self.proc is not None and self.env.state == "Idle":
+            self.frozen = True
+            self._signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """An invoke (or the Shutdown) comes: let the processes run again (SIGCONT)."""
+        if self.frozen:
+            self.frozen = False
+            self._signal(signal.SIGCONT)
+
+    def _signal(self, sig) -> None:
+        for proc in (self.proc, *self.extension_procs):
+            if proc is not None and proc.returncode is None:
+                try:
+                    os.killpg(proc.pid, sig)
+                except (ProcessLookupError, PermissionError):
+                    pass
+
     def terminate(self) -> None:
         """Shutdown (the environment already sent SHUTDOWN to extensions): SIGTERM to the runtime now, to the
         extensions after the 2 s cap, SIGKILL after a grace; then the server closes."""
         lab = self.lab
+        self.thaw()
         self._stop_process()
         procs, self.extension_procs = self.extension_procs, []
         for proc in procs:
@@ -359,6 +387,7 @@ class ProcessRuntime:
                 env.telemetry.publish(kind, line)
 
     def _stop_process(self) -> None:
+        self.thaw()
         self.generation += 1
         self.starting = False                 # a start still in flight is stale now: _run stops it
         self.initialising = False

@@ -251,7 +251,10 @@ class RuntimeServer:
             return self._settled(api, runtime, request)
         result = api.route(request.method, request.path, request.body, request.headers)
         if result is None:
-            return self._wait_next(api, request)
+            pending = self._wait_next(api, request)
+            if runtime is not None and env.state == "Idle":
+                runtime.freeze()                  # idle, and the runtime waits for work: the microVM freezes
+            return pending
         if runtime is not None:
             runtime.after_route(request, result)
         if is_next and result[0] == 200 and not result[1]:

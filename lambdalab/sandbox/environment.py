@@ -387,6 +387,8 @@ class ExecutionEnvironment:
                       request_id=invocation.request_id, state="invoking")
         if self.telemetry is not None:
             self.telemetry.thaw()         # batches that fell due while frozen go out now
+        if self.runtime_is_external:
+            self.runtime.thaw()           # [realtime] its processes were stopped while it was idle
         self._deliver(invocation)
 
     def _deliver(self, inv) -> None:

@@ -162,6 +162,41 @@ def test_eight_concurrent_invokes_get_eight_environments_and_processes(lab):
     assert len({r["pid"] for r in results}) == 8
 
 
+PY_TICKER = """
+import threading
+import time
+TICKS = [0]
+def _tick():
+    while True:
+        time.sleep(0.02)
+        TICKS[0] += 1
+threading.Thread(target=_tick, daemon=True).start()
+def handler(event, context):
+    before = TICKS[0]
+    time.sleep(event.get("work", 0))
+    return {"before": before, "after": TICKS[0], "pid": __import__("os").getpid()}
+"""
+
+
+def test_between_invokes_the_runtime_process_is_frozen():
+    """As AWS freezes the microVM, an idle environment's processes are stopped: a background thread that
+    ticks while an invoke runs makes no progress between invokes (about 50 ticks in the second it is idle)."""
+    lab = ll.Lab(clock="real")
+    try:
+        create_many(lab, {"ticker": (PY_TICKER, {"process": True}, {})})
+        _, first = invoke(lab, "ticker", {"work": 0.3})
+        assert first["after"] - first["before"] >= 5
+        time.sleep(1.0)
+        (env,) = lab.fleet.environments.values()
+        assert env.state == "Idle" and env.runtime.frozen
+        with open(f"/proc/{first['pid']}/stat") as fh:
+            assert fh.read().rsplit(")", 1)[1].split()[0] == "T"      # stopped
+        _, second = invoke(lab, "ticker")
+        assert second["pid"] == first["pid"] and second["before"] - first["after"] < 10
+    finally:
+        lab.close()
+
+
 def test_close_leaves_no_process():
     lab = ll.Lab(clock="real")
     create_many(lab, {"p": (PY_SLEEP, {"process": True}, {}),
