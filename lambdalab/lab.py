@@ -98,6 +98,7 @@ class Lab:
         self.provisioned = ProvisionedConcurrency(self)
         self.async_invoke = None
         self._services: dict[str, object] = {}
+        self._backends: dict[str, object] = {}
         self._closers: list = []
         self._attach_optional_components()
 
@@ -167,12 +168,27 @@ class Lab:
             from .clients.lambda_client import LambdaClient
             return LambdaClient(self)
         factory = self._services.get(service)
+        if factory is None and service in self._backends:
+            from .clients.backend_client import BackendClient
+            return BackendClient(self, service)
         if factory is None:
-            raise ValueError(f"Unknown service: {service!r}. Valid service names are: lambda, sqs, kinesis")
+            names = ", ".join(sorted({"lambda", *self._services, *self._backends} - {"runtime"}))
+            raise ValueError(f"Unknown service: {service!r}. Valid service names are: {names}")
         return factory(self)
 
     def register_service(self, name: str, factory) -> None:
         self._services[name] = factory
+
+    def register_backend(self, service: str, backend) -> None:
+        """An in-process AWS service: one method per operation (boto3's method names, AWS's parameter names)."""
+        self._backends[service] = backend
+
+    def backend(self, service: str):
+        """The in-process implementation of ``service`` registered with ``register_backend``."""
+        try:
+            return self._backends[service]
+        except KeyError:
+            raise ValueError(f"no in-process backend for {service!r}") from None
 
     # --- notebook conveniences ------------------------------------------------------------------------------
     def create_function(self, name: str, handler=None, *, runtime: str = "python3.12", memory: int = 128,
