@@ -1,8 +1,9 @@
 """lambdalab: AWS Lambda's architecture, in process, on a virtual clock, for learning.
 
 The public surface is small: ``Lab`` (one region's worth of Lambda), ``sleep`` (virtual time inside handler
-code), the duration distributions and ``ClientError``. ``lambdalab.widgets`` (ipywidgets views) and
-``lambdalab.check`` (lab self-checks) are imported on first use so that ``import lambdalab`` stays light.
+code), the duration distributions, ``ClientError`` and ``sweep`` (parameter sweeps on processes or Dask).
+``lambdalab.widgets`` (ipywidgets views), ``lambdalab.check`` (lab self-checks) and ``lambdalab.traces``
+(workload traces to replay) are imported on first use so that ``import lambdalab`` stays light.
 """
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from .control_plane.errors import ClientError
 from .engine.distributions import Exponential, Fixed, LogNormal, Uniform
 from .lab import Lab
 from .sandbox.vtime import sleep
+from .sweep import sweep
 
-__all__ = ["Lab", "sleep", "Fixed", "Exponential", "Uniform", "LogNormal", "ClientError"]
+__all__ = ["Lab", "sleep", "Fixed", "Exponential", "Uniform", "LogNormal", "ClientError", "sweep"]
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    if name in ("widgets", "check"):
+    if name in ("widgets", "check", "traces"):
         import importlib
         return importlib.import_module(f"lambdalab.{name}")
     raise AttributeError(f"module 'lambdalab' has no attribute {name!r}")

@@ -12,10 +12,10 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
-# The top-level names CONTRACT.md fixes (`ll.Lab`, `ll.sleep`, the distributions, `ll.ClientError`).
+# The top-level names CONTRACT.md fixes (`ll.Lab`, `ll.sleep`, the distributions, `ll.ClientError`, `ll.sweep`).
 # `ll.widgets` is a subpackage reached by attribute, deliberately not in __all__: a star import must
 # not pull in ipywidgets.
-PUBLIC = {"Lab", "sleep", "Fixed", "Exponential", "Uniform", "LogNormal", "ClientError"}
+PUBLIC = {"Lab", "sleep", "Fixed", "Exponential", "Uniform", "LogNormal", "ClientError", "sweep"}
 HEAVY = ("ipywidgets", "matplotlib", "anyio")
 
 
