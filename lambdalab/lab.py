@@ -16,7 +16,6 @@ import textwrap
 import time as _time
 import types
 import zipfile
-from heapq import heappush
 from math import log
 
 from .control_plane.concurrency import Concurrency
@@ -257,7 +256,7 @@ class Lab:
             # nobody holds these requests: outside trace="full" they may take the frontend's bulk lane
             submit = self.frontend.submit_lean
 
-        heap = engine._heap
+        at = engine.at
 
         def arrive():
             nonlocal left
@@ -267,11 +266,7 @@ class Lab:
                 return
             t = engine.now + -log(1.0 - uniform()) / rate      # rng.expovariate(rate), inlined
             if t <= end:
-                if engine.wake is None:           # engine.at(t, arrive), inlined: one of these per request
-                    seq = engine._seq = engine._seq + 1
-                    heappush(heap, [t, seq, arrive, ()])
-                else:
-                    engine.at(t, arrive)
+                at(t, arrive)
 
         first = t0 + self.rng.expovariate(rate)
         if first <= end and count != 0:

@@ -15,18 +15,33 @@ with no end time does not wait for them: when nothing but upkeep is left, the wo
 stops there (``advance`` and ``run(until=...)`` run them as they come due).
 
 The same object serves the real-time driver (``lambdalab.realtime``): there ``now`` follows a monotonic clock and
-the driver sleeps until the next event is due instead of jumping to it.
+the driver sleeps until the next event is due instead of jumping to it (``wake`` tells it of earlier events).
+
+The public surface, all a component needs (nothing outside ``lambdalab.engine`` touches the heap or the sequence):
+
+- ``at(time, callback, *args)`` / ``schedule(delay, callback, *args)`` put a callback on the heap and return
+  its ``Timer``; ``upkeep(...)`` the same for fleet upkeep;
+- ``cancel(timer)`` withdraws it (safe on None, on a timer that ran, or twice); ``reschedule(timer, time)``
+  withdraws it and returns a new timer for the same callback at ``time`` (ordered as if scheduled now);
+- ``defer(time, callback, *args)`` makes a timer that takes its place in the order *now* (the sequence number
+  ``at`` would give it) but waits off the heap until ``arm(timer)``. ``drop(timer)`` withdraws a timer whose
+  callback would have done nothing when it came due: the clock still ends a run no earlier than its time, as
+  running it would have made it. Together they let a component keep one armed timer for many pending ones
+  (the Worker Manager's idle sweep) and still get the order and the clock of one event each.
+
+A ``Timer`` is the heap entry itself, a list ``[time, seq, callback, args]``: creating no other object keeps the
+hot path cheap. Treat it as a handle: read ``timer[0]`` for its time, change it only through the methods above.
 """
 from __future__ import annotations
 
 import gc
-import heapq
 import random
+from heapq import heappop, heappush
 from typing import Any, Callable
 
-__all__ = ["Engine", "Event"]
+__all__ = ["Engine", "Timer", "TICK_EVERY"]
 
-Event = list  # [time, seq, callback | None, args]
+Timer = list  # [time, seq, callback | None, args]: see the module docstring
 FULL_COLLECTION_EVERY = 1000    # gc threshold2 while running: young collections between two full ones
 TICK_EVERY = 4096               # events between two calls of run()'s ``tick``
 
@@ -34,74 +49,99 @@ TICK_EVERY = 4096               # events between two calls of run()'s ``tick``
 class Engine:
     """Virtual clock + event heap + seeded RNG. ``now`` is in seconds from the start of the lab."""
 
-    __slots__ = ("now", "_heap", "_seq", "rng", "wake", "horizon")
+    __slots__ = ("now", "_heap", "_seq", "rng", "wake", "_horizon")
 
     def __init__(self, seed: int | None = 0) -> None:
         self.now = 0.0
-        self._heap: list[Event] = []
+        self._heap: list[Timer] = []
         self._seq = 0
         self.rng = random.Random(seed)
         #: called with the new earliest time when something is scheduled (the real-time driver listens)
         self.wake: Callable[[float], None] | None = None
-        #: the latest time of events that were certain to do nothing and were dropped before they came due
-        #: (the Worker Manager's idle sweep, in bulk modes): when the heap runs dry the clock still moves to
-        #: it, as it would have by running them, so ``now`` after ``run()`` does not depend on the shortcut
-        self.horizon = 0.0
+        # the latest time of dropped timers (``drop``): when the heap runs dry the clock still moves to it, as
+        # running them would have, so ``now`` after ``run()`` does not depend on dropping them
+        self._horizon = 0.0
 
-    def at(self, time: float, callback: Callable[..., Any], *args: Any) -> Event:
+    def at(self, time: float, callback: Callable[..., Any], *args: Any) -> Timer:
         """Run ``callback(*args)`` at virtual time ``time`` (never in the past)."""
         if time < self.now:
             time = self.now
-        self._seq += 1
-        event = [time, self._seq, callback, args]
-        heapq.heappush(self._heap, event)
+        self._seq = seq = self._seq + 1
+        timer = [time, seq, callback, args]
+        heappush(self._heap, timer)
         if self.wake is not None:
             self.wake(time)
-        return event
+        return timer
 
-    def upkeep(self, time: float, callback: Callable[..., Any], *args: Any) -> Event:
+    def schedule(self, delay: float, callback: Callable[..., Any], *args: Any) -> Timer:
+        """Run ``callback(*args)`` ``delay`` seconds from now."""
+        return self.at(self.now + delay, callback, *args)
+
+    def defer(self, time: float, callback: Callable[..., Any], *args: Any) -> Timer:
+        """A timer for ``time`` that takes its place in the order now but stays off the heap until ``arm``."""
+        if time < self.now:
+            time = self.now
+        self._seq = seq = self._seq + 1
+        return [time, seq, callback, args]
+
+    def arm(self, timer: Timer) -> None:
+        """Put a deferred timer on the heap (with the time and place it was given by ``defer``)."""
+        heappush(self._heap, timer)
+        if self.wake is not None:
+            self.wake(timer[0])
+
+    @staticmethod
+    def cancel(timer: Timer | None) -> None:
+        """Withdraw a timer (it will not run). Safe on None, on a timer that ran or was cancelled already."""
+        if timer is not None:
+            timer[2] = None
+
+    def drop(self, timer: Timer) -> None:
+        """Withdraw a timer whose callback would have done nothing; a run still ends no earlier than its time."""
+        timer[2] = None
+        if timer[0] > self._horizon:
+            self._horizon = timer[0]
+
+    def reschedule(self, timer: Timer, time: float) -> Timer:
+        """Move a pending timer's callback to ``time``: the old timer is withdrawn, the new one is returned."""
+        callback, args = timer[2], timer[3]
+        timer[2] = None
+        return self.at(time, callback, *args)
+
+    def upkeep(self, time: float, callback: Callable[..., Any], *args: Any) -> Timer:
         """``at(time, callback, *args)`` for fleet upkeep: ``run()`` with no end time does not wait for it."""
         return self.at(time, _upkeep, callback, args)
 
     def _quiet(self, time: float) -> bool:
         """Is upkeep due at ``time`` all there is left? (Then a run with no end stops before it.)"""
-        if self.horizon > time:
+        if self._horizon > time:
             return False                          # a dropped no-op event would still have come after it
         for event in self._heap:
             if event[2] is not None and event[2] is not _upkeep:
                 return False
-        if self.horizon > self.now:
-            self.now = self.horizon
+        if self._horizon > self.now:
+            self.now = self._horizon
         return True
-
-    def schedule(self, delay: float, callback: Callable[..., Any], *args: Any) -> Event:
-        """Run ``callback(*args)`` ``delay`` seconds from now."""
-        return self.at(self.now + delay, callback, *args)
-
-    @staticmethod
-    def cancel(event: Event | None) -> None:
-        if event is not None:
-            event[2] = None
 
     def peek(self) -> float:
         """Time of the next live event, or ``inf`` when nothing is scheduled."""
         heap = self._heap
         while heap and heap[0][2] is None:
-            heapq.heappop(heap)
+            heappop(heap)
         return heap[0][0] if heap else float("inf")
 
     def step(self) -> bool:
         """Run the next event. Returns False when nothing was left to run."""
         heap = self._heap
         while heap:
-            time, _, callback, args = heapq.heappop(heap)
+            time, _, callback, args = heappop(heap)
             if callback is None:
                 continue
             self.now = time
             callback(*args)
             return True
-        if self.horizon > self.now:
-            self.now = self.horizon
+        if self._horizon > self.now:
+            self.now = self._horizon
         return False
 
     def run(self, until: float | None = None, stop: Callable[[], bool] | None = None,
@@ -126,7 +166,7 @@ class Engine:
 
     def _run(self, until: float | None, stop: Callable[[], bool] | None, tick) -> None:
         heap = self._heap
-        pop = heapq.heappop
+        pop = heappop
         limit = float("inf") if until is None else until
         upkeep = _upkeep
         if stop is None and until is None and tick is None:      # the bulk loop: run everything
@@ -136,12 +176,12 @@ class Engine:
                 if callback is None:
                     continue
                 if callback is upkeep and self._quiet(time):
-                    heapq.heappush(heap, event)
+                    heappush(heap, event)
                     return
                 self.now = time
                 callback(*args)
-            if self.horizon > self.now:
-                self.now = self.horizon
+            if self._horizon > self.now:
+                self.now = self._horizon
             return
         if stop is None:                          # ... up to a time, and/or watched
             countdown = TICK_EVERY
@@ -151,7 +191,7 @@ class Engine:
                 if callback is None:
                     continue
                 if event[0] > limit or (callback is upkeep and until is None and self._quiet(event[0])):
-                    heapq.heappush(heap, event)   # same time and sequence number: same place
+                    heappush(heap, event)   # same time and sequence number: same place
                     break
                 self.now = event[0]
                 callback(*event[3])
@@ -161,8 +201,8 @@ class Engine:
                         countdown = TICK_EVERY
                         tick(TICK_EVERY)
             else:
-                if limit >= self.horizon > self.now:
-                    self.now = self.horizon
+                if limit >= self._horizon > self.now:
+                    self.now = self._horizon
             if until is not None and until > self.now:
                 self.now = until
             if tick is not None:
@@ -182,8 +222,8 @@ class Engine:
             event[2](*event[3])
         else:
             # the heap ran dry: dropped no-op events still move the clock, as running them would have
-            if limit >= self.horizon > self.now and not (stop is not None and stop()):
-                self.now = self.horizon
+            if limit >= self._horizon > self.now and not (stop is not None and stop()):
+                self.now = self._horizon
         if until is not None and until > self.now and not (stop is not None and stop()):
             self.now = until
 

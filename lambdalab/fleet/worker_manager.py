@@ -13,18 +13,16 @@ continuously and never accumulating past 1,000 (the scaling rate since Nov 2023)
 Provisioned concurrency lives here too: pre-initialised environments of a version or alias, used before any
 on-demand one and never reclaimed for idleness; one recycled (lifetime, draining worker) is replaced at once.
 
-Idle expiry is one timer per pool, not one heap event per release (the "idle sweep"). A pool keeps its idle
-environments in the order they became idle and the keep-alive is the same for all, so they expire in that
-order: only the oldest needs a timer. Each release still takes the sequence number an ordinary expiry event
-would have had, and the timer carries it, so reclaims happen at the same virtual times and in the same order as
-with one event per release. When an environment is reused, the expiry it leaves behind would have done
-nothing; the clock's ``horizon`` remembers its time, so ``now`` after ``run()`` is what running it would have
-made it. An expiry that the maximum lifetime brings forward, one that a shorter keep-alive set mid-run puts
-before earlier ones, and every expiry under the real-time driver are ordinary events.
+Idle expiry is one armed timer per pool, not one heap event per release (the "idle sweep"). A pool keeps its
+idle environments in the order they became idle and the keep-alive is the same for all, so they expire in that
+order: only the oldest needs to be on the heap. Each release makes its expiry with ``engine.defer`` (it takes
+the place in the order an ordinary event would have had) and the sweep arms the oldest one, so reclaims happen
+at the same virtual times and in the same order as with one event per release. When an environment is reused,
+the expiry it leaves behind would have done nothing: ``engine.drop`` withdraws it, and the clock still ends a
+run where running it would have. An expiry that the maximum lifetime brings forward, or one that a shorter
+keep-alive set mid-run puts before earlier ones, is an ordinary event.
 """
 from __future__ import annotations
-
-from heapq import heappush
 
 from ..sandbox.environment import ExecutionEnvironment
 from .placement import PlacementService
@@ -36,13 +34,9 @@ SCALING_BURST = 1000.0          # environments a function may add at once
 SCALING_REFILL = 100.0          # ... refilled at 1,000 per 10 s
 
 
-SWEPT = "swept"                 # an idle environment's ``idle_event`` when the pool's sweep will expire it,
-TIMED = "timed"                 # ... and when the sweep's timer is its own (it is the oldest one)
-
-
 class _IdleSweep:
-    """The expiry timer of one pool: ``timer`` is the heap event for the oldest environment the sweep expires,
-    ``[time, seq, callback, (sweep, env)]``; ``last`` is the latest expiry time given to the sweep so far."""
+    """The expiries of one pool's idle environments: ``timer`` is the one on the heap (the oldest environment's,
+    or None), ``last`` the latest expiry time given to the sweep so far."""
     __slots__ = ("timer", "last")
 
     def __init__(self) -> None:
@@ -85,7 +79,7 @@ class WorkerManager:
         if pool:
             env = self._pick(pool)
             del pool[env]
-            if env.idle_event is SWEPT or env.idle_event is TIMED:
+            if env.idle_swept:
                 self._claimed(env, pool)
             if self.lab.trace.full:
                 kind = "provisioned" if env.init_type != "on-demand" else "idle"
@@ -111,12 +105,7 @@ class WorkerManager:
         pool = self.pools.get(inv.lane.key)      # (no provisioned concurrency on the bulk lane: no provisioned pool)
         if pool and self.reuse == "most_recent":
             env = pool.popitem()[0]               # the last one to become idle, as _pick chooses
-            event = env.idle_event
-            if event is SWEPT:                    # _claimed, inlined for an environment whose timer is not on
-                engine = self._engine             # (its stale SWEPT mark is harmless: the next release resets it)
-                if env.idle_expire > engine.horizon:
-                    engine.horizon = env.idle_expire
-            elif event is TIMED:
+            if env.idle_swept:
                 self._claimed(env, pool)
             env.thaw_lean(inv)
             return True
@@ -194,64 +183,63 @@ class WorkerManager:
     # --- the idle sweep (see the module docstring) -------------------------------------------------------------
     def _schedule_expiry(self, env: ExecutionEnvironment, now: float) -> None:
         """``env`` just became idle in its on-demand pool: it expires ``idle_timeout`` from now."""
-        engine = self.lab.engine
+        engine = self._engine
         expire = now + self.idle_timeout
         key = env.snapshot.key
         sweep = self._sweeps.get(key)
         if sweep is None:
             sweep = self._sweeps[key] = _IdleSweep()
-        if env.expires_at < expire or expire < sweep.last or engine.wake is not None:
+        if env.expires_at < expire or expire < sweep.last:
             env.idle_event = engine.at(min(expire, env.expires_at), self._expire, env, env.invocations)
+            env.idle_swept = False
             return
-        engine._seq += 1                          # the sequence number engine.at would have given it
-        env.idle_event, env.idle_expire, env.idle_seq = SWEPT, expire, engine._seq
+        env.idle_event = engine.defer(expire, self._sweep, sweep, env)
+        env.idle_swept = True
         sweep.last = expire
         if sweep.timer is None:
             self._arm(sweep, self.pools[key])
 
     def _arm(self, sweep: _IdleSweep, pool: dict) -> None:
-        """Put the expiry of the pool's oldest swept environment on the heap (its time, its sequence number)."""
+        """Put the expiry of the pool's oldest swept environment on the heap (its time, its place in the order)."""
         for env in pool:
-            if env.idle_event is SWEPT:
-                env.idle_event = TIMED
-                sweep.timer = timer = [env.idle_expire, env.idle_seq, self._sweep, (sweep, env)]
-                heappush(self._engine._heap, timer)
+            if env.idle_swept:
+                sweep.timer = env.idle_event
+                self._engine.arm(sweep.timer)
                 return
 
     def _sweep(self, sweep: _IdleSweep, env: ExecutionEnvironment) -> None:
         sweep.timer = None
         env.idle_event = None
+        env.idle_swept = False
         self._expire(env, env.invocations)
         pool = self.pools.get(env.snapshot.key)
         if pool:
             self._arm(sweep, pool)
 
     def _claimed(self, env: ExecutionEnvironment, pool: dict) -> None:
-        """A swept environment left its pool to serve a request: its expiry goes (and the timer, if it was its)."""
-        timed = env.idle_event is TIMED
+        """A swept environment left its pool to serve a request: its expiry would have done nothing, so it is
+        dropped (and if it was the one on the heap, the next oldest is armed)."""
+        timer = env.idle_event
         env.idle_event = None
-        engine = self._engine
-        if env.idle_expire > engine.horizon:
-            engine.horizon = env.idle_expire     # where the clock would be after the no-op expiry it leaves
-        if timed:
-            sweep = self._sweeps[env.snapshot.key]
-            sweep.timer[2] = None
+        env.idle_swept = False
+        self._engine.drop(timer)
+        sweep = self._sweeps[env.snapshot.key]
+        if sweep.timer is timer:
             sweep.timer = None
             self._arm(sweep, pool)
 
     def cancel_idle(self, env: ExecutionEnvironment) -> None:
         """``env`` is shut down: its pending expiry is cancelled (and its pool's timer moves on if it was first)."""
-        event = env.idle_event
+        timer = env.idle_event
         env.idle_event = None
-        if event is TIMED:
-            sweep = self._sweeps[env.snapshot.key]
-            sweep.timer[2] = None
+        env.idle_swept = False
+        self._engine.cancel(timer)
+        sweep = self._sweeps.get(env.snapshot.key)
+        if sweep is not None and timer is not None and sweep.timer is timer:
             sweep.timer = None
             pool = self.pools.get(env.snapshot.key)
             if pool:
                 self._arm(sweep, pool)
-        elif event is not None and event is not SWEPT:
-            event[2] = None
 
     def release_lean(self, env: ExecutionEnvironment, inv) -> None:
         """``release`` after a bulk-lane invoke (whose busy count is down already): an on-demand environment that
@@ -269,16 +257,7 @@ class WorkerManager:
         if pool is None:
             pool = self.pools[key] = {}
         pool[env] = None
-        # _schedule_expiry, inlined for the usual case: the pool's sweep is running and this expiry comes last
-        expire = now + self.idle_timeout
-        sweep = self._sweeps.get(key)
-        if sweep is None or sweep.timer is None or expire < sweep.last or env.expires_at < expire or \
-                engine.wake is not None:
-            self._schedule_expiry(env, now)
-            return
-        env.idle_seq = engine._seq = engine._seq + 1
-        env.idle_event = SWEPT
-        env.idle_expire = sweep.last = expire
+        self._schedule_expiry(env, now)
 
     def _expire(self, env: ExecutionEnvironment, served: int) -> None:
         """``env``'s keep-alive is over, unless it served another request since it went idle (``served``)."""

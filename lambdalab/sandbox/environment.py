@@ -38,7 +38,6 @@ import json
 import math
 import shutil
 import tempfile
-from heapq import heappush
 from math import ceil, log
 
 from ..engine.vocabulary import ENV_STATES  # noqa: F401 (documented vocabulary)
@@ -80,9 +79,8 @@ class ExecutionEnvironment:
         self.state = "Init"
         self.created_at = lab.now
         self.expires_at = lab.now + lab.fleet.environment_lifetime()
-        self.idle_event = None                    # its pending expiry while idle (see fleet.worker_manager)
-        self.idle_expire = 0.0
-        self.idle_seq = 0
+        self.idle_event = None                    # its pending expiry timer while idle (see fleet.worker_manager)
+        self.idle_swept = False                   # ... kept by its pool's idle sweep
         self.invocations = 0
         self.current = None                       # the Invocation being served
         self.init_duration = 0.0                  # Init phase length, reported once in the first REPORT
@@ -448,14 +446,10 @@ class ExecutionEnvironment:
         else:
             dist = lane.duration
             elapsed = dist(self.lab.rng) if dist is not None else 0.0
-        if elapsed >= lane.timeout or elapsed < 0 or engine.wake is not None:
-            if elapsed >= lane.timeout:
-                engine.schedule(float(lane.timeout), self.timeout, inv)
-            else:
-                engine.schedule(elapsed, self._lean_done, inv)
-            return
-        seq = engine._seq = engine._seq + 1
-        heappush(engine._heap, [now + elapsed, seq, self._on_lean_done, (inv,)])
+        if elapsed >= lane.timeout:
+            engine.schedule(float(lane.timeout), self.timeout, inv)
+        else:
+            engine.at(now + elapsed, self._on_lean_done, inv)
 
     def _lean_done(self, inv) -> None:
         """``_finish("ok")`` + ``_report`` + the frontend's answer for a bulk-lane request whose handler returned:

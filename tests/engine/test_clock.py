@@ -103,3 +103,58 @@ def test_run_with_no_end_stops_before_upkeep_when_nothing_else_is_left():
     engine.upkeep(100.0, ran.append, "recycle")
     engine.run(until=200.0)                              # an end time runs upkeep as it comes due
     assert ran[-1] == "recycle" and engine.now == 200.0
+
+
+def test_cancel_reschedule_and_a_timer_that_ran():
+    engine = Engine(seed=0)
+    seen = []
+    timer = engine.at(1.0, seen.append, "moved")
+    engine.at(2.0, seen.append, "fixed")
+    moved = engine.reschedule(timer, 3.0)
+    assert moved[0] == 3.0 and engine.peek() == 2.0
+    engine.run()
+    assert seen == ["fixed", "moved"]
+    engine.cancel(moved)                                  # it ran: cancelling it now does nothing
+    engine.cancel(None)
+    assert engine.now == 3.0
+
+
+def test_a_deferred_timer_keeps_the_place_it_was_given_until_armed():
+    engine = Engine(seed=0)
+    seen = []
+    early = engine.defer(5.0, seen.append, "deferred first")   # takes its place in the order now ...
+    engine.at(5.0, seen.append, "scheduled second")
+    engine.run(until=1.0)
+    assert seen == [] and engine.peek() == 5.0
+    engine.arm(early)                                          # ... and keeps it when armed later
+    engine.run()
+    assert seen == ["deferred first", "scheduled second"]
+
+
+def test_a_dropped_timer_does_not_run_but_the_clock_still_reaches_its_time():
+    engine = Engine(seed=0)
+    seen = []
+    engine.at(1.0, seen.append, "work")
+    noop = engine.defer(10.0, seen.append, "no-op")
+    armed = engine.at(20.0, seen.append, "cancelled")
+    engine.drop(noop)
+    engine.cancel(armed)
+    engine.run()
+    assert seen == ["work"] and engine.now == 10.0              # as if the no-op had run; not the cancelled
+
+
+def test_nothing_outside_the_engine_touches_its_privates():
+    import ast
+    import pathlib
+    root = pathlib.Path(ll.__file__).parent
+    privates = {"_heap", "_seq", "_horizon", "_quiet", "_run"}
+    found = []
+    for path in root.rglob("*.py"):
+        if path.parent.name == "engine":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in privates:
+                owner = ast.unparse(node.value)
+                if "engine" in owner:
+                    found.append(f"{path.relative_to(root)}:{node.lineno} {owner}.{node.attr}")
+    assert not found, found
