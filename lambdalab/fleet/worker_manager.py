@@ -66,6 +66,8 @@ class WorkerManager:
         self._scaling: dict[str, list] = {}         # function -> [tokens, last refill time]
         self._sweeps: dict[int, _IdleSweep] = {}
         self._engine = lab.engine
+        #: where an environment's answers go: the frontend, which holds the caller's request
+        self.respond = lab.frontend.respond
         self._env_seq = 0
         self._worker_seq = 0
 
@@ -145,10 +147,12 @@ class WorkerManager:
 
     # --- back from an invoke --------------------------------------------------------------------------------
     def release(self, env: ExecutionEnvironment, request_id: str | None = None) -> None:
-        """``env`` is free: after an invoke (``request_id`` given), or pre-initialised for provisioned concurrency."""
+        """``env`` is free: after an invoke (``request_id`` given), or pre-initialised for provisioned concurrency.
+        (An environment shut down under its invoke only lets the request go.)"""
         if request_id is not None:
             self.lab.frontend.release(env.snapshot.function.name)
-        self._back(env, request_id)
+        if env.state == "Idle":
+            self._back(env, request_id)
 
     def _back(self, env: ExecutionEnvironment, request_id: str | None) -> None:
         lab = self.lab

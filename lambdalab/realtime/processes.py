@@ -96,7 +96,6 @@ class ProcessRuntime:
         self.initialising = False      # between process start and its first /next
         self.first_init = True
         self._init_timer = None
-        self._deadline = None
         self._extensions_waiting = 0
         self._partial = {}
         self.frozen = False            # its processes are SIGSTOPped (the environment is idle)
@@ -162,14 +161,10 @@ class ProcessRuntime:
                 self._spawn()
 
     def deliver(self, inv, rinv) -> None:
-        """An invoke starts: (re)start the process if it is gone, START line (+ INVOKE to extensions), deadline."""
-        env = self.env
+        """An invoke starts: (re)start the process if it is gone (the environment keeps the deadline)."""
         if self.proc is None and not self.starting:
-            env.api.reset()            # a fresh process starts its protocol from Started
-            env.api.pending = rinv
+            self.env.api.restart(rinv)  # a fresh process starts its protocol from Started, the invoke waiting
             self._spawn()
-        env._start_lines(inv)
-        self._deadline = self.lab.engine.schedule(env.snapshot.timeout, self._deadline_hit, inv)
 
     def reset(self) -> None:
         """The runtime restarts (timeout, crash, failed Init): stop this process; the next invoke starts anew."""
@@ -221,15 +216,12 @@ class ProcessRuntime:
         self.lab.engine.cancel(self._init_timer)
         env = self.env
         if env.state == "Init" and self.first_init:
+            from ..sandbox.python_runtime import Outcome
             self.first_init = False
-            seconds = self.lab.now - env._init_started
-            env.init_duration = seconds
+            seconds = self.lab.now - env.init_started_at
             env.emit("function", "init", f"Function init done: the runtime process asks for work ({ms(seconds)} "
                      "after INIT_START)", phase="function_init", status="ok")
-            env.emit("environment", "init_done", f"Init phase done in {env.id}: Init Duration {ms(seconds)}",
-                     duration=seconds)
-            if hasattr(env, "_telemetry_init_done"):
-                env._telemetry_init_done("success", None, seconds)
+            env.init_finished(Outcome("ok", seconds), seconds)
 
     def after_route(self, request, result) -> None:
         """A Runtime API call was answered: react to init errors and to the end of an invoke."""
@@ -238,14 +230,9 @@ class ProcessRuntime:
         if status == 413 and path.endswith("/response"):
             self._response_too_large(path.split("/")[-2])
             return
-        if status != 202:
-            return
-        if path.endswith("/init/error"):
+        if status == 202 and path.endswith("/init/error"):
             error_type = request.headers.get("lambda-runtime-function-error-type") or "Runtime.Unknown"
             self._init_failed(request.body, error_type)
-        elif path.endswith("/response") or path.endswith("/error"):
-            self.lab.engine.cancel(self._deadline)
-            self._deadline = None
 
     # --- failures -----------------------------------------------------------------------------------------
     def _response_too_large(self, request_id: str) -> None:
@@ -261,14 +248,13 @@ class ProcessRuntime:
         self.initialising = False
         self.lab.engine.cancel(self._init_timer)
         if env.state == "Init":
-            seconds = self.lab.now - env._init_started
+            seconds = self.lab.now - env.init_started_at
             self.first_init = False
-            env._init_finished(Outcome(status, seconds, body, error_type), seconds)
+            env.init_finished(Outcome(status, seconds, body, error_type), seconds)
         elif env.state == "Invoking" and env.current is not None and not env.current.done:
             inv = env.current            # the suppressed Init inside an invoke failed: so does the invoke
-            self.lab.engine.cancel(self._deadline)
-            env._reset_runtime("Init failed again", "failure")
-            env._finish(inv, "error", body, error_type)
+            env.reset_runtime("Init failed again", "failure")
+            env.complete(inv, "error", body, error_type)
         else:
             self._stop_process()
 
@@ -277,12 +263,6 @@ class ProcessRuntime:
         if not self.initialising:
             return
         self._init_failed(b"", "Sandbox.Timedout", status="timeout")
-
-    def _deadline_hit(self, inv) -> None:
-        env = self.env
-        if env.current is inv and not inv.done and env.state == "Invoking":
-            self._deadline = None
-            env.timeout(inv)
 
     def _exited(self, generation: int, code: int) -> None:
         """The process ended on its own (we did not stop it)."""
@@ -300,7 +280,6 @@ class ProcessRuntime:
                               "Runtime.ExitError")
         elif env.state == "Invoking" and env.current is not None and not env.current.done:
             inv = env.current
-            self.lab.engine.cancel(self._deadline)
             body = json.dumps({"errorType": "Runtime.ExitError",
                                "errorMessage": f"RequestId: {inv.request_id} Error: {message}"}).encode()
             env.crash(inv, body)
@@ -378,20 +357,21 @@ class ProcessRuntime:
         self.driver.catch_up()
         env = self.env
         inv = env.current
-        for raw in lines:
-            line = raw.decode("utf-8", "replace").rstrip("\r")
-            env.log(line)
-            if kind == "function" and inv is not None and inv.lines is not None and not inv.done:
-                inv.lines.append(line)
-            if env.telemetry is not None:
-                env.telemetry.publish(kind, line)
+        now = self.lab.now
+        texts = [(now, raw.decode("utf-8", "replace").rstrip("\r")) for raw in lines]
+        if kind == "function":
+            env.output(texts, inv if inv is not None and not inv.done else None)
+        else:
+            for _, line in texts:
+                env.log(line)
+                if env.telemetry is not None:
+                    env.telemetry.publish(kind, line)
 
     def _stop_process(self) -> None:
         self.thaw()
         self.generation += 1
         self.starting = False                 # a start still in flight is stale now: _run stops it
         self.initialising = False
-        self.lab.engine.cancel(self._deadline)
         proc, self.proc = self.proc, None
         if proc is not None:
             self.driver.spawn(self._stop, proc)

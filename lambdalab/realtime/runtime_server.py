@@ -166,7 +166,7 @@ class TelemetryRoutes:
         env, lab = server.env, server.lab
         if env.telemetry is None:
             env.telemetry = TelemetryAPI(lambda: lab.now, lab.iso_time, lab.engine.schedule, lab.engine.cancel,
-                                         env._telemetry_batch)
+                                         env.companions.telemetry_batch)
         self.api = env.telemetry
 
     def subscribe(self, request: Request):

@@ -111,6 +111,11 @@ class RuntimeAPI:
         self.pending = None
         self.waiter = None
 
+    def restart(self, pending: RuntimeInvocation) -> None:
+        """``reset()`` for a runtime process that starts with an invocation already waiting for its /next."""
+        self.reset()
+        self.pending = pending
+
     def _take(self) -> RuntimeInvocation:
         inv, self.pending = self.pending, None
         self.current = inv

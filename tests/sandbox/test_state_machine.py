@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from lambdalab.sandbox import environment as envmod
 from lambdalab.sandbox.environment import TRANSITIONS, ExecutionEnvironment, IllegalTransition
 
 from .helpers import invoke, make_lab
@@ -15,14 +14,14 @@ STATES = tuple(TRANSITIONS)
 def recorded(monkeypatch):
     """Record every (from, to) transition any environment makes."""
     seen = []
-    original = ExecutionEnvironment._transition
+    original = ExecutionEnvironment.transition
 
     def spy(self, new):
         before = self.state
         original(self, new)
         seen.append((before, new))
 
-    monkeypatch.setattr(ExecutionEnvironment, "_transition", spy)
+    monkeypatch.setattr(ExecutionEnvironment, "transition", spy)
     return seen
 
 
@@ -66,7 +65,7 @@ def test_every_move_outside_the_table_raises_and_changes_nothing(state):
         if target in TRANSITIONS[state]:
             continue
         with pytest.raises(IllegalTransition):
-            env._transition(target)
+            env.transition(target)
         assert env.state == state
 
 
@@ -94,7 +93,8 @@ def test_trace_states_come_from_the_vocabulary():
     states = [s.detail["state"] for s in lab.trace.filter(component="environment") if "state" in s.detail]
     assert set(states) <= set(ENV_STATES)
     assert {"init", "invoking", "frozen", "shutdown", "gone"} <= set(states)
-    assert envmod._TRACE_STATE["Idle"] == "frozen"
+    freezes = lab.trace.filter(component="environment", action="freeze")
+    assert freezes and all(s.detail["state"] == "frozen" for s in freezes)   # an Idle environment is frozen
 
 
 @pytest.mark.parametrize("mode", ["full", "off"])

@@ -1,0 +1,147 @@
+"""The Invoke phase: an environment hands one request to its runtime and takes the answer back.
+
+In AWS the runtime takes the event from ``GET /runtime/invocation/next`` (which also tells the extensions
+registered for INVOKE), calls the handler, and answers with ``POST .../response`` or ``.../error``. A runtime
+that was reset (after an Init failure, a timeout or a crash) first runs Init again inside the invoke, a
+"suppressed init" whose time counts in the invoke's Duration.
+
+An in-process runtime (``external = False``: the Python runtime, a synthetic function) is called by the
+environment, which plays the runtime's side of the Runtime API for it: ``run_in_process`` runs the code eagerly
+at the invoke's start (its sleeps consume virtual time, see ``vtime``), adds the modelled duration, and
+``post_outcome`` posts the result to the Runtime API at its virtual end. The Runtime API's callbacks then end
+the invoke through the environment's one completion path (``ExecutionEnvironment.complete``). A process
+runtime makes the same calls over HTTP itself (``lambdalab.realtime``).
+"""
+from __future__ import annotations
+
+import json
+
+from . import vtime
+from .companions import TELEMETRY_STATUS, ms
+from .python_runtime import LambdaContext, NullRuntime, Outcome
+from .runtime_api import MAX_RESPONSE_BYTES
+
+__all__ = ["start_lines", "run_in_process", "post_outcome"]
+
+_RUN_WORDS = {"ok": "returns", "timeout": "is still running at the deadline", "exit": "exits the runtime process"}
+_NEVER_RUNS = {"timeout": "never runs: the suppressed init reached the deadline",
+               "exit": "never runs: the runtime exited during the suppressed init"}
+
+
+def start_lines(env, inv) -> None:
+    """The invoke begins: START line, the runtime's /next and the Invoke phase in the trace, INVOKE events."""
+    lab = env.lab
+    if lab.log_store.enabled or inv.lines is not None:
+        start = f"START RequestId: {inv.request_id} Version: {env.snapshot.version}"
+        env.log(start)
+        if inv.lines is not None:
+            inv.lines.append(start)
+    if lab.trace.full:
+        rinv = env.api.current
+        env.emit("runtime_api", "next", f"GET /2018-06-01/runtime/invocation/next -> 200, "
+                 f"Lambda-Runtime-Aws-Request-Id: {inv.request_id[:8]}...", request_id=inv.request_id,
+                 method="GET", path="/2018-06-01/runtime/invocation/next", status=200,
+                 headers=rinv.headers() if rinv else {})
+        env.emit("environment", "invoke", f"Invoke phase starts in {env.id} "
+                 f"(timeout {env.snapshot.timeout} s)", request_id=inv.request_id, state="invoking",
+                 phase="invoke", timeout=env.snapshot.timeout)
+    if env.extensions_api is not None:
+        env.companions.invoke_event(inv)
+    if env.telemetry is not None:
+        env.telemetry.publish("platform.start", {"requestId": inv.request_id, "version": env.snapshot.version})
+
+
+def run_in_process(env, inv) -> None:
+    """Call the runtime now; its outcome reaches the Runtime API at the handler's virtual end."""
+    lab = env.lab
+    start_lines(env, inv)
+    timeout = env.snapshot.timeout
+    budget = vtime.Budget(lab.now, float(timeout), lab.epoch)
+    if inv.trace_id:
+        env.environ["_X_AMZN_TRACE_ID"] = inv.trace_id      # the runtime sets it for each invoke
+    pre = suppressed_init(env, inv, budget) if getattr(env.runtime, "needs_init", False) else None
+    if pre is not None and pre.status != "ok":
+        outcome = pre
+    else:
+        if lab.trace.full:
+            env.emit("runtime", "call", f"The runtime calls {env.snapshot.config['Handler']}(event, context)",
+                     request_id=inv.request_id)
+        snap = env.snapshot
+        context = LambdaContext(inv.request_id, snap.name, snap.version, inv.invoked_arn, snap.memory,
+                                f"/aws/lambda/{snap.name}", env.log_stream, budget, env.tmp_dir, inv.client_context) \
+            if not isinstance(env.runtime, NullRuntime) else None
+        outcome = env.runtime.invoke(inv.payload, context, budget)
+        if pre is not None:
+            outcome.lines[:0] = pre.lines
+    dist = env.snapshot.model.get("duration")
+    if dist is not None and outcome.status in ("ok", "error"):
+        outcome.elapsed += dist(lab.rng)
+        if outcome.elapsed >= timeout:
+            outcome.status, outcome.elapsed = "timeout", float(timeout)
+    env.output(outcome.lines, inv)
+    if lab.trace.full:
+        words = _RUN_WORDS.get(outcome.status) or f"raises {outcome.error_type}"
+        run = outcome.elapsed - (pre.elapsed if pre is not None and pre is not outcome else 0.0)
+        if pre is outcome:
+            words = _NEVER_RUNS.get(outcome.status) or \
+                f"never runs: the suppressed init failed ({outcome.error_type})"
+            run = 0.0
+        env.emit("function", "run", f"The handler {words}: {ms(run)}", request_id=inv.request_id,
+                 duration=run, status=outcome.status)
+    lab.engine.schedule(outcome.elapsed, post_outcome, env, inv, outcome)
+
+
+def suppressed_init(env, inv, budget: vtime.Budget) -> Outcome:
+    """Init again inside this invoke (after an Init failure, a timeout or a crash): it counts in Duration."""
+    lab = env.lab
+    full = lab.trace.full
+    companions = env.companions
+    ext_time = companions.init_time() if companions.need_init else 0.0
+    companions.need_init = False
+    runtime = env.snapshot.config["Runtime"]
+    boot = lab.cost.runtime_bootstrap(runtime)
+    budget.elapsed = min(ext_time + boot, budget.limit)
+    companions.init_start("invoke")
+    if full:
+        if ext_time:
+            env.emit("extension", "init", f"Suppressed init: the extensions start again inside this invoke: "
+                     f"{ms(ext_time)}", request_id=inv.request_id, phase="extension_init", duration=ext_time,
+                     suppressed=True)
+        env.emit("runtime", "init", f"Suppressed init: the runtime bootstraps {runtime} again inside this "
+                 f"invoke: {ms(boot)}", request_id=inv.request_id, phase="runtime_init", duration=boot,
+                 suppressed=True)
+    if budget.elapsed >= budget.limit:
+        companions.init_done("timeout", None, budget.limit, "invoke", budget.now)
+        return Outcome("timeout", budget.limit)
+    start = budget.elapsed
+    outcome = env.runtime.init(budget)
+    companions.init_done(TELEMETRY_STATUS[outcome.status], outcome.error_type, outcome.elapsed, "invoke", budget.now)
+    if full:
+        env.emit("function", "init", f"Suppressed init: module-level code of {env.snapshot.config['Handler']} "
+                 f"runs again inside this invoke: {ms(outcome.elapsed - start)}", request_id=inv.request_id,
+                 phase="function_init", duration=outcome.elapsed - start, status=outcome.status, suppressed=True)
+    if outcome.status == "exit":             # the runtime process died: its message names the request
+        body = json.loads(outcome.body)
+        body["errorMessage"] = f"RequestId: {inv.request_id} {body['errorMessage']}"
+        outcome.body = json.dumps(body).encode()
+    return outcome
+
+
+def post_outcome(env, inv, outcome: Outcome) -> None:
+    """At the handler's virtual end: the in-process runtime answers the Runtime API (or dies)."""
+    if env.current is not inv or env.state != "Invoking":
+        return                        # the environment was shut down while the handler ran
+    rid = inv.request_id
+    api = env.api
+    if outcome.status == "ok":
+        status, body, _ = api.post_response(rid, outcome.body)
+        if status == 413:
+            message = f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
+            api.post_error(rid, json.dumps({"errorType": "Function.ResponseSizeTooLarge",
+                                            "errorMessage": message}).encode(), "Function.ResponseSizeTooLarge")
+    elif outcome.status == "error":
+        api.post_error(rid, outcome.body, outcome.error_type)
+    elif outcome.status == "timeout":
+        env.timeout(inv)
+    else:
+        env.crash(inv, outcome.body)
