@@ -21,6 +21,7 @@ from math import log
 from .control_plane.concurrency import Concurrency
 from .control_plane.errors import aws_error
 from .control_plane.functions import ControlPlane
+from .control_plane.layers import Layers
 from .engine.clock import Engine
 from .engine.distributions import as_distribution
 from .engine.trace import Trace
@@ -90,6 +91,7 @@ class Lab:
         self.log_store = LogStore(enabled=self.trace.full, steps=self.trace.__len__)
         self.counters = Stats(self)
         self.control_plane = ControlPlane(self)
+        self.layers = Layers(self)
         self.concurrency = Concurrency(self)
         self.frontend = Frontend(self)
         self.fleet = WorkerManager(self, reuse=reuse, idle_timeout=idle_timeout,

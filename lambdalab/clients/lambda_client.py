@@ -39,6 +39,12 @@ OPERATIONS = {
     "delete_provisioned_concurrency_config": ("concurrency", "DeleteProvisionedConcurrencyConfig",
                                               ("FunctionName", "Qualifier")),
     "get_account_settings": ("concurrency", "GetAccountSettings", ()),
+    "publish_layer_version": ("layers", "PublishLayerVersion", ("LayerName", "Content")),
+    "get_layer_version": ("layers", "GetLayerVersion", ("LayerName", "VersionNumber")),
+    "get_layer_version_by_arn": ("layers", "GetLayerVersionByArn", ("Arn",)),
+    "list_layers": ("layers", "ListLayers", ()),
+    "list_layer_versions": ("layers", "ListLayerVersions", ("LayerName",)),
+    "delete_layer_version": ("layers", "DeleteLayerVersion", ("LayerName", "VersionNumber")),
     "put_function_event_invoke_config": ("async_invoke", "PutFunctionEventInvokeConfig", ("FunctionName",)),
     "get_function_event_invoke_config": ("async_invoke", "GetFunctionEventInvokeConfig", ("FunctionName",)),
     "update_function_event_invoke_config": ("async_invoke", "UpdateFunctionEventInvokeConfig", ("FunctionName",)),
@@ -53,7 +59,8 @@ OPERATIONS = {
 STATUS = {"CreateFunction": 201, "PublishVersion": 201, "CreateAlias": 201, "DeleteFunction": 204,
           "DeleteAlias": 204, "DeleteFunctionConcurrency": 204, "PutProvisionedConcurrencyConfig": 202,
           "DeleteProvisionedConcurrencyConfig": 204, "CreateEventSourceMapping": 202,
-          "DeleteEventSourceMapping": 202, "UpdateEventSourceMapping": 202}
+          "DeleteEventSourceMapping": 202, "UpdateEventSourceMapping": 202, "PublishLayerVersion": 201,
+          "DeleteLayerVersion": 204}
 
 
 class LambdaClient:

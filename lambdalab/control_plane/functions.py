@@ -19,6 +19,7 @@ import copy
 import hashlib
 import json
 
+from . import layers as layer_rules
 from . import validation as v
 from .errors import aws_error
 
@@ -189,6 +190,8 @@ class ControlPlane:
             raise aws_error("InvalidParameterValueException",
                             "Please provide a source for function code (Code.ZipFile).", 400, operation=op)
         files = v.unzip_code(Code["ZipFile"], op)
+        layers = self.lab.layers.resolve(Layers or [], op)
+        layer_rules.check_total_size(code_size(files), layers, op)
         if Architectures not in (None, ["x86_64"], ["arm64"]):
             raise aws_error("ValidationException", "Architectures must be ['x86_64'] or ['arm64'].", 400,
                             operation=op)
@@ -217,13 +220,15 @@ class ControlPlane:
         }
         if variables:
             config["Environment"] = {"Variables": variables}
+        if layers:
+            config["Layers"] = layer_rules.configuration(layers)
         if DeadLetterConfig:
             config["DeadLetterConfig"] = dict(DeadLetterConfig)
         if VpcConfig:
             config["VpcConfig"] = {"SubnetIds": list(VpcConfig.get("SubnetIds", [])),
                                    "SecurityGroupIds": list(VpcConfig.get("SecurityGroupIds", [])),
                                    "VpcId": "vpc-" + hashlib.sha1(repr(VpcConfig).encode()).hexdigest()[:17]}
-        model = dict(_model or {})
+        model = dict(_model or {}, layers=layers)
         fn.latest = FunctionVersion(fn, "$LATEST", config, files, model, self._new_key())
         self.functions[name] = fn
         delay = VPC_PENDING_SECONDS if VpcConfig and VpcConfig.get("SubnetIds") else PENDING_SECONDS
@@ -302,6 +307,7 @@ class ControlPlane:
             raise aws_error("InvalidParameterValueException", "Please provide a source for function code.", 400,
                             operation=op)
         files = v.unzip_code(ZipFile, op)
+        layer_rules.check_total_size(code_size(files), fn.latest.model.get("layers", ()), op)
         self._updating(fn, op)
         config = copy.deepcopy(fn.latest.config)
         config.update(CodeSize=len(ZipFile),
@@ -330,10 +336,14 @@ class ControlPlane:
         if "Description" in params:
             v.check_description(params["Description"], op)
         variables = v.check_environment(params["Environment"], op) if "Environment" in params else None
+        layers = fn.latest.model.get("layers", ())
+        if "Layers" in params:
+            layers = self.lab.layers.resolve(params["Layers"], op)
+            layer_rules.check_total_size(code_size(fn.latest.files), layers, op)
         self._updating(fn, op)
         config = copy.deepcopy(fn.latest.config)
         for key in ("Role", "Handler", "Description", "Timeout", "MemorySize", "Runtime", "EphemeralStorage",
-                    "TracingConfig", "Layers", "LoggingConfig"):
+                    "TracingConfig", "LoggingConfig"):
             if key in params:
                 config[key] = copy.deepcopy(params[key])
         if variables is not None:
@@ -346,7 +356,11 @@ class ControlPlane:
                 config["DeadLetterConfig"] = dict(params["DeadLetterConfig"])
             else:
                 config.pop("DeadLetterConfig", None)
-        model = dict(fn.latest.model)
+        if layers:
+            config["Layers"] = layer_rules.configuration(layers)
+        else:
+            config.pop("Layers", None)
+        model = dict(fn.latest.model, layers=layers)
         model.update(_model or {})
         return self._install(fn, config, dict(fn.latest.files), model)
 
@@ -492,6 +506,11 @@ def refuse_unsupported(names, operation: str) -> None:
     if names:
         raise aws_error("InvalidParameterValueException",
                         f"Unsupported parameter(s) in lambdalab: {', '.join(sorted(names))}", 400, operation=operation)
+
+
+def code_size(files: dict) -> int:
+    """Unzipped bytes of a package's files."""
+    return sum(len(data) for data in files.values())
 
 
 def _fingerprint(config: dict) -> str:

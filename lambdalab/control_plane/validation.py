@@ -7,11 +7,10 @@ Every check runs before any state changes, so a failed call leaves the function 
 from __future__ import annotations
 
 import functools
-import io
 import json
 import re
-import zipfile
 
+from . import archives
 from .errors import aws_error
 
 SUPPORTED_RUNTIMES = (
@@ -29,7 +28,7 @@ RESERVED_ENV_KEYS = (
     "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 )
 MAX_ZIP_REQUEST = 70_167_211          # the request-size limit behind "50 MB zipped" (base64 included)
-MAX_UNZIPPED = 262_144_000            # 250 MB
+MAX_UNZIPPED = archives.MAX_UNZIPPED   # 250 MB
 MAX_ENV_BYTES = 4096
 FUNCTION_NAME = re.compile(r"^(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?"
                            r"(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?$")
@@ -127,22 +126,20 @@ def check_environment(environment, operation: str) -> dict:
     return dict(variables)
 
 
-def unzip_code(zip_bytes, operation: str) -> dict[str, bytes]:
-    """Open a deployment package: {path: bytes}. Size limits and corrupt archives fail like Lambda."""
+def check_upload(zip_bytes, operation: str) -> None:
+    """A .zip given inline (``ZipFile``): bytes, and within the request-size limit behind "50 MB zipped"."""
     if not isinstance(zip_bytes, (bytes, bytearray)):
         raise aws_error("InvalidParameterValueException", "ZipFile must be bytes.", 400, operation=operation)
     if len(zip_bytes) * 4 // 3 > MAX_ZIP_REQUEST:
         raise aws_error("RequestEntityTooLargeException",
                         f"Request must be smaller than {MAX_ZIP_REQUEST} bytes for the {operation} operation",
                         413, operation=operation)
-    try:
-        with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
-            total = sum(info.file_size for info in archive.infolist())
-            if total > MAX_UNZIPPED:
-                raise aws_error("InvalidParameterValueException",
-                                f"Unzipped size must be smaller than {MAX_UNZIPPED} bytes", 400, operation=operation)
-            return {info.filename: archive.read(info) for info in archive.infolist() if not info.is_dir()}
-    except (zipfile.BadZipFile, EOFError, ValueError):
-        raise aws_error("InvalidParameterValueException",
-                        "Could not unzip uploaded file. Please check your file, then try to upload again.", 400,
-                        operation=operation) from None
+
+
+def unzip_code(zip_bytes, operation: str) -> dict[str, bytes]:
+    """Open a deployment package: {path: bytes}. Size limits and corrupt archives fail like Lambda.
+
+    The unzipped size is measured by decompressing (``archives``), never taken from the zip's directory.
+    """
+    check_upload(zip_bytes, operation)
+    return archives.read_members(zip_bytes, operation)
