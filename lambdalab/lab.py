@@ -285,6 +285,7 @@ class Lab:
         pass
 
     def on_function_deleted(self, fn) -> None:
+        self.concurrency.reserved_changed()
         for qualifier in list(fn.provisioned_configs):
             self.provisioned.remove(fn, qualifier)
 

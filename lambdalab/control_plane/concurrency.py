@@ -21,9 +21,18 @@ MIN_UNRESERVED = 100
 class Concurrency:
     def __init__(self, lab) -> None:
         self.lab = lab
+        self._total: int | None = None        # the account's reserved total, while no reservation changes
 
     def total_reserved(self, excluding: str | None = None) -> int:
+        if excluding is None:                 # (the frontend asks on every request: keep it, do not re-add it)
+            if self._total is None:
+                self._total = sum(fn.reserved or 0 for fn in self.lab.control_plane.functions.values())
+            return self._total
         return sum(fn.reserved or 0 for name, fn in self.lab.control_plane.functions.items() if name != excluding)
+
+    def reserved_changed(self) -> None:
+        """A reservation was set or removed, or a function deleted: the total is summed again when next asked."""
+        self._total = None
 
     def unreserved(self, skip: tuple[str, str] | None = None) -> int:
         """The account's UnreservedConcurrentExecutions: what neither reserved concurrency nor the provisioned
@@ -58,6 +67,7 @@ class Concurrency:
                             f"ReservedConcurrentExecutions {n} should not be lower than function's total "
                             f"provisioned concurrency [{provisioned}].", 400, operation=op)
         fn.reserved = n
+        self.reserved_changed()
         return {"ReservedConcurrentExecutions": n}
 
     def get_function_concurrency(self, *, FunctionName) -> dict:
@@ -67,6 +77,7 @@ class Concurrency:
     def delete_function_concurrency(self, *, FunctionName) -> dict:
         fn = self.lab.control_plane.get(FunctionName, "DeleteFunctionConcurrency")
         fn.reserved = None
+        self.reserved_changed()
         return {"ResponseMetadata": {"HTTPStatusCode": 204}}
 
     def get_account_settings(self) -> dict:

@@ -56,6 +56,35 @@ def test_account_limit_throttles_with_the_account_reason():
     assert sum(i.error is not None for i in invs) == 1
 
 
+@pytest.mark.parametrize("lean", [False, True])
+def test_the_unreserved_pool_follows_every_reservation_change(lean):
+    """The frontend reads the account's reserved total on every request: a change must show at once."""
+    lab = ll.Lab(seed=0, trace="off" if lean else "full", account_concurrency=1000)
+    lam = lab.client("lambda")
+    for name in ("big", "other"):
+        lab.create_function(name, None, duration=100)
+
+    def admitted():                       # how many of 1,000 concurrent requests of "other" get in now
+        if lean:
+            lab.poisson("other", 1e9, count=1000)
+            lab.advance(1e-3)
+        else:
+            for _ in range(1000):
+                lab.submit(FunctionName="other")
+        return lab.counters.function("other").busy
+
+    lam.put_function_concurrency(FunctionName="big", ReservedConcurrentExecutions=800)
+    assert admitted() == 200
+    lam.delete_function_concurrency(FunctionName="big")
+    assert admitted() == 1000
+    lam.put_function_concurrency(FunctionName="big", ReservedConcurrentExecutions=300)
+    lab.run()
+    assert admitted() == 700
+    lab.run()
+    lam.delete_function(FunctionName="big")
+    assert admitted() == 1000
+
+
 def test_reserved_zero_throttles_everything(lab):
     lam = lab.client("lambda")
     lam.put_function_concurrency(FunctionName="a", ReservedConcurrentExecutions=0)
