@@ -154,7 +154,8 @@ def azure2019(path_or_dir=None, *, functions=None, minutes=None) -> Trace:
     """Read a day of the Azure Functions 2019 trace (default: the 1,000-function sample in the package).
 
     ``functions``: None for all; an int ``n`` for ``n`` functions spread evenly over the ranking by
-    invocations (the busiest, the quietest and the range between); or names / hashes to keep. ``minutes``:
+    invocations (the busiest, the quietest and the range between); a callable ``keep(function) -> bool``
+    (e.g. ``lambda f: f.invocations <= 2000``); or names / hashes to keep. ``minutes``:
     None for the whole day; an int ``n`` for the first ``n`` minutes; a ``range`` or ``slice`` of 0-based
     minutes. Functions with no invocation in the chosen minutes are left out.
     """
@@ -250,6 +251,8 @@ def _name(functions: list) -> None:
 def _select(functions: list, which) -> list:
     if which is None:
         return functions
+    if callable(which):
+        return [f for f in functions if which(f)]
     if isinstance(which, int):
         if which <= 0:
             raise ValueError("functions must be a positive count")

@@ -38,6 +38,8 @@ def test_minutes_and_functions_select_a_part(day):
     assert len(ten) == 10 and {ranked[0].name, ranked[-1].name} <= {f.name for f in ten.functions}
     two = ll.traces.azure2019(functions=[ranked[0].name, ranked[1].function_hash])
     assert {f.name for f in two.functions} == {ranked[0].name, ranked[1].name}
+    quiet = ll.traces.azure2019(functions=lambda f: f.invocations <= 2000)
+    assert len(quiet) == sum(f.invocations <= 2000 for f in day.functions) and quiet.invocations < 200_000
     with pytest.raises(KeyError):
         ll.traces.azure2019(functions=["fn-nothere"])
     with pytest.raises(ValueError):
