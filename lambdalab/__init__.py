@@ -2,8 +2,9 @@
 
 The public surface is small: ``Lab`` (one region's worth of Lambda), ``sleep`` (virtual time inside handler
 code), the duration distributions, ``ClientError`` and ``sweep`` (parameter sweeps on processes or Dask).
-``lambdalab.widgets`` (ipywidgets views), ``lambdalab.check`` (lab self-checks) and ``lambdalab.traces``
-(workload traces to replay) are imported on first use so that ``import lambdalab`` stays light.
+``lambdalab.widgets`` (ipywidgets views), ``lambdalab.check`` (lab self-checks), ``lambdalab.traces``
+(workload traces to replay) and ``lambdalab.keepalive`` (keep-alive policies) are imported on first use so
+that ``import lambdalab`` stays light.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    if name in ("widgets", "check", "traces"):
+    if name in ("widgets", "check", "traces", "keepalive"):
         import importlib
         return importlib.import_module(f"lambdalab.{name}")
     raise AttributeError(f"module 'lambdalab' has no attribute {name!r}")

@@ -143,7 +143,9 @@ class Lab:
 
     # --- stats, logs, metrics -------------------------------------------------------------------------------
     def stats(self, function_name: str | None = None) -> dict:
-        return self.counters.summary(function_name, self.provisioned.allocated_gb_seconds())
+        summary = self.counters.summary(function_name, self.provisioned.allocated_gb_seconds())
+        summary["wasted_memory_gb_seconds"] = self.fleet.idle_gb_seconds(function_name)
+        return summary
 
     def invocations(self, function_name: str | None = None) -> list[dict]:
         """One record per finished invocation (trace "full" or "summary"): times, cold, status, duration, billing."""

@@ -53,6 +53,7 @@ ACTIONS: dict[str, dict[str, str]] = {
         "request": "no idle environment: ask the Placement Service for a new one",
         "release": "the environment is idle again and goes back to the pool",
         "reclaim": "an environment is taken out of service (idle too long, lifetime over, lease ending)",
+        "prewarm": "a keep-alive policy has an environment initialised ahead of the request it expects",
     },
     "placement": {
         "place": "the Placement Service picks a worker host for a new environment",

@@ -21,10 +21,17 @@ at the same virtual times and in the same order as with one event per release. W
 the expiry it leaves behind would have done nothing: ``engine.drop`` withdraws it, and the clock still ends a
 run where running it would have. An expiry that the maximum lifetime brings forward, or one that a shorter
 keep-alive set mid-run puts before earlier ones, is an ordinary event.
+
+The keep-alive is a policy (``keep_alive``, see ``lambdalab.keepalive``): ``Fixed(idle_timeout)`` is the idle
+sweep above; any other policy decides each on-demand environment's idle window and pre-warms through
+``fleet.keep_alive.PolicyKeepAlive``. The memory held by idle environments (``idle_gb_seconds``) is counted
+where environments enter and leave the idle pools: the time each spent idle, times its memory.
 """
 from __future__ import annotations
 
+from ..keepalive import Fixed
 from ..sandbox.environment import ExecutionEnvironment
+from .keep_alive import PolicyKeepAlive
 from .placement import PlacementService
 from .worker import Worker
 
@@ -65,22 +72,57 @@ class WorkerManager:
         self.retired_keys: set[int] = set()
         self._scaling: dict[str, list] = {}         # function -> [tokens, last refill time]
         self._sweeps: dict[int, _IdleSweep] = {}
+        self._policy: PolicyKeepAlive | None = None     # a keep-alive policy other than Fixed (see keep_alive)
+        self._idle_gone: dict[str, float] = {}      # function -> MB-seconds idle of its environments now gone
         self._engine = lab.engine
         #: where an environment's answers go: the frontend, which holds the caller's request
         self.respond = lab.frontend.respond
         self._env_seq = 0
         self._worker_seq = 0
 
+    # --- the keep-alive policy -------------------------------------------------------------------------------
+    @property
+    def keep_alive(self):
+        """The keep-alive policy (``lambdalab.keepalive``): ``Fixed(idle_timeout)`` unless another was set."""
+        return self._policy.policy if self._policy is not None else Fixed(self.idle_timeout)
+
+    @keep_alive.setter
+    def keep_alive(self, policy) -> None:
+        if type(policy) is Fixed:
+            keeper = None
+        elif callable(getattr(policy, "on_idle", None)):
+            keeper = PolicyKeepAlive(self, policy)
+        else:
+            raise TypeError(f"keep_alive must be a keep-alive policy (ll.keepalive.Fixed, HybridHistogram or an "
+                            f"object with on_idle(function, now)), got {policy!r}")
+        previous, self._policy = self._policy, keeper
+        if keeper is None:
+            self.idle_timeout = policy.seconds
+        if previous is None:
+            return
+        previous.close()                          # its idle environments: Fixed times them from when they went
+        for pool in self.pools.values():          # idle, another policy keeps the expiry they were given
+            for env in pool:
+                expire = previous.forget(env)
+                if keeper is None:
+                    self._schedule_expiry(env, env.idle_since)
+                else:
+                    keeper.keep(env, expire)
+
     # --- environments for requests ------------------------------------------------------------------------
     def acquire(self, inv) -> bool:
         """Start ``inv`` in a warm environment, or a new one. False when the scaling rate says no."""
         snap = inv.snapshot
+        policy = self._policy
+        if policy is not None and policy.learns:
+            policy.invoked(snap.function.name)
         pool = self.provisioned_pools.get(snap.key)
         if not pool:
             pool = self.pools.get(snap.key)
         if pool:
             env = self._pick(pool)
             del pool[env]
+            env.idle_seconds += self._engine.now - env.idle_since
             if env.idle_swept:
                 self._claimed(env, pool)
             if self.lab.trace.full:
@@ -92,12 +134,14 @@ class WorkerManager:
             env.thaw(inv)
             return True
         name = snap.function.name
-        if not self._scaling_token(name):
+        if not self.scaling_token(name):
             return False
         if self.lab.trace.full:
             self.lab.trace.emit("worker_manager", "request", f"No idle environment for {snap.name}:{snap.version}: "
                                 "ask the Placement Service for a new one", request_id=inv.request_id,
                                 function=snap.name, version=snap.version, target="placement")
+        if policy is not None:
+            policy.cold_start(snap)
         env = self.new_environment(snap, "on-demand", inv.request_id)
         env.boot(inv)
         return True
@@ -106,7 +150,11 @@ class WorkerManager:
         """``acquire`` for a request on the bulk lane: a warm start takes the same environment, without a Step."""
         pool = self.pools.get(inv.lane.key)      # (no provisioned concurrency on the bulk lane: no provisioned pool)
         if pool and self.reuse == "most_recent":
+            policy = self._policy
+            if policy is not None and policy.learns:
+                policy.invoked(inv.lane.name)
             env = pool.popitem()[0]               # the last one to become idle, as _pick chooses
+            env.idle_seconds += self._engine.now - env.idle_since
             if env.idle_swept:
                 self._claimed(env, pool)
             env.thaw_lean(inv)
@@ -121,7 +169,8 @@ class WorkerManager:
         keys = list(pool)
         return keys[self.lab.rng.randrange(len(keys))]
 
-    def _scaling_token(self, function: str) -> bool:
+    def scaling_token(self, function: str) -> bool:
+        """May ``function`` add an environment now (the scaling rate)? Takes a token if so."""
         now = self.lab.now
         bucket = self._scaling.get(function)
         if bucket is None:
@@ -157,6 +206,9 @@ class WorkerManager:
     def _back(self, env: ExecutionEnvironment, request_id: str | None) -> None:
         lab = self.lab
         now = lab.now
+        policy = self._policy
+        if request_id is not None and policy is not None:
+            policy.ended(env.snapshot.function.name, now)
         reason = None
         if env.snapshot.key in self.retired_keys:
             reason = "its function version changed or was deleted"
@@ -176,9 +228,14 @@ class WorkerManager:
                 if env.expires_at != float("inf"):
                     env.idle_event = lab.engine.upkeep(env.expires_at, self._recycle, env)
             self.provisioned_pools.setdefault(env.snapshot.key, {})[env] = None
-        else:
+        elif policy is None:
             self.pools.setdefault(env.snapshot.key, {})[env] = None
             self._schedule_expiry(env, now)
+        elif policy.idle(env, now):
+            self.pools.setdefault(env.snapshot.key, {})[env] = None
+        else:
+            return                                # shut down at once (a pre-warm may follow)
+        env.idle_since = now
         if lab.trace.full:
             lab.trace.emit("worker_manager", "release", f"{env.id} is idle again and back in the pool",
                            request_id=request_id, function=env.snapshot.name,
@@ -254,13 +311,14 @@ class WorkerManager:
         now = engine.now
         lab.frontend.release_lean(lane.stats)
         key = lane.key
-        if key in self.retired_keys or env.worker.draining or now >= env.expires_at:   # (on-demand: thaw_lean)
-            self._back(env, inv.request_id)
+        if key in self.retired_keys or env.worker.draining or now >= env.expires_at or self._policy is not None:
+            self._back(env, inv.request_id)       # (on-demand: thaw_lean)
             return
         pool = self.pools.get(key)
         if pool is None:
             pool = self.pools[key] = {}
         pool[env] = None
+        env.idle_since = now
         self._schedule_expiry(env, now)
 
     def _expire(self, env: ExecutionEnvironment, served: int) -> None:
@@ -280,11 +338,13 @@ class WorkerManager:
     def reclaim(self, env: ExecutionEnvironment, why: str) -> None:
         """Take an idle environment out of service and shut it down (a provisioned one is replaced while its
         config stands: AWS keeps the allocation, only the environment is recycled)."""
+        now = self._engine.now
         for pools in (self.pools, self.provisioned_pools):
             pool = pools.get(env.snapshot.key)
-            if pool is not None:
-                pool.pop(env, None)
-        self.environments.pop(env.id, None)
+            if pool is not None and env in pool:
+                del pool[env]
+                env.idle_seconds += now - env.idle_since
+        self._gone(env)
         if self.lab.trace.full:
             self.lab.trace.emit("worker_manager", "reclaim", f"Reclaim {env.id}: {why}", function=env.snapshot.name,
                                 version=env.snapshot.version, env_id=env.id, worker_id=env.worker.id, reason=why,
@@ -303,8 +363,30 @@ class WorkerManager:
 
     def provisioned_init_failed(self, env: ExecutionEnvironment) -> None:
         self.lab.provisioned.init_failed(env)
-        self.environments.pop(env.id, None)
+        self._gone(env)
         env.shutdown("failure")
+
+    def _gone(self, env: ExecutionEnvironment) -> None:
+        """``env`` leaves the fleet's books; its idle time joins its function's."""
+        if self.environments.pop(env.id, None) is not None and env.idle_seconds:
+            name = env.snapshot.function.name
+            self._idle_gone[name] = self._idle_gone.get(name, 0.0) + env.idle_seconds * env.snapshot.memory
+        if self._policy is not None:
+            self._policy.forget(env)
+
+    def idle_gb_seconds(self, function: str | None = None) -> float:
+        """GB-seconds of memory held by idle (frozen) environments so far: of ``function``, or of all."""
+        return sum(v for name, v in self.idle_gb_seconds_by_function().items() if function in (None, name))
+
+    def idle_gb_seconds_by_function(self) -> dict[str, float]:
+        now = self._engine.now
+        mb_seconds = dict(self._idle_gone)
+        for env in self.environments.values():
+            idle = env.idle_seconds + (now - env.idle_since if env.state == "Idle" else 0.0)
+            if idle:
+                name = env.snapshot.function.name
+                mb_seconds[name] = mb_seconds.get(name, 0.0) + idle * env.snapshot.memory
+        return {name: v / 1024.0 for name, v in mb_seconds.items()}
 
     # --- workers --------------------------------------------------------------------------------------------
     def add_worker(self, request_id=None) -> Worker:

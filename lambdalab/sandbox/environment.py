@@ -74,6 +74,9 @@ class ExecutionEnvironment:
         self.expires_at = lab.now + lab.fleet.environment_lifetime()
         self.idle_event = None                    # its pending expiry timer while idle (see fleet.worker_manager)
         self.idle_swept = False                   # ... kept by its pool's idle sweep
+        self.idle_since = 0.0                     # when it last went idle, and its idle seconds before that (the
+        self.idle_seconds = 0.0                   # Worker Manager's count of memory held by idle environments)
+        self.prewarmed = False                    # initialised ahead of any request by a keep-alive policy
         self.invocations = 0
         self.current = None                       # the Invocation being served
         self.pending = None                       # the Invocation waiting for this environment's Init
@@ -330,7 +333,7 @@ class ExecutionEnvironment:
         inv.status = "ok"                         # (body b"null" and error_type None: LeanInvocation's defaults)
         duration = round((now - inv.t_start) * 1e9) / 1e9    # to the nanosecond, as complete does
         billed = ceil(duration * 1000 - 1e-9) or 1                # (at least 1 ms)
-        cold = self.invocations == 1              # (an on-demand environment: see thaw_lean)
+        cold = self.invocations == 1 and not self.prewarmed   # (an on-demand environment: see thaw_lean)
         if not self.init_reported:
             billed += ceil(self.init_duration * 1000 - 1e-9)
         self.current = None
@@ -404,7 +407,7 @@ class ExecutionEnvironment:
         duration = round((now - inv.t_start) * 1e9) / 1e9 + ext      # to the nanosecond (no float dust)
         inv.duration = duration
         cold = not self.init_reported and self.init_type == "on-demand"
-        inv.cold = self.invocations == 1 and self.init_type == "on-demand"
+        inv.cold = self.invocations == 1 and self.init_type == "on-demand" and not self.prewarmed
         if cold:
             inv.init_duration = self.init_duration
         billed = max(1, math.ceil(duration * 1000 - 1e-9))
