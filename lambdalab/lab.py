@@ -196,8 +196,9 @@ class Lab:
     # --- notebook conveniences ------------------------------------------------------------------------------
     def create_function(self, name: str, handler=None, *, runtime: str = "python3.12", memory: int = 128,
                         timeout: int = 3, environment: dict | None = None, duration=None, init_duration=None,
-                        **aws_params) -> dict:
-        """Create a function from a Python function, a source string or nothing, and wait until it is Active."""
+                        wait: bool = True, **aws_params) -> dict:
+        """Create a function from a Python function, a source string or nothing, and wait until it is Active
+        (``wait=False``: return while it is still Pending, as CreateFunction does)."""
         model = {"duration": as_distribution(duration), "init_duration": as_distribution(init_duration)}
         for key in ("bootstrap", "process", "extensions"):
             if key in aws_params:
@@ -215,7 +216,8 @@ class Lab:
         if environment:
             params["Environment"] = {"Variables": dict(environment)}
         self.control_plane.create_function(_model=model, **params)
-        self.wait_for(lambda: self.control_plane.functions[name].latest.config["State"] != "Pending")
+        if wait:
+            self.wait_for(lambda: self.control_plane.functions[name].latest.config["State"] != "Pending")
         return self.control_plane.get_function_configuration(FunctionName=name)
 
     def submit(self, at: float | None = None, **invoke_params) -> Invocation:
@@ -275,6 +277,13 @@ class Lab:
         first = t0 + self.rng.expovariate(rate)
         if first <= end and count != 0:
             engine.at(first, arrive)
+
+    def replay(self, trace, *, keep_alive=None):
+        """Create a trace's functions (``ll.traces``) and schedule its invocations, under the keep-alive policy
+        ``keep_alive`` (``ll.keepalive``; default: the lab's own). Returns a ``Replay``: run the lab until its
+        ``end``, then read ``result()``."""
+        from .replay import Replay
+        return Replay(self, trace, keep_alive)
 
     # --- hooks from the control plane ------------------------------------------------------------------------
     def on_function_state(self, fn) -> None:

@@ -1,0 +1,176 @@
+"""Trace replay: ``lab.replay(trace, keep_alive=...)`` plays a day of real traffic through the Lab.
+
+The replay creates one Lambda function per trace function (synthetic: no handler code; MemorySize and the
+duration curve from the trace, Timeout 900 s, Lambda's maximum) and schedules every invocation of the trace as
+a synchronous Invoke at its arrival time. Minute 0 of the trace starts at the first whole minute of the Lab's
+clock after the functions are Active, so the Lab's per-minute metrics line up with the trace's minutes. Run
+the Lab until the replay's ``end``: results count what finished by then (a few long invocations still run).
+The trace has no cold-start times: every Init takes the cost model's typical Python cold start (microVM boot,
+code from the AZ cache, runtime bootstrap), the same for every function, so that a function's results
+depend only on its own traffic. With ``trace="off"`` (or "summary") the invocations take the frontend's bulk
+lane, as ``lab.poisson`` traffic does.
+
+How to read the result, as Shahrad et al. (ATC'20) compare keep-alive policies: per function ("app"), the
+share of its invocations that started cold; the figure of merit is the distribution of that share over
+functions (``app_cold_p75``: the 75th-percentile function) against the memory held by idle environments
+(``wasted_memory_gb_seconds``). The overall cold-start share barely moves between policies on this trace:
+most invocations belong to a few busy functions that are always warm.
+
+A replay can be split by app over processes or a Dask cluster (``replay_sharded``): apps are independent (each
+draws from its own random streams and keeps its own environments and keep-alive history), except for the
+account's concurrency limit, which all functions share. Each shard's Lab gets an equal share of the limit;
+the result reports throttles, and a replay whose limit never throttled anything (check ``throttles == 0``)
+gives the same per-function numbers in one piece or in shards.
+"""
+from __future__ import annotations
+
+import copy
+import math
+
+from .engine.distributions import Fixed
+
+__all__ = ["Replay", "ReplayResult", "replay_sharded"]
+
+TIMEOUT = 900            # Lambda's maximum function timeout (s)
+CODE_SIZE = 300          # bytes: what create_function's zip of a synthetic handler weighs
+
+
+def init_seconds(cost) -> float:
+    """A typical on-demand Python cold start under the cost model (used for every replayed function)."""
+    return cost.microvm_boot + cost.code_fetch("az", CODE_SIZE) + cost.runtime_bootstrap("python3.12")
+
+
+class Replay:
+    """What ``lab.replay`` set up: the trace's functions and arrivals. ``result()`` reads the outcome."""
+
+    def __init__(self, lab, trace, keep_alive=None) -> None:
+        self.lab = lab
+        self.trace = trace
+        if keep_alive is not None:
+            lab.fleet.keep_alive = keep_alive
+        self.keep_alive = lab.fleet.keep_alive
+        taken = [f.name for f in trace.functions if f.name in lab.control_plane.functions]
+        if taken:
+            raise ValueError(f"the Lab already has functions named like the trace's ({', '.join(taken[:3])}); "
+                             "replay a trace into a Lab of its own")
+        seed = lab.seed
+        init = Fixed(init_seconds(lab.cost))
+        functions = lab.control_plane.functions
+        for f in trace.functions:                 # all created at once, so the start does not depend on how many
+            lab.create_function(f.name, None, memory=f.memory_mb, timeout=TIMEOUT, duration=f.durations(seed),
+                                init_duration=init, wait=False)
+        lab.wait_for(lambda: all(functions[f.name].latest.config["State"] != "Pending" for f in trace.functions))
+        self.start = math.ceil(lab.now / 60.0) * 60.0
+        self.end = self.start + trace.duration
+        for f in trace.functions:
+            self._schedule(f.name, f.arrivals(seed, start=self.start))
+
+    def _schedule(self, name: str, times) -> None:
+        """Each arrival submits its request and schedules the function's next one (one heap entry per function)."""
+        lab = self.lab
+        engine = lab.engine
+        params = {"FunctionName": name, "InvocationType": "RequestResponse"}
+        # nobody holds these requests: outside trace="full" they take the frontend's bulk lane, as poisson's do
+        submit = lab.frontend.submit if lab.trace.full else lab.frontend.submit_lean
+        following = iter(times).__next__
+
+        def arrive() -> None:
+            submit(params)
+            try:
+                engine.at(following(), arrive)
+            except StopIteration:
+                pass
+
+        try:
+            engine.at(following(), arrive)
+        except StopIteration:
+            pass
+
+    def result(self) -> "ReplayResult":
+        """Per function: invocations, cold starts, throttles and idle memory so far (run the Lab first)."""
+        lab = self.lab
+        rows = []
+        for f in self.trace.functions:
+            counts = lab.counters.function(f.name)
+            rows.append({"function": f.name, "app": f.app_hash, "memory_mb": f.memory_mb,
+                         "trace_invocations": f.invocations, "requests": counts.requests,
+                         "invocations": counts.invocations, "cold_starts": counts.cold_starts,
+                         "throttles": counts.throttles,
+                         "wasted_memory_gb_seconds": lab.fleet.idle_gb_seconds(f.name)})
+        return ReplayResult(rows)
+
+    def summary(self) -> dict:
+        return self.result().summary()
+
+
+class ReplayResult:
+    """Per-function rows of a replay (``rows``) and the figures the policies are compared by (``summary()``)."""
+
+    def __init__(self, rows: list[dict]) -> None:
+        self.rows = rows
+
+    def cold_shares(self) -> list[float]:
+        """Each function's share of invocations that started cold (functions with no invocation left out)."""
+        return [r["cold_starts"] / r["invocations"] for r in self.rows if r["invocations"]]
+
+    def summary(self) -> dict:
+        rows = self.rows
+        invocations = sum(r["invocations"] for r in rows)
+        cold = sum(r["cold_starts"] for r in rows)
+        shares = sorted(self.cold_shares())
+        return {
+            "functions": len(rows),
+            "requests": sum(r["requests"] for r in rows),
+            "invocations": invocations,
+            "cold_starts": cold,
+            "throttles": sum(r["throttles"] for r in rows),
+            "p_cold": cold / invocations if invocations else 0.0,
+            "app_cold_p50": _percentile(shares, 0.50),
+            "app_cold_p75": _percentile(shares, 0.75),
+            "app_cold_p90": _percentile(shares, 0.90),
+            "wasted_memory_gb_seconds": sum(r["wasted_memory_gb_seconds"] for r in rows),
+        }
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (f"<ReplayResult {s['functions']:,} functions, {s['invocations']:,} invocations, "
+                f"75th-percentile function {s['app_cold_p75']:.1%} cold, "
+                f"{s['wasted_memory_gb_seconds']:,.0f} GB-s idle>")
+
+
+def _percentile(ordered: list[float], q: float) -> float:
+    """Nearest rank, as ``lab.stats()`` reads its duration percentiles."""
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def _replay_shard(params: dict, seed) -> dict:
+    """One shard of ``replay_sharded`` (runs wherever the sweep sends it)."""
+    from .lab import Lab
+    trace = params["trace"].shard(params["shard"], params["shards"])
+    options = dict(params["lab_options"])
+    options["account_concurrency"] = max(100, options.get("account_concurrency", 1000) // params["shards"])
+    lab = Lab(seed=seed, trace="off", **options)
+    replay = lab.replay(trace, keep_alive=copy.deepcopy(params["keep_alive"]))
+    lab.run(until=replay.end)
+    return {"rows": replay.result().rows}
+
+
+def replay_sharded(trace, *, keep_alive=None, shards: int = 2, executor=None, seed=0, progress=True,
+                   **lab_options) -> ReplayResult:
+    """Replay ``trace`` in ``shards`` Labs, split by app, on local processes or ``executor`` (see ``ll.sweep``).
+
+    Each shard replays its apps with ``trace="off"``, its own copy of ``keep_alive`` and 1/``shards`` of the
+    account concurrency (``lab_options`` go to every ``Lab``); the rows of all shards make one result.
+    """
+    from .sweep import sweep
+    if shards < 1:
+        raise ValueError("shards must be at least 1")
+    grid = [{"shard": i, "shards": shards, "trace": trace, "keep_alive": keep_alive, "lab_options": lab_options}
+            for i in range(shards)]
+    out = sweep(_replay_shard, grid, seeds=(seed,), executor=executor, progress=progress)
+    failed = [r for r in out if r.get("error")]
+    if failed:
+        raise RuntimeError(f"shard {failed[0]['shard']} failed: {failed[0]['error']}")
+    return ReplayResult([row for r in out for row in r["rows"]])
