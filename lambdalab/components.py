@@ -1,4 +1,4 @@
-"""Optional components attach themselves to a new Lab here (async path, SQS, Kinesis, event sources, real time).
+"""Optional components attach themselves to a new Lab here (async path, SQS, Kinesis, event sources).
 
 Each entry imports lazily and is skipped when its module does not exist yet, so the core never depends on them.
 """
@@ -9,7 +9,6 @@ import importlib
 _ATTACHERS = (
     "lambdalab.async_invoke",
     "lambdalab.event_sources",
-    "lambdalab.realtime",
 )
 
 

@@ -8,6 +8,7 @@ reuse) and a separate one for identifiers, so asking for an id never changes a s
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import inspect
 import io
@@ -22,6 +23,7 @@ from .control_plane.concurrency import Concurrency
 from .control_plane.errors import aws_error
 from .control_plane.functions import ControlPlane
 from .control_plane.layers import Layers
+from .driver import VirtualDriver
 from .engine.clock import Engine
 from .engine.distributions import as_distribution
 from .engine.trace import Trace
@@ -30,10 +32,9 @@ from .fleet.provisioned import ProvisionedConcurrency
 from .fleet.worker_manager import WorkerManager
 from .frontend import Frontend
 from .invocation import Invocation
-from .observability import progress as _progress
 from .observability.logs import LogStore
 from .observability.stats import Stats
-from .sandbox.python_runtime import PythonRuntime
+from .sandbox.runtimes import Runtimes
 
 __all__ = ["Lab"]
 
@@ -61,6 +62,14 @@ class Ids:
 
     def hex(self, n: int) -> str:
         return f"{self._rng.getrandbits(4 * n):0{n}x}"
+
+
+def on_driver(method):
+    """A notebook-facing method: it runs through the lab's driver (on the event loop's thread in real time)."""
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        return self.driver.call(method, self, *args, **kwargs)
+    return call
 
 
 class Lab:
@@ -98,10 +107,17 @@ class Lab:
                                    environment_lifetime=environment_lifetime, worker_lease=worker_lease)
         self.provisioned = ProvisionedConcurrency(self)
         self.async_invoke = None
+        self.runtimes = Runtimes()          # which runtime runs an environment's code (sandbox.runtimes)
         self._services: dict[str, object] = {}
         self._backends: dict[str, object] = {}
         self._closers: list = []
         self._attach_optional_components()
+        #: who runs the clock (``lambdalab.driver``): virtual time, or the real-time session
+        self.driver = VirtualDriver(self)
+        self.realtime = None
+        if clock == "real":
+            from .realtime.session import RealTimeSession
+            self.driver = self.realtime = RealTimeSession(self)
 
     def _attach_optional_components(self) -> None:
         """The async path, queues, streams and real-time pieces register themselves here when present."""
@@ -117,7 +133,7 @@ class Lab:
         """Run everything due in the next ``seconds`` of virtual time."""
         if seconds < 0:
             raise ValueError("cannot advance by a negative time")
-        self._run_engine(self.engine.now + seconds)
+        self.driver.advance(seconds)
 
     def run(self, until: float | None = None) -> None:
         """Run until nothing is scheduled (or until virtual time ``until``).
@@ -125,23 +141,14 @@ class Lab:
         The fleet's upkeep does not count: a worker's lease drain or a provisioned environment's recycling
         recurs for as long as the fleet lives, so a run with no ``until`` ends when only upkeep is left.
         """
-        self._run_engine(until)
-
-    def _run_engine(self, until: float | None) -> None:
-        watcher = _progress.hook(self, until)      # a progress bar in a notebook kernel, else None
-        if watcher is None:
-            self.engine.run(until=until)
-            return
-        try:
-            self.engine.run(until=until, tick=watcher)
-        finally:
-            watcher.close()
+        self.driver.run(until)
 
     def wait_for(self, done, limit: float | None = None) -> None:
         """Run events until ``done()`` is true (used by synchronous calls and waiters)."""
-        self.engine.run(until=limit, stop=done)
+        self.driver.wait_for(done, limit)
 
     # --- stats, logs, metrics -------------------------------------------------------------------------------
+    @on_driver
     def stats(self, function_name: str | None = None) -> dict:
         summary = self.counters.summary(function_name, self.provisioned.allocated_gb_seconds())
         summary["wasted_memory_gb_seconds"] = self.fleet.idle_gb_seconds(function_name)
@@ -151,22 +158,29 @@ class Lab:
         """One record per finished invocation (trace "full" or "summary"): times, cold, status, duration, billing."""
         return self.counters.invocation_records(function_name)
 
+    @on_driver
     def logs(self, function_name: str) -> list[str]:
         """CloudWatch lines of one function, time-ordered (kept in trace="full" mode)."""
         return self.log_store.lines(function_name)
 
+    @on_driver
     def log_streams(self, function_name: str) -> dict[str, list[str]]:
         return self.log_store.streams(function_name)
 
+    @on_driver
     def log_events(self, function_name: str | None = None) -> list[tuple[float, str, str]]:
         return self.log_store.events(function_name)
 
+    @on_driver
     def metrics(self, function_name: str, name: str, period: int = 60) -> list[tuple[float, float]]:
         return self.counters.metrics(function_name, name, period)
 
     # --- clients --------------------------------------------------------------------------------------------
     def client(self, service: str, **_ignored):
         """A boto3-shaped client: ``"lambda"``, ``"sqs"`` or ``"kinesis"``."""
+        return self.driver.client(self._client, service)
+
+    def _client(self, service: str):
         if service == "lambda":
             from .clients.lambda_client import LambdaClient
             return LambdaClient(self)
@@ -175,7 +189,7 @@ class Lab:
             from .clients.backend_client import BackendClient
             return BackendClient(self, service)
         if factory is None:
-            names = ", ".join(sorted({"lambda", *self._services, *self._backends} - {"runtime"}))
+            names = ", ".join(sorted({"lambda", *self._services, *self._backends}))
             raise ValueError(f"Unknown service: {service!r}. Valid service names are: {names}")
         return factory(self)
 
@@ -193,7 +207,12 @@ class Lab:
         except KeyError:
             raise ValueError(f"no in-process backend for {service!r}") from None
 
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve the Lambda Invoke API over HTTP (a real-time lab); returns its URL for boto3's ``endpoint_url``."""
+        return self.driver.serve(host, port)
+
     # --- notebook conveniences ------------------------------------------------------------------------------
+    @on_driver
     def create_function(self, name: str, handler=None, *, runtime: str = "python3.12", memory: int = 128,
                         timeout: int = 3, environment: dict | None = None, duration=None, init_duration=None,
                         wait: bool = True, **aws_params) -> dict:
@@ -220,6 +239,7 @@ class Lab:
             self.wait_for(lambda: self.control_plane.functions[name].latest.config["State"] != "Pending")
         return self.control_plane.get_function_configuration(FunctionName=name)
 
+    @on_driver
     def submit(self, at: float | None = None, **invoke_params) -> Invocation:
         """Start an invocation at virtual time ``at`` (default now) without waiting for it."""
         if at is None or at <= self.now:
@@ -242,6 +262,7 @@ class Lab:
             holder.callbacks = callbacks
             inv.callbacks.append(lambda done: _copy_into(done, holder))
 
+    @on_driver
     def poisson(self, function_name: str, rate: float, *, count: int | None = None, duration: float | None = None,
                 payload=None, invocation_type: str = "RequestResponse", start: float | None = None) -> None:
         """Schedule seeded Poisson arrivals (``rate`` per second) for ``count`` requests or ``duration`` seconds."""
@@ -326,17 +347,6 @@ class Lab:
     def runtime_version_arn(self, runtime: str) -> str:
         digest = hashlib.sha256(f"lambdalab-{runtime}".encode()).hexdigest()
         return f"arn:aws:lambda:{self.region}::runtime:{digest}"
-
-    def runtime_api_address(self, env) -> str:
-        return "127.0.0.1:9001"
-
-    def make_runtime(self, env):
-        maker = self._services.get("runtime")
-        if maker is not None:
-            runtime = maker(self, env)
-            if runtime is not None:
-                return runtime
-        return PythonRuntime(env)
 
     def on_close(self, closer) -> None:
         self._closers.append(closer)

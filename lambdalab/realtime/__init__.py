@@ -9,21 +9,8 @@
   ``awslambdaric`` (``process=True``) as real child processes.
 - ``invoke_api``: ``lab.serve()``, the Invoke API for boto3 and curl.
 
-Importing this package is cheap and never imports anyio: the real-time pieces load only for a real-clock lab.
+Importing this package is cheap and never imports anyio: ``Lab(clock="real")`` imports ``session`` (its driver).
 """
 from __future__ import annotations
 
-__all__ = ["attach"]
-
-
-def attach(lab) -> None:
-    """Called for every new Lab; only a real-clock lab gets the driver, servers and process runtimes."""
-    if lab.clock != "real":
-        lab.serve = _virtual_serve
-        return
-    from .session import RealTimeSession
-    RealTimeSession(lab)
-
-
-def _virtual_serve(*_args, **_kwargs):
-    raise RuntimeError("lab.serve() serves real HTTP and needs a real-time lab: ll.Lab(clock='real')")
+__all__: list[str] = []

@@ -76,9 +76,10 @@ def ms(seconds: float) -> str:
 
 
 class ProcessRuntime:
-    """The external runtime object of one environment (``external = True`` tells the environment so)."""
+    """The runtime of one environment as a real process: an external runtime of ``sandbox.runtimes``' seam."""
 
-    external = True
+    external = True                    # it talks to the Runtime API over HTTP itself
+    freezes = True                     # SIGSTOP / SIGCONT while the environment is idle
 
     def __init__(self, session, env, server) -> None:
         self.session = session
@@ -86,6 +87,7 @@ class ProcessRuntime:
         self.lab = env.lab
         self.env = env
         self.server = server
+        self.address = server.address  # AWS_LAMBDA_RUNTIME_API
         server.runtime = self
         self.task_dir = self._extract()
         self.generation = 0            # bumps each time the process is stopped: stale exits are ignored
@@ -171,8 +173,10 @@ class ProcessRuntime:
         self._stop_process()
 
     def freeze(self) -> None:
-        """The environment is idle and the runtime waits on /next: stop every process of it (SIGSTOP)."""
-        if not self.frozen and self.proc is not None and self.env.state == "Idle":
+        """The environment is idle: once the runtime waits on /next, stop every process of it (SIGSTOP). (Called
+        by the environment as it goes idle, and by the server when the idle runtime's /next arrives.)"""
+        if not self.frozen and self.proc is not None and self.env.state == "Idle" and \
+                self.env.api.waiter is not None:
             self.frozen = True
             self._signal(signal.SIGSTOP)
 
@@ -190,7 +194,7 @@ class ProcessRuntime:
                 except (ProcessLookupError, PermissionError):
                     pass
 
-    def terminate(self) -> None:
+    def shutdown(self) -> None:
         """Shutdown (the environment already sent SHUTDOWN to extensions): SIGTERM to the runtime now, to the
         extensions after the 2 s cap, SIGKILL after a grace; then the server closes."""
         lab = self.lab

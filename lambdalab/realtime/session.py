@@ -1,9 +1,12 @@
 """What a real-clock Lab gets: the driver, the per-environment servers, process runtimes and ``lab.serve()``.
 
-``RealTimeSession(lab)`` installs itself on the lab. The Lab's notebook-facing methods are wrapped so that they
-run on the driver's loop thread (``create_function``, ``submit``, ``stats``, the clients' methods, ...), and the
-ones that wait (``invoke``, ``wait_for``, ``advance``, ``run``) block the calling thread, with a bound, while
-the loop keeps serving HTTP. ``lab.realtime`` is the session, for tests and curious learners.
+``RealTimeSession(lab)`` is a real-clock lab's driver (``lab.driver``, see ``lambdalab.driver``; also
+``lab.realtime``, for tests and curious learners). The Lab's notebook-facing methods go through ``call``, which
+runs them on the event loop's thread (``create_function``, ``submit``, ``stats``, the clients' methods, ...),
+and the ones that wait (``invoke``, ``wait_for``, ``advance``, ``run``) block the calling thread, with a bound,
+while the loop keeps serving HTTP. Process runtimes plug into the lab's runtime seam (``lab.runtimes``, see
+``lambdalab.sandbox.runtimes``): each environment of one gets a ``ProcessRuntime`` and its own Runtime API
+server.
 """
 from __future__ import annotations
 
@@ -21,9 +24,6 @@ from .runtime_server import RuntimeServer
 
 __all__ = ["RealTimeSession"]
 
-_MARSHALLED = ("create_function", "submit", "poisson", "stats", "logs", "log_streams", "log_events", "metrics")
-
-
 class RealTimeSession:
     def __init__(self, lab) -> None:
         self.lab = lab
@@ -35,31 +35,17 @@ class RealTimeSession:
         self.all_pids: list[int] = []
         self._closed = False
         self._shim: str | None = None
-        lab.realtime = self
-        lab.runtime_api_address = self.runtime_api_address
-        lab.register_service("runtime", self.make_runtime)
-        lab.serve = self.serve
-        for name in _MARSHALLED:
-            setattr(lab, name, self._marshalled(getattr(lab, name)))
-        lab.wait_for = self.wait_for
-        lab.advance = self.advance
-        lab.run = self.run
-        lab.client = self._client(lab.client)
+        lab.runtimes.add(self.make_runtime)
         lab.on_close(self.close)
         atexit.register(self.close)     # a notebook that never calls lab.close() still leaves no process behind
 
     # --- per-environment pieces ---------------------------------------------------------------------------
-    def runtime_api_address(self, env) -> str:
+    def make_runtime(self, env):
+        """The runtime seam's factory: a process runtime, with its own Runtime API server, or None."""
         if not is_process_runtime(env.snapshot):
-            return type(self.lab).runtime_api_address(self.lab, env)
+            return None
         server = RuntimeServer(self, env)
         self.servers[env.id] = server
-        return server.address
-
-    def make_runtime(self, lab, env):
-        server = self.servers.get(env.id)
-        if server is None:
-            return None
         runtime = ProcessRuntime(self, env, server)
         self.runtimes[env.id] = runtime
         return runtime
@@ -108,18 +94,14 @@ class RealTimeSession:
         self.invoke_servers.append(server)
         return server.url
 
-    # --- notebook-facing wrappers -------------------------------------------------------------------------
-    def _marshalled(self, method):
-        @functools.wraps(method)
-        def call(*args, **kwargs):
-            return self.driver.call(method, *args, **kwargs)
-        return call
+    # --- the driver seam (lambdalab.driver) --------------------------------------------------------------------
+    def call(self, fn, *args, **kwargs):
+        """Run ``fn`` on the loop thread and return its result to the calling thread."""
+        return self.driver.call(fn, *args, **kwargs)
 
-    def _client(self, make_client):
-        @functools.wraps(make_client)
-        def client(service: str, **kwargs):
-            return _LoopClient(self, self.driver.call(make_client, service, **kwargs))
-        return client
+    def client(self, make, service: str, **kwargs):
+        """The client ``make(service)`` builds, made on the loop; its calls run there too."""
+        return _LoopClient(self, self.driver.call(make, service, **kwargs))
 
     def wait_for(self, done, limit: float | None = None) -> None:
         """Block until ``done()``; ``limit`` is a lab time (seconds since start) to give up at."""

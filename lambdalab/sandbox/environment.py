@@ -22,13 +22,9 @@ it goes through ``complete`` and ``report`` (REPORT line, counters, freeze, back
 phases live beside it: ``coldstart`` (the Init chain), ``invoke`` (an in-process runtime's Invoke phase),
 ``companions`` (extensions and the Telemetry API), ``shutdown`` (Shutdown and reset).
 
-The runtime seam. The environment drives whatever runs the function's code through ``self.runtime``:
-``reset()`` (a fresh runtime process after a failure), ``freeze()`` / ``thaw()`` (between invokes) and, for an
-in-process runtime (``external = False``), ``init(budget) -> Outcome`` and ``invoke(payload, context, budget)
--> Outcome``, run eagerly with virtual time (the environment plays the runtime's side of the Runtime API). A
-process runtime (``external = True``) talks to ``env.api`` over HTTP itself; the environment calls
-``start_init(used)``, ``deliver(inv, rinv)`` and ``terminate()``, and the runtime reports the end of Init with
-``init_finished(outcome, seconds)`` and its output with ``output(lines)``.
+Whatever runs the function's code is ``self.runtime``, chosen by ``lab.runtimes`` and driven through a small
+interface (init / invoke / reset / freeze / thaw / shutdown, outcomes back through ``complete``): the runtime
+seam, described in ``sandbox.runtimes``.
 
 Each phase that takes time is a heap event; zero-time hops are method calls that record a Step.
 """
@@ -44,8 +40,8 @@ from . import invoke as _invoke
 from . import shutdown as _shutdown
 from .coldstart import ColdStart, ms
 from .companions import Companions
-from .python_runtime import NullRuntime
 from .runtime_api import RuntimeAPI, RuntimeInvocation
+from .runtimes import DEFAULT_ADDRESS
 
 __all__ = ["ExecutionEnvironment", "TRANSITIONS", "IllegalTransition"]
 
@@ -91,9 +87,11 @@ class ExecutionEnvironment:
         self.companions = Companions(self)
         self.log_stream = lab.log_stream_name(snapshot.version, self.created_at)
         self.tmp_path = None
+        self.runtime = lab.runtimes.make(self)    # the runtime seam: see sandbox.runtimes
+        self.runtime_is_external = getattr(self.runtime, "external", False)
+        self._freezes = getattr(self.runtime, "freezes", False)
         self.environ = self._environment_variables()
         synthetic = snapshot.model.get("synthetic", False)
-        self.runtime = NullRuntime(self) if synthetic else lab.make_runtime(self)
         self.api = RuntimeAPI(self.runtime_ready, self._on_response, self._on_error, self._on_init_error)
         # bulk runs (trace off/summary) of a synthetic function with no extensions skip the Runtime API's protocol
         # objects, which nothing can observe there; see _bulk_invoke
@@ -133,7 +131,7 @@ class ExecutionEnvironment:
             "AWS_LAMBDA_INITIALIZATION_TYPE": self.init_type,
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
-            "AWS_LAMBDA_RUNTIME_API": lab.runtime_api_address(self),
+            "AWS_LAMBDA_RUNTIME_API": getattr(self.runtime, "address", DEFAULT_ADDRESS),
             "AWS_REGION": lab.region,
             "AWS_DEFAULT_REGION": lab.region,
             "AWS_ACCESS_KEY_ID": "ASIA" + lab.ids.hex(16).upper(),
@@ -162,10 +160,6 @@ class ExecutionEnvironment:
                 inv.lines.append(line)
             if telemetry is not None:
                 telemetry.publish("function", line, t)
-
-    @property
-    def runtime_is_external(self) -> bool:
-        return getattr(self.runtime, "external", False)
 
     # --- Init -----------------------------------------------------------------------------------------------
     def boot(self, invocation=None) -> None:
@@ -235,8 +229,7 @@ class ExecutionEnvironment:
             self.transition("Idle")
             self.emit("environment", "freeze", f"{self.id} is initialised and frozen, ready for invokes",
                       state="frozen")
-            if self.telemetry is not None:
-                self.telemetry.freeze()
+            self._freeze()
             self.lab.fleet.release(self)
         else:
             self.transition("Invoking")
@@ -251,8 +244,8 @@ class ExecutionEnvironment:
                       request_id=invocation.request_id, state="invoking")
         if self.telemetry is not None:
             self.telemetry.thaw()         # batches that fell due while frozen go out now
-        if self.runtime_is_external:
-            self.runtime.thaw()           # [realtime] its processes were stopped while it was idle
+        if self._freezes:
+            self.runtime.thaw()           # its processes were stopped while it was idle
         self._deliver(invocation)
 
     def _deliver(self, inv) -> None:
@@ -439,9 +432,15 @@ class ExecutionEnvironment:
                 self.emit("environment", "freeze", f"Invoke done; freeze {self.id} (Duration {ms(inv.duration)}"
                           + (f", Init Duration {ms(self.init_duration)}" if cold else "") + ")",
                           request_id=inv.request_id, state="frozen", billed_ms=inv.billed_ms)
-            if self.telemetry is not None:
-                self.telemetry.freeze()
+            self._freeze()
         lab.fleet.release(self, inv.request_id)
+
+    def _freeze(self) -> None:
+        """Idle: nothing runs in a frozen microVM (telemetry batches wait, the runtime's processes stop)."""
+        if self.telemetry is not None:
+            self.telemetry.freeze()
+        if self._freezes:
+            self.runtime.freeze()
 
     def _report_lines(self, inv, cold: bool) -> None:
         end = f"END RequestId: {inv.request_id}"

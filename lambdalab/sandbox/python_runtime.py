@@ -331,6 +331,9 @@ class PythonRuntime:
         self.loader = None
         self.process_state = None
 
+    def shutdown(self) -> None:
+        """The environment shuts down: nothing runs between invokes here, so nothing to stop."""
+
     def _run(self, budget: vtime.Budget, request_id: str, fn, *args):
         """Run learner code under the virtual budget, the wall guard and output capture."""
         lines: list = []
@@ -458,6 +461,9 @@ class NullRuntime:
         self.env = environment
 
     def reset(self) -> None:
+        pass
+
+    def shutdown(self) -> None:
         pass
 
     def init(self, budget) -> Outcome:

@@ -36,8 +36,7 @@ def shutdown(env, reason: str) -> None:
         _abandon(env, env.current)
     if env.telemetry is not None:
         env.telemetry.frozen = False          # the microVM runs again to shut down
-    if env.runtime_is_external:
-        env.runtime.terminate()
+    env.runtime.shutdown()
     if not env.extensions:
         env.emit("runtime", "shutdown", "No extensions are registered, so there is no graceful shutdown: the "
                  "runtime is stopped at once", phase="shutdown", duration=0.0)

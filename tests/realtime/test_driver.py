@@ -10,8 +10,9 @@ from lambdalab.engine.vocabulary import ACTIONS
 
 
 def test_virtual_lab_has_no_driver_and_serve_explains_why():
+    from lambdalab.driver import VirtualDriver
     lab = ll.Lab()
-    assert not hasattr(lab, "realtime")
+    assert lab.realtime is None and type(lab.driver) is VirtualDriver
     try:
         lab.serve()
     except RuntimeError as error:
@@ -74,3 +75,23 @@ def test_importing_lambdalab_does_not_import_anyio():
     code = "import lambdalab, sys; lambdalab.Lab(); print('anyio' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_no_lab_method_is_replaced_and_no_environment_private_is_called(real_lab):
+    """The real-time session plugs into the driver and runtime seams: it patches nothing and calls no
+    environment internals."""
+    import ast
+    import pathlib
+    from lambdalab.lab import Lab
+    for name in dir(Lab):
+        if not name.startswith("__") and callable(getattr(Lab, name)):
+            assert name not in vars(real_lab), f"lab.{name} was replaced"
+    root = pathlib.Path(ll.__file__).parent / "realtime"
+    found = []
+    for path in root.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+                owner = ast.unparse(node.value)
+                if owner.split(".")[-1] in ("env", "environment", "lab", "api", "frontend", "fleet", "engine"):
+                    found.append(f"{path.name}:{node.lineno} {owner}.{node.attr}")
+    assert not found, found
