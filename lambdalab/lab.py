@@ -24,6 +24,7 @@ from .control_plane.errors import aws_error
 from .control_plane.functions import ControlPlane
 from .control_plane.layers import Layers
 from .driver import VirtualDriver
+from .ecr import ImageRegistry
 from .engine.clock import Engine
 from .engine.distributions import as_distribution
 from .engine.trace import Trace
@@ -101,6 +102,7 @@ class Lab:
         self.counters = Stats(self)
         self.control_plane = ControlPlane(self)
         self.layers = Layers(self)
+        self.ecr = ImageRegistry(self)
         self.concurrency = Concurrency(self)
         self.frontend = Frontend(self)
         self.fleet = WorkerManager(self, reuse=reuse, idle_timeout=idle_timeout,
@@ -232,12 +234,29 @@ class Lab:
             model["synthetic"] = synthetic and "bootstrap" not in model
         params = {"FunctionName": name, "Role": DEFAULT_ROLE.format(account=self.account_id), "Runtime": runtime,
                   "MemorySize": memory, "Timeout": timeout, **aws_params}
+        if params.get("PackageType") == "Image":
+            del params["Runtime"]             # an image brings its own runtime
         if environment:
             params["Environment"] = {"Variables": dict(environment)}
         self.control_plane.create_function(_model=model, **params)
         if wait:
             self.wait_for(lambda: self.control_plane.functions[name].latest.config["State"] != "Pending")
         return self.control_plane.get_function_configuration(FunctionName=name)
+
+    @on_driver
+    def push_image(self, repository: str, handler=None, *, base: str = "python:3.12", size_mb: float = 50,
+                   tag: str = "latest") -> str:
+        """Push a container image to this lab's registry (an in-process ECR) and return its URI.
+
+        The image is the AWS base image ``base`` plus one layer of ``size_mb`` MB holding ``handler`` (a Python
+        function, a source string, or None for code that returns null) as ``lambda_function.py``, with
+        ``CMD ["lambda_function.handler"]``. Use the URI as ``Code={"ImageUri": uri}`` with
+        ``PackageType="Image"``.
+        """
+        source, handler_name, synthetic = handler_source(handler)
+        files = {} if synthetic else {"lambda_function.py": source.encode()}
+        return self.ecr.push(repository, files, [f"lambda_function.{handler_name}"], base=base, size_mb=size_mb,
+                             tag=tag)
 
     @on_driver
     def submit(self, at: float | None = None, **invoke_params) -> Invocation:

@@ -14,12 +14,12 @@ A VpcConfig whose subnet id contains ``full`` makes creation fail, so learners c
 """
 from __future__ import annotations
 
-import base64
 import copy
 import hashlib
 import json
 
 from . import layers as layer_rules
+from . import packages
 from . import validation as v
 from .errors import aws_error
 
@@ -31,17 +31,24 @@ UPDATE_SECONDS = 1.0
 class FunctionVersion:
     """One snapshot of a function: configuration dict (boto3's FunctionConfiguration), code, and model knobs."""
 
-    __slots__ = ("function", "version", "config", "files", "model", "key", "qualified_arn", "provisioned")
+    __slots__ = ("function", "version", "config", "files", "model", "key", "qualified_arn", "provisioned",
+                 "runtime", "handler")
 
     def __init__(self, function: "Function", version: str, config: dict, files: dict, model: dict, key: int):
         self.function = function
         self.version = version
         self.config = config
         self.files = files
-        self.model = model          # duration / init_duration distributions, source kind, bootstrap ...
+        self.model = model          # duration / init_duration distributions, source kind, layers, image ...
         self.key = key              # identity of this snapshot (environments are pooled by it)
         self.qualified_arn = f"{function.arn}:{version}"
         self.provisioned = None     # ProvisionedConcurrency bookkeeping (set by the fleet)
+        # what runs the code: a .zip names its Runtime and Handler, a container image brings its runtime and
+        # says what to call in its CMD (or ImageConfig.Command)
+        image = model.get("image")
+        self.runtime = config["Runtime"] if image is None else image.runtime
+        command = ((model.get("image_config") or {}).get("Command") or image.command) if image else None
+        self.handler = config["Handler"] if image is None else (command[0] if command else "")
 
     @property
     def name(self) -> str:
@@ -161,37 +168,25 @@ class ControlPlane:
         return self.lab.ids.uuid()
 
     # --- create / read / update / delete -------------------------------------------------------------------
-    def create_function(self, *, FunctionName, Role, Code, Runtime="python3.12", Handler=None, Description="",
+    def create_function(self, *, FunctionName, Role, Code, Runtime=None, Handler=None, Description="",
                         Timeout=3, MemorySize=128, Publish=False, Environment=None, EphemeralStorage=None,
                         PackageType="Zip", Architectures=None, VpcConfig=None, DeadLetterConfig=None,
                         TracingConfig=None, Tags=None, Layers=None, SnapStart=None, LoggingConfig=None,
-                        KMSKeyArn=None, _model=None, **unsupported) -> dict:
+                        KMSKeyArn=None, ImageConfig=None, _model=None, **unsupported) -> dict:
         op = "CreateFunction"
         refuse_unsupported(unsupported, op)
         name = v.check_function_name(FunctionName, op)
         if ":" in FunctionName:
             raise aws_error("InvalidParameterValueException", "FunctionName must not contain a qualifier", 400,
                             operation=op)
-        v.check_runtime(Runtime, op)
-        handler = Handler if Handler is not None else ("bootstrap" if Runtime.startswith("provided") else None)
-        if handler is None and not Runtime.startswith("provided"):
-            raise aws_error("InvalidParameterValueException", "Handler is required for a Zip function.", 400,
-                            operation=op)
-        v.check_handler(handler, op)
+        package = packages.for_create(self.lab, op, PackageType=PackageType, Code=Code, Runtime=Runtime,
+                                      Handler=Handler, Layers=Layers, ImageConfig=ImageConfig)
         v.check_description(Description, op)
         v.check_range(Timeout, "timeout", 1, 900, op)
         v.check_range(MemorySize, "memorySize", 128, 10240, op)
         storage = (EphemeralStorage or {}).get("Size", 512)
         v.check_range(storage, "ephemeralStorage.size", 512, 10240, op)
         variables = v.check_environment(Environment, op)
-        if PackageType != "Zip":
-            raise aws_error("InvalidParameterValueException", "lambdalab runs Zip packages only.", 400, operation=op)
-        if not isinstance(Code, dict) or "ZipFile" not in Code:
-            raise aws_error("InvalidParameterValueException",
-                            "Please provide a source for function code (Code.ZipFile).", 400, operation=op)
-        files = v.unzip_code(Code["ZipFile"], op)
-        layers = self.lab.layers.resolve(Layers or [], op)
-        layer_rules.check_total_size(code_size(files), layers, op)
         if Architectures not in (None, ["x86_64"], ["arm64"]):
             raise aws_error("ValidationException", "Architectures must be ['x86_64'] or ['arm64'].", 400,
                             operation=op)
@@ -202,48 +197,46 @@ class ControlPlane:
             raise aws_error("ResourceConflictException", f"Function already exist: {name}", 409, operation=op)
         # all checks passed: from here on nothing can fail
         fn = Function(name, self.function_arn(name))
-        zip_bytes = bytes(Code["ZipFile"])
         config = {
-            "FunctionName": name, "FunctionArn": fn.arn, "Runtime": Runtime, "Role": Role, "Handler": handler,
-            "CodeSize": len(zip_bytes),
+            "FunctionName": name, "FunctionArn": fn.arn, "Role": Role,
             "Description": Description, "Timeout": Timeout, "MemorySize": MemorySize,
             "LastModified": self._timestamp(),
-            "CodeSha256": base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode(),
             "Version": "$LATEST", "TracingConfig": TracingConfig or {"Mode": "PassThrough"},
             "RevisionId": self._revision(), "State": "Pending",
             "StateReason": "The function is being created.", "StateReasonCode": "Creating",
-            "PackageType": "Zip", "Architectures": Architectures or ["x86_64"],
+            "Architectures": Architectures or ["x86_64"],
             "EphemeralStorage": {"Size": storage},
             "SnapStart": {"ApplyOn": (SnapStart or {}).get("ApplyOn", "None"), "OptimizationStatus": "Off"},
             "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{name}"},
-            "RuntimeVersionConfig": {"RuntimeVersionArn": self.lab.runtime_version_arn(Runtime)},
+            **package.config,
         }
         if variables:
             config["Environment"] = {"Variables": variables}
-        if layers:
-            config["Layers"] = layer_rules.configuration(layers)
         if DeadLetterConfig:
             config["DeadLetterConfig"] = dict(DeadLetterConfig)
         if VpcConfig:
             config["VpcConfig"] = {"SubnetIds": list(VpcConfig.get("SubnetIds", [])),
                                    "SecurityGroupIds": list(VpcConfig.get("SecurityGroupIds", [])),
                                    "VpcId": "vpc-" + hashlib.sha1(repr(VpcConfig).encode()).hexdigest()[:17]}
-        model = dict(_model or {}, layers=layers)
-        fn.latest = FunctionVersion(fn, "$LATEST", config, files, model, self._new_key())
+        model = dict(_model or {}, **package.model)
+        fn.latest = FunctionVersion(fn, "$LATEST", config, package.files, model, self._new_key())
         self.functions[name] = fn
         delay = VPC_PENDING_SECONDS if VpcConfig and VpcConfig.get("SubnetIds") else PENDING_SECONDS
+        delay = max(delay, package.pending)
         failed = any("full" in s for s in (VpcConfig or {}).get("SubnetIds", []))
-        self.lab.engine.schedule(delay, self._finish_create, fn, failed)
+        self.lab.engine.schedule(delay, self._finish_create, fn, failed, package.failure)
         result = copy.deepcopy(config)
         if Publish:
             self.lab.engine.schedule(delay, lambda: self.publish_version(FunctionName=name))
         return result
 
-    def _finish_create(self, fn: Function, failed: bool) -> None:
+    def _finish_create(self, fn: Function, failed: bool, failure=None) -> None:
         if self.functions.get(fn.name) is not fn:
             return
         cfg = fn.latest.config
-        if failed:
+        if failure is not None:
+            cfg.update(State="Failed", StateReasonCode=failure[0], StateReason=failure[1])
+        elif failed:
             cfg.update(State="Failed", StateReasonCode="SubnetOutOfIPAddresses",
                        StateReason="Lambda was not able to create an ENI in the VPC of the Lambda function "
                                    "because the subnet has no free IP addresses.")
@@ -261,11 +254,16 @@ class ControlPlane:
     def get_function(self, *, FunctionName, Qualifier=None) -> dict:
         fn, qualifier, alias = self.resolve(FunctionName, Qualifier, "GetFunction")
         config = self.get_function_configuration(FunctionName=FunctionName, Qualifier=Qualifier)
-        out = {"Configuration": config,
-               "Code": {"RepositoryType": "S3",
-                        "Location": f"https://awslambda-{self.lab.region}-tasks.s3.{self.lab.region}.amazonaws.com/"
-                                    f"snapshots/{self.lab.account_id}/{fn.name}"},
-               "Tags": {}}
+        snap = fn.described(alias.function_version if alias else (qualifier or "$LATEST"))
+        if snap.model.get("image") is not None:
+            image = snap.model["image"]
+            code = {"RepositoryType": "ECR", "ImageUri": snap.model["image_uri"],
+                    "ResolvedImageUri": f"{snap.model['image_uri'].split('@')[0].rsplit(':', 1)[0]}@{image.digest}"}
+        else:
+            code = {"RepositoryType": "S3",
+                    "Location": f"https://awslambda-{self.lab.region}-tasks.s3.{self.lab.region}.amazonaws.com/"
+                                f"snapshots/{self.lab.account_id}/{fn.name}"}
+        out = {"Configuration": config, "Code": code, "Tags": {}}
         if fn.reserved is not None:
             out["Concurrency"] = {"ReservedConcurrentExecutions": fn.reserved}
         return out
@@ -299,22 +297,18 @@ class ControlPlane:
         new.config["LastUpdateStatus"] = "Successful"
         self.lab.on_snapshot_replaced(old)
 
-    def update_function_code(self, *, FunctionName, ZipFile=None, Publish=False, _model=None, **unsupported):
+    def update_function_code(self, *, FunctionName, ZipFile=None, ImageUri=None, Publish=False, _model=None,
+                             **unsupported):
         op = "UpdateFunctionCode"
         refuse_unsupported(unsupported, op)
         fn = self.get(FunctionName, op)
-        if ZipFile is None:
-            raise aws_error("InvalidParameterValueException", "Please provide a source for function code.", 400,
-                            operation=op)
-        files = v.unzip_code(ZipFile, op)
-        layer_rules.check_total_size(code_size(files), fn.latest.model.get("layers", ()), op)
+        package = packages.for_code_update(self.lab, op, fn.latest, ZipFile=ZipFile, ImageUri=ImageUri)
         self._updating(fn, op)
         config = copy.deepcopy(fn.latest.config)
-        config.update(CodeSize=len(ZipFile),
-                      CodeSha256=base64.b64encode(hashlib.sha256(bytes(ZipFile)).digest()).decode())
-        model = dict(fn.latest.model)
+        config.update(package.config)
+        model = dict(fn.latest.model, **package.model)
         model.update(_model or {})
-        return self._install(fn, config, files, model)
+        return self._install(fn, config, package.files, model)
 
     def update_function_configuration(self, *, FunctionName, _model=None, **params) -> dict:
         op = "UpdateFunctionConfiguration"
@@ -329,6 +323,10 @@ class ControlPlane:
             v.check_range(params["MemorySize"], "memorySize", 128, 10240, op)
         if "EphemeralStorage" in params:
             v.check_range(params["EphemeralStorage"].get("Size", 512), "ephemeralStorage.size", 512, 10240, op)
+        if fn.latest.config["PackageType"] == "Image" and ({"Runtime", "Handler"} & set(params) or
+                                                           params.get("Layers")):
+            raise aws_error("InvalidParameterValueException", "Please don't provide Handler or Runtime or Layer "
+                            "when the intended function PackageType is Image.", 400, operation=op)
         if "Runtime" in params:
             v.check_runtime(params["Runtime"], op)
         if "Handler" in params:
@@ -339,7 +337,7 @@ class ControlPlane:
         layers = fn.latest.model.get("layers", ())
         if "Layers" in params:
             layers = self.lab.layers.resolve(params["Layers"], op)
-            layer_rules.check_total_size(code_size(fn.latest.files), layers, op)
+            layer_rules.check_total_size(packages.code_size(fn.latest.files), layers, op)
         self._updating(fn, op)
         config = copy.deepcopy(fn.latest.config)
         for key in ("Role", "Handler", "Description", "Timeout", "MemorySize", "Runtime", "EphemeralStorage",
@@ -506,11 +504,6 @@ def refuse_unsupported(names, operation: str) -> None:
     if names:
         raise aws_error("InvalidParameterValueException",
                         f"Unsupported parameter(s) in lambdalab: {', '.join(sorted(names))}", 400, operation=operation)
-
-
-def code_size(files: dict) -> int:
-    """Unzipped bytes of a package's files."""
-    return sum(len(data) for data in files.values())
 
 
 def _fingerprint(config: dict) -> str:

@@ -92,6 +92,7 @@ class Layers:
         self.lab = lab
         self.versions: dict[str, dict[int, LayerVersion]] = {}    # name -> live versions
         self._last: dict[str, int] = {}                             # name -> highest number ever given
+        self.extracted: dict[tuple, str] = {}       # layer version ARNs -> their /opt, unpacked (data plane)
 
     # --- names ----------------------------------------------------------------------------------------------
     def layer_arn(self, name: str) -> str:

@@ -61,12 +61,14 @@ ACTIONS: dict[str, dict[str, str]] = {
     },
     "worker": {
         "boot": "the worker host creates a Firecracker microVM",
+        "cache": "the worker's local cache serves code or image chunks it already holds",
         "drain": "the worker's lease is ending: it takes no new environments",
         "retire": "the worker host leaves the fleet",
     },
     "environment": {
         "create": "a new execution environment exists (state Init)",
         "fetch_code": "the function code is fetched through the cache tiers",
+        "fetch_image": "a container image is read lazily, 512 KiB chunk by chunk, through the cache tiers",
         "init_start": "the Init phase begins (INIT_START)",
         "init_done": "the Init phase finished",
         "init_failed": "the Init phase failed (error or timeout)",
@@ -99,6 +101,12 @@ ACTIONS: dict[str, dict[str, str]] = {
         "init": "module-level code runs",
         "run": "the handler runs",
         "error": "the handler (or init code) raised",
+    },
+    "az_cache": {
+        "serve": "the AZ-level cache serves chunks the worker did not hold (and the worker keeps a copy)",
+    },
+    "s3": {
+        "serve": "S3 serves what both caches missed (and both keep a copy)",
     },
     "destination": {
         "deliver": "a record is delivered to a destination or dead-letter queue",

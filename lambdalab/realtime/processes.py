@@ -54,7 +54,7 @@ def is_process_runtime(snapshot) -> bool:
     model = snapshot.model
     if model.get("bootstrap") or model.get("process"):
         return True
-    return snapshot.config.get("Runtime", "").startswith("provided") and "bootstrap" in snapshot.files
+    return snapshot.runtime.startswith("provided") and "bootstrap" in snapshot.files
 
 
 async def stop_process(proc, grace: float = TERM_GRACE) -> None:
@@ -127,8 +127,8 @@ class ProcessRuntime:
             return ["bash", path]
         if boot:
             return [str(part) for part in boot]
-        if model.get("process") and not self.env.snapshot.config["Runtime"].startswith("provided"):
-            return [sys.executable, "-m", "awslambdaric", self.env.snapshot.config["Handler"]]
+        if model.get("process") and not self.env.snapshot.runtime.startswith("provided"):
+            return [sys.executable, "-m", "awslambdaric", self.env.snapshot.handler]
         return [os.path.join(self.task_dir, "bootstrap")]
 
     def environ(self) -> dict:

@@ -64,7 +64,7 @@ class ExtensionsRoutes:
         env = server.env
         if env.extensions_api is None:
             snap = env.snapshot
-            env.extensions_api = ExtensionsAPI(snap.name, snap.version, snap.config["Handler"], _uuid)
+            env.extensions_api = ExtensionsAPI(snap.name, snap.version, snap.handler, _uuid)
         self.api = env.extensions_api
         self.mailboxes: dict[str, _Mailbox] = {}
 

@@ -88,8 +88,15 @@ class ColdStart:
 
 def phases_for(env) -> list:
     """The phases of this environment's cold start, in order."""
-    if env.snapshot.model.get("init_duration") is not None:
+    model = env.snapshot.model
+    if model.get("init_duration") is not None:
         return [modelled_init]
+    if model.get("image") is not None:
+        from .image_loading import fetch_image
+        return [microvm, fetch_image, extension_init, runtime_init, function_init]
+    if model.get("layers"):
+        from .layer_extraction import extract_layers
+        return [microvm, code, extract_layers, extension_init, runtime_init, function_init]
     return [microvm, code, extension_init, runtime_init, function_init]
 
 
@@ -136,7 +143,7 @@ def runtime_init(chain: ColdStart) -> float | None:
     if env.runtime_is_external:       # [realtime] a process does runtime + function init, ends at its 1st /next
         env.runtime.start_init(chain.used)
         return None
-    runtime = env.snapshot.config["Runtime"]
+    runtime = env.snapshot.runtime
     seconds = env.lab.cost.runtime_bootstrap(runtime)
     left = chain.left
     if seconds >= left:               # the bootstrap alone runs into the Init limit
@@ -156,7 +163,7 @@ def function_init(chain: ColdStart) -> float:
     # extensions and the runtime already used up the Init limit: the module never gets to run
     outcome = env.runtime.init(budget) if limit > 0 else Outcome("timeout", 0.0)
     env.output(outcome.lines)
-    env.emit("function", "init", f"Function init: module-level code of {env.snapshot.config['Handler']} "
+    env.emit("function", "init", f"Function init: module-level code of {env.snapshot.handler} "
              f"runs: {ms(outcome.elapsed)}", phase="function_init", duration=outcome.elapsed, status=outcome.status)
     if outcome.status == "error" and lab.trace.full:
         message = json.loads(outcome.body or b"{}").get("errorMessage", "")

@@ -37,7 +37,7 @@ class Companions:
         self.specs = list(snapshot.model.get("extensions") or ())
         self.need_init = False            # extensions start again inside the next invoke (after a reset)
         if self.specs:
-            env.extensions_api = ExtensionsAPI(snapshot.name, snapshot.version, snapshot.config["Handler"],
+            env.extensions_api = ExtensionsAPI(snapshot.name, snapshot.version, snapshot.handler,
                                                lab.ids.uuid)
             if any(e.telemetry is not None for e in self.specs):
                 env.telemetry = TelemetryAPI(lambda: lab.now, lab.iso_time, lab.engine.schedule, lab.engine.cancel,
@@ -102,11 +102,10 @@ class Companions:
         env = self.env
         if env.telemetry is None:
             return
-        cfg = env.snapshot.config
         env.telemetry.publish("platform.initStart", {
             "initializationType": env.init_type, "phase": phase,
-            "runtimeVersion": env.lab.runtime_version(cfg["Runtime"]),
-            "runtimeVersionArn": cfg["RuntimeVersionConfig"]["RuntimeVersionArn"],
+            "runtimeVersion": env.lab.runtime_version(env.snapshot.runtime),
+            "runtimeVersionArn": env.lab.runtime_version_arn(env.snapshot.runtime),
             "functionName": env.snapshot.name, "functionVersion": env.snapshot.version})
 
     def init_done(self, status: str, error_type, seconds: float, phase: str = "init", t: float | None = None) -> None:

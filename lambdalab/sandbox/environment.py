@@ -90,6 +90,7 @@ class ExecutionEnvironment:
         self.runtime = lab.runtimes.make(self)    # the runtime seam: see sandbox.runtimes
         self.runtime_is_external = getattr(self.runtime, "external", False)
         self._freezes = getattr(self.runtime, "freezes", False)
+        self.opt_path = None                      # /opt: the function's layers, unpacked (see layer_extraction)
         self.environ = self._environment_variables()
         synthetic = snapshot.model.get("synthetic", False)
         self.api = RuntimeAPI(self.runtime_ready, self._on_response, self._on_error, self._on_init_error)
@@ -124,7 +125,7 @@ class ExecutionEnvironment:
         lab = self.lab
         name = cfg["FunctionName"]
         env = {
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{cfg['Runtime']}",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{self.snapshot.runtime}",
             "AWS_LAMBDA_FUNCTION_NAME": name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(cfg["MemorySize"]),
             "AWS_LAMBDA_FUNCTION_VERSION": self.snapshot.version,
@@ -142,7 +143,7 @@ class ExecutionEnvironment:
             "TZ": ":UTC",
             "LANG": "en_US.UTF-8",
             "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
-            "_HANDLER": cfg["Handler"],
+            "_HANDLER": self.snapshot.handler,
         }
         env.update(cfg.get("Environment", {}).get("Variables", {}))
         return env
@@ -175,9 +176,8 @@ class ExecutionEnvironment:
 
     def init_started(self) -> None:
         """INIT_START: the Init phase proper begins."""
-        cfg = self.snapshot.config
-        self.log(f"INIT_START Runtime Version: {self.lab.runtime_version(cfg['Runtime'])}\t"
-                 f"Runtime Version ARN: {cfg['RuntimeVersionConfig']['RuntimeVersionArn']}")
+        self.log(f"INIT_START Runtime Version: {self.lab.runtime_version(self.snapshot.runtime)}\t"
+                 f"Runtime Version ARN: {self.lab.runtime_version_arn(self.snapshot.runtime)}")
         self.init_started_at = self.lab.now
         self.emit("environment", "init_start", f"Init phase starts in {self.id} (INIT_START)", init_type=self.init_type)
         self.companions.init_start("init")

@@ -64,7 +64,7 @@ def run_in_process(env, inv) -> None:
         outcome = pre
     else:
         if lab.trace.full:
-            env.emit("runtime", "call", f"The runtime calls {env.snapshot.config['Handler']}(event, context)",
+            env.emit("runtime", "call", f"The runtime calls {env.snapshot.handler}(event, context)",
                      request_id=inv.request_id)
         snap = env.snapshot
         context = LambdaContext(inv.request_id, snap.name, snap.version, inv.invoked_arn, snap.memory,
@@ -98,7 +98,7 @@ def suppressed_init(env, inv, budget: vtime.Budget) -> Outcome:
     companions = env.companions
     ext_time = companions.init_time() if companions.need_init else 0.0
     companions.need_init = False
-    runtime = env.snapshot.config["Runtime"]
+    runtime = env.snapshot.runtime
     boot = lab.cost.runtime_bootstrap(runtime)
     budget.elapsed = min(ext_time + boot, budget.limit)
     companions.init_start("invoke")
@@ -117,7 +117,7 @@ def suppressed_init(env, inv, budget: vtime.Budget) -> Outcome:
     outcome = env.runtime.init(budget)
     companions.init_done(TELEMETRY_STATUS[outcome.status], outcome.error_type, outcome.elapsed, "invoke", budget.now)
     if full:
-        env.emit("function", "init", f"Suppressed init: module-level code of {env.snapshot.config['Handler']} "
+        env.emit("function", "init", f"Suppressed init: module-level code of {env.snapshot.handler} "
                  f"runs again inside this invoke: {ms(outcome.elapsed - start)}", request_id=inv.request_id,
                  phase="function_init", duration=outcome.elapsed - start, status=outcome.status, suppressed=True)
     if outcome.status == "exit":             # the runtime process died: its message names the request

@@ -36,6 +36,7 @@ import types
 
 from . import vtime
 from .guard import WallClockExceeded, wall_guard
+from .layer_extraction import opt_module_path, opt_real_path, read_opt_source
 
 __all__ = ["PythonRuntime", "NullRuntime", "Outcome", "LambdaContext"]
 
@@ -175,13 +176,14 @@ class CodeLoader:
         self.random, self.uuid = self._make_seeded(environment)
 
     # --- sandboxed stand-ins ----------------------------------------------------------------------------
-    def _tmp(self, path):
+    def _tmp(self, path, write: bool = False):
         if isinstance(path, str) and (path == "/tmp" or path.startswith("/tmp/")):
             return self.env.tmp_dir() + path[4:]
-        return path
+        opt = opt_real_path(self.env, path, write)      # the function's layers, read-only
+        return path if opt is None else opt
 
-    def _open(self, file, *args, **kwargs):
-        return builtins.open(self._tmp(file), *args, **kwargs)
+    def _open(self, file, mode="r", *args, **kwargs):
+        return builtins.open(self._tmp(file, any(c in mode for c in "wax+")), mode, *args, **kwargs)
 
     def _make_os(self) -> types.ModuleType:
         loader = self
@@ -199,8 +201,9 @@ class CodeLoader:
 
         proxy._exit = _exit
         for name in ("listdir", "remove", "unlink", "makedirs", "mkdir", "rmdir", "stat", "scandir"):
-            real = getattr(os, name)
-            setattr(proxy, name, (lambda real: lambda path=".", *a, **k: real(loader._tmp(path), *a, **k))(real))
+            real, write = getattr(os, name), name not in ("listdir", "stat", "scandir")
+            setattr(proxy, name, (lambda real, write: lambda path=".", *a, **k:
+                                  real(loader._tmp(path, write), *a, **k))(real, write))
 
         class SandboxPath(types.ModuleType):
             def __getattr__(self, name):
@@ -254,6 +257,10 @@ class CodeLoader:
         for candidate in (base + ".py", base + "/__init__.py"):
             if candidate in self.files:
                 return candidate
+        for candidate in (base + ".py", base + "/__init__.py"):
+            found = opt_module_path(self.env, candidate)      # after /var/task: the layers' python folders
+            if found is not None:
+                return found
         return None
 
     def load(self, dotted: str) -> types.ModuleType:
@@ -266,11 +273,11 @@ class CodeLoader:
         if "." in dotted:
             parent = self.load(dotted.rpartition(".")[0])
         module = types.ModuleType(dotted)
-        module.__file__ = f"{TASK_ROOT}/{path}"
+        module.__file__ = path if path.startswith("/opt/") else f"{TASK_ROOT}/{path}"
         module.__package__ = dotted if path.endswith("__init__.py") else dotted.rpartition(".")[0]
         module.__dict__["__builtins__"] = self.builtins
         self.modules[dotted] = module
-        source = self.files[path].decode("utf-8")
+        source = (read_opt_source(self.env, path) if path.startswith("/opt/") else self.files[path]).decode("utf-8")
         self.sources[module.__file__] = source
         self.claim_linecache()
         try:
@@ -374,7 +381,7 @@ class PythonRuntime:
 
     def init(self, budget: vtime.Budget) -> Outcome:
         """Function init: import the handler module (module-level code runs, its sleeps take virtual time)."""
-        handler = self.env.snapshot.config["Handler"]
+        handler = self.env.snapshot.handler
         modname, _, fname = handler.rpartition(".")
         if not modname:
             body = json.dumps({"errorMessage": f"Bad handler '{handler}': not enough values to unpack "
