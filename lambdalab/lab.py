@@ -325,6 +325,12 @@ class Lab:
         from .replay import Replay
         return Replay(self, trace, keep_alive)
 
+    def scene(self, title: str):
+        """``with lab.scene("cold start") as scene: ...`` records the steps made in the block as one story
+        (``scene.steps``, ``len(scene)``) for ``ll.widgets.Stepper(scene)``; the lab runs as before."""
+        from .engine.scene import Scene
+        return Scene(self, title)
+
     # --- hooks from the control plane ------------------------------------------------------------------------
     def on_function_state(self, fn) -> None:
         """A function left Pending (Active or Failed); nothing to do in the data plane yet."""

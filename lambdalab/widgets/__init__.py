@@ -1,6 +1,7 @@
 """Notebook views of a lab: step through what Lambda does, hop by hop, on a diagram, a timeline and the logs.
 
-``Stepper(lab)`` is the everyday entry point; ``ArchitectureDiagram``, ``Timeline``, ``LogPanel`` and
+``Stepper(scene)`` tells one story (``with lab.scene("cold start") as scene: ...``) from its first step;
+``Stepper(lab)`` follows the whole lab as it grows; ``ArchitectureDiagram``, ``Timeline``, ``LogPanel`` and
 ``MetricsPanel`` also work on their own, and ``InvokeConsole(lab)`` invokes functions and feeds the new steps
 to a Stepper. Every view reads the trace and never drives the simulation. Importing this package pulls in
 ipywidgets, matplotlib (Agg only, no pyplot) and networkx; ``import lambdalab`` alone does not.

@@ -207,10 +207,14 @@ class TraceIndex:
             if new_state == "gone" or env_id in self.env_info and self.env_info[env_id].get("gone"):
                 return
             worker_id = step.worker_id
-            record = (new_state or "init", worker_id, step.function)
+            # an environment first met on another step than its creation existed before this window (a scene
+            # that starts with a warm invoke): it was idle, and its arrival here is no cold start
+            created = step.component == "environment" and step.action == "create"
+            record = (new_state or ("init" if created else "frozen"), worker_id, step.function)
             self.env_order.append(env_id)
             self.env_info[env_id] = {"function": step.function, "worker": worker_id, "created": step.t}
-            self.markers.append(("cold", step.t, env_id, pos))
+            if created:
+                self.markers.append(("cold", step.t, env_id, pos))
             self._row[_C["environments"]] += 1
             if record[0] in BUSY_STATES:
                 self._row[_C["concurrency"]] += 1

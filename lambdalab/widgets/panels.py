@@ -107,6 +107,8 @@ class LogPanel(widgets.VBox):
             stepped = getattr(getattr(lab, "log_store", None), "stepped_events", None)
             if callable(stepped):
                 events = sorted(stepped(self.function), key=lambda e: e[0])
+                if self.source.window:      # a scene's own lines: those written after its first step
+                    events = [e for e in events if e[3] > self.source.first]
                 self._written = [e[3] for e in events]
                 events = [e[:3] for e in events]
             elif callable(reader):

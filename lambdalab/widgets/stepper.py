@@ -24,7 +24,10 @@ __all__ = ["Stepper"]
 
 
 class Stepper(widgets.VBox):
-    """``Stepper(lab_or_trace, presentation=False)``: Back / Step / Play / Reset, a slider and the views."""
+    """``Stepper(scene_or_lab, presentation=False)``: Back / Step / Play / Reset, a slider and the views.
+
+    Given a scene (``with lab.scene(title) as scene:``) it walks exactly that scene's steps under its title;
+    given a Lab it follows the whole lab and grows as new steps arrive (the InvokeConsole's view)."""
 
     def __init__(self, source=None, *, presentation: bool = False, position: int = 0, _source=None) -> None:
         self.source = _source or resolve(source, "Stepper")
@@ -69,10 +72,11 @@ class Stepper(widgets.VBox):
         self.metrics.layout = side
         panels = widgets.HBox([self.logs, self.metrics], layout=widgets.Layout(width="100%"))
         self.logs.layout.flex = "1 1 auto"
+        self.heading = widgets.HTML(self._heading())
         if presentation:
-            children = [self.diagram, self.sentence, controls, self.timeline, panels]
+            children = [self.heading, self.diagram, self.sentence, controls, self.timeline, panels]
         else:
-            children = [controls, self.sentence, self.diagram, self.timeline, panels]
+            children = [self.heading, controls, self.sentence, self.diagram, self.timeline, panels]
         super().__init__(children, layout=widgets.Layout(width="100%", max_width="1400px" if not presentation
                                                          else "100%"))
         if th.presentation:
@@ -188,6 +192,18 @@ class Stepper(widgets.VBox):
     def _on_slider(self, change) -> None:
         if not self._syncing and change["new"] != self.position:
             self.goto(change["new"])
+
+    @property
+    def title(self) -> str | None:
+        """The scene's title (None for a whole lab or a bare trace)."""
+        return self.source.title
+
+    def _heading(self) -> str:
+        if not self.source.title:
+            return ""
+        size = "30px" if self.presentation else "18px"
+        return (f'<div style="font-size:{size};font-weight:bold;color:{self.theme.ink};margin:2px 0 4px">'
+                f'{html.escape(self.source.title)}</div>')
 
     def _sentence(self, step) -> str:
         th = self.theme

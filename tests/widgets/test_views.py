@@ -186,12 +186,15 @@ def test_log_panel_shows_lines_written_so_far(lab):
 
 def test_a_slice_of_a_labs_trace_still_shows_that_labs_log_lines(lab):
     """``Stepper(lab.trace[a:b])`` (one request's span, as lab 03 does) keeps the Lab: its logs are shown."""
-    second = [s.seq for s in lab.trace if s.request_id == lab.trace[-1].request_id]
+    last_request = [s for s in lab.trace if s.request_id is not None][-1].request_id
+    second = [s.seq for s in lab.trace if s.request_id == last_request]
     view = Stepper(lab.trace[min(second):max(second) + 1])
     assert view.source.lab is lab and not view.source.live
     view.goto(len(view) - 1)
     assert view.logs.shown and view.logs.shown[-1].startswith("REPORT")
     assert "give this view the Lab" not in view.logs.title.value
+    # only that request's own lines: nothing the earlier requests wrote
+    assert view.logs.shown[0].startswith("START") and last_request in view.logs.shown[0]
 
 
 def test_log_panel_shows_no_line_that_a_later_step_writes_at_the_same_virtual_time():
