@@ -119,8 +119,8 @@ def test_bad_input_gives_a_message_not_a_traceback():
 def test_presentation_mode():
     trace = walkthrough()
     normal, big = Stepper(trace), Stepper(trace, presentation=True)
-    assert big.children[0] is big.diagram  # diagram first
-    assert normal.children[0] is not normal.diagram
+    assert big.children[0] is big.heading and big.children[1] is big.diagram  # the title, then the diagram
+    assert normal.children[1] is not normal.diagram
     assert big.theme.font > normal.theme.font
     assert "26px" in big.sentence.value
     normal_w, _ = _size(normal.diagram.png())
