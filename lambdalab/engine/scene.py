@@ -100,6 +100,11 @@ class Scene:
     def __bool__(self) -> bool:
         return self.first is not None and len(self) > 0
 
+    def to_perfetto(self, path):
+        """Write the scene's steps as Chrome trace-event JSON (``lab.trace.to_perfetto`` for one story)."""
+        from . import perfetto
+        return perfetto.write(self.steps, path)
+
     def __repr__(self) -> str:
         if self.first is None:
             return f"<Scene {self.title!r} (not started)>"

@@ -126,6 +126,11 @@ class Trace:
     def to_json(self, indent: int | None = None) -> str:
         return json.dumps(self.to_list(), indent=indent, sort_keys=True, default=str)
 
+    def to_perfetto(self, path):
+        """Write the trace as Chrome trace-event JSON that ui.perfetto.dev opens (see ``engine.perfetto``)."""
+        from . import perfetto
+        return perfetto.write(self, path, end=getattr(self.owner, "now", None))
+
     def __repr__(self) -> str:
         return f"<Trace mode={self.mode} steps={len(self._steps)}>"
 
