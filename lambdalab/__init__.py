@@ -1,7 +1,8 @@
 """lambdalab: AWS Lambda's architecture, in process, on a virtual clock, for learning.
 
 The public surface is small: ``Lab`` (one region's worth of Lambda), ``sleep`` (virtual time inside handler
-code), the duration distributions, ``ClientError`` and ``sweep`` (parameter sweeps on processes or Dask).
+code), the duration distributions (``CpuBound``: CPU work that scales with memory), ``ClientError``, ``sweep``
+(parameter sweeps on processes or Dask) and ``power_tune`` (the best memory size, like aws-lambda-power-tuning).
 ``lambdalab.widgets`` (ipywidgets views), ``lambdalab.check`` (lab self-checks), ``lambdalab.traces``
 (workload traces to replay) and ``lambdalab.keepalive`` (keep-alive policies) are imported on first use so
 that ``import lambdalab`` stays light.
@@ -9,12 +10,14 @@ that ``import lambdalab`` stays light.
 from __future__ import annotations
 
 from .control_plane.errors import ClientError
-from .engine.distributions import Exponential, Fixed, LogNormal, Uniform
+from .engine.distributions import CpuBound, Exponential, Fixed, LogNormal, Uniform
 from .lab import Lab
+from .power_tuning import power_tune
 from .sandbox.vtime import sleep
 from .sweep import sweep
 
-__all__ = ["Lab", "sleep", "Fixed", "Exponential", "Uniform", "LogNormal", "ClientError", "sweep"]
+__all__ = ["Lab", "sleep", "Fixed", "Exponential", "Uniform", "LogNormal", "CpuBound", "ClientError", "sweep",
+           "power_tune"]
 __version__ = "0.1.0"
 
 

@@ -45,6 +45,9 @@ class FunctionVersion:
         self.provisioned = None     # ProvisionedConcurrency bookkeeping (set by the fleet)
         # what runs the code: a .zip names its Runtime and Handler, a container image brings its runtime and
         # says what to call in its CMD (or ImageConfig.Command)
+        for key in ("duration", "init_duration"):       # ll.CpuBound work takes its time at this MemorySize
+            if hasattr(model.get(key), "at"):
+                model[key] = model[key].at(config["MemorySize"])
         image = model.get("image")
         self.runtime = config["Runtime"] if image is None else image.runtime
         command = ((model.get("image_config") or {}).get("Command") or image.command) if image else None

@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Union
 
-__all__ = ["Fixed", "Exponential", "Uniform", "LogNormal", "as_distribution", "Distribution"]
+__all__ = ["Fixed", "Exponential", "Uniform", "LogNormal", "CpuBound", "cpu_share", "as_distribution", "Distribution"]
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,60 @@ class LogNormal:
         return self.median * math.exp(self.sigma ** 2 / 2)
 
 
-Distribution = Union[Fixed, Exponential, Uniform, LogNormal, Callable]
+MB_PER_VCPU = 1769          # Lambda gives a function one vCPU's worth of CPU at 1,769 MB (REFERENCE.md §4)
+MAX_VCPUS = 6.0
+
+
+def cpu_share(memory_mb: int) -> float:
+    """vCPUs a function gets: memory / 1,769 MB, at most 6."""
+    return min(MAX_VCPUS, memory_mb / MB_PER_VCPU)
+
+
+@dataclass(frozen=True)
+class CpuBound:
+    """CPU work that takes ``seconds`` on one whole vCPU, spread over ``threads`` threads.
+
+    Lambda allocates CPU in proportion to memory (one vCPU at 1,769 MB, at most 6), so the same work takes
+    ``seconds / min(threads, memory / 1,769)``: below 1,769 MB even one thread runs slower, and above it extra
+    vCPUs help only code that uses more threads. A function version binds it to its own MemorySize
+    (``at(memory)``), so changing the memory changes the duration.
+    """
+    seconds: float
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.seconds >= 0:
+            raise ValueError("CpuBound seconds must be >= 0")
+        if not (isinstance(self.threads, int) and self.threads >= 1):
+            raise ValueError("CpuBound threads must be a whole number >= 1")
+
+    def at(self, memory_mb: int) -> "CpuBoundAt":
+        return CpuBoundAt(self, memory_mb, self.seconds / min(self.threads, cpu_share(memory_mb)))
+
+    def __call__(self, rng) -> float:
+        raise TypeError("CpuBound depends on the function's memory: pass it as duration= or init_duration= of a "
+                        "function (each version binds it to its MemorySize)")
+
+
+@dataclass(frozen=True)
+class CpuBoundAt:
+    """``CpuBound`` work at one memory size: always ``seconds``."""
+    work: CpuBound
+    memory_mb: int
+    seconds: float
+
+    def at(self, memory_mb: int) -> "CpuBoundAt":
+        return self.work.at(memory_mb)
+
+    def __call__(self, rng) -> float:
+        return self.seconds
+
+    @property
+    def mean(self) -> float:
+        return self.seconds
+
+
+Distribution = Union[Fixed, Exponential, Uniform, LogNormal, CpuBound, Callable]
 
 
 def as_distribution(value) -> Callable | None:

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..engine.distributions import cpu_share
+
 __all__ = ["CostModel"]
 
 
@@ -76,6 +78,4 @@ class CostModel:
                 return seconds
         return 0.1
 
-    @staticmethod
-    def cpu_share(memory_mb: int) -> float:
-        return min(6.0, memory_mb / 1769)
+    cpu_share = staticmethod(cpu_share)

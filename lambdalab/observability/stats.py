@@ -57,7 +57,7 @@ class _FunctionStats:
     changes or somebody reads them (``Stats._flush``).
     """
     __slots__ = ("requests", "cold_starts", "warm_starts", "throttles", "errors", "timeouts", "durations",
-                 "billed_gb_seconds", "arm_gb_seconds", "environments", "busy", "busy_signed", "busy_peak",
+                 "cold_waits", "billed_gb_seconds", "arm_gb_seconds", "environments", "busy", "busy_signed", "busy_peak",
                  "pc_gb_seconds", "minute", "minute_end", "minute_base", "m_errors", "cc_minute", "cc_end",
                  "m_cc", "name", "unreserved")
 
@@ -66,6 +66,7 @@ class _FunctionStats:
         self.requests = self.cold_starts = self.warm_starts = 0
         self.throttles = self.errors = self.timeouts = 0
         self.durations = array("d")
+        self.cold_waits = array("d")     # per cold invocation: seconds from the frontend's accept to the handler
         self.billed_gb_seconds = 0.0
         self.arm_gb_seconds = 0.0
         self.pc_gb_seconds = 0.0
@@ -146,6 +147,7 @@ class Stats:
         fs = self.functions.get(name) or self.function(name)
         if inv.cold:
             fs.cold_starts += 1
+            fs.cold_waits.append(inv.t_start - inv.t_arrival)
         else:
             fs.warm_starts += 1
         failed = inv.status != "ok"
@@ -207,6 +209,7 @@ class Stats:
             self._close(fs, int(now // 60))
         if cold:
             fs.cold_starts += 1
+            fs.cold_waits.append(inv.t_start - inv.t_arrival)
         else:
             fs.warm_starts += 1
         fs.durations.append(duration)
@@ -328,6 +331,10 @@ class Stats:
         for g in groups:
             durations.extend(g.durations)
         p50, p99 = _percentiles(durations, (0.50, 0.99))
+        waits = array("d")
+        for g in groups:
+            waits.extend(g.cold_waits)
+        cold50, cold99 = _percentiles(waits, (0.50, 0.99)) if waits else (None, None)
         compute = (gb_s - arm - pc_used) * cost.price_gb_s + arm * cost.price_gb_s_arm + \
             pc_used * cost.price_pc_used + provisioned_gb_seconds * cost.price_pc_allocated
         return {
@@ -345,6 +352,8 @@ class Stats:
             "max_concurrency": peak,
             "duration_p50": p50,
             "duration_p99": p99,
+            "cold_start_p50": cold50,
+            "cold_start_p99": cold99,
             "billed_gb_seconds": gb_s,
             "cost_usd": invocations * cost.price_request + compute,
         }
