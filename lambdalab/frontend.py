@@ -16,7 +16,8 @@ import base64
 import json
 
 from .control_plane.concurrency import MIN_UNRESERVED
-from .control_plane.errors import ClientError, aws_error
+from .control_plane import errors
+from .control_plane.errors import aws_error, error_code, error_message, error_status
 from .invocation import BulkLane, Invocation, LeanInvocation
 
 __all__ = ["Frontend", "StreamingBody", "SYNC_PAYLOAD_LIMIT", "ASYNC_PAYLOAD_LIMIT"]
@@ -77,6 +78,10 @@ class Frontend:
         self._counters = lab.counters
 
     # --- the Invoke API ------------------------------------------------------------------------------------
+    def invoke(self, **params) -> Invocation:
+        """The Invoke operation (boto3's ``invoke``): the dispatcher answers once the Invocation is done."""
+        return self.submit(params)
+
     def submit(self, params: dict, source: str = "client") -> Invocation:
         """Process one Invoke request now. Never raises: a refusal is recorded on the returned Invocation."""
         lab = self.lab
@@ -89,7 +94,7 @@ class Frontend:
                            function=name, target="frontend", invocation_type=inv.invocation_type)
         try:
             self._accept(inv, params)
-        except ClientError as error:
+        except errors.ClientError as error:      # (botocore's, looked up only when something was raised)
             self.reject(inv, error)
             return inv
         if inv.invocation_type == "DryRun":
@@ -281,20 +286,21 @@ class Frontend:
                        request_id=inv.request_id, function=inv.function.name, status=429, reason=reason)
         self._fail(inv, error)
 
-    def reject(self, inv: Invocation, error: ClientError) -> None:
+    def reject(self, inv: Invocation, error) -> None:
         inv.status = "rejected"
         error.response["ResponseMetadata"]["RequestId"] = inv.request_id
-        self.lab.trace.emit("frontend", "reject", f"Reject: {error.response['ResponseMetadata']['HTTPStatusCode']} "
-                            f"{error.code}: {error.message}", request_id=inv.request_id, status=error.status,
-                            error=error.code)
+        code, status = error_code(error), error_status(error)
+        self.lab.trace.emit("frontend", "reject", f"Reject: {status} {code}: {error_message(error)}",
+                            request_id=inv.request_id, status=status, error=code)
         self._fail(inv, error)
 
-    def _fail(self, inv: Invocation, error: ClientError) -> None:
+    def _fail(self, inv: Invocation, error) -> None:
         inv.error = error
         inv.response = error.response
         if inv.source == "client":
-            self.lab.trace.emit("client", "response", f"The caller gets {error.status} {error.code}",
-                                request_id=inv.request_id, status=error.status)
+            status = error_status(error)
+            self.lab.trace.emit("client", "response", f"The caller gets {status} {error_code(error)}",
+                                request_id=inv.request_id, status=status)
         inv.finish()
 
     def respond(self, inv: Invocation) -> None:

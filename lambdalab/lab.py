@@ -19,10 +19,12 @@ import types
 import zipfile
 from math import log
 
+from .control_plane.aliases import Aliases
 from .control_plane.concurrency import Concurrency
 from .control_plane.errors import aws_error
 from .control_plane.functions import ControlPlane
 from .control_plane.layers import Layers
+from .control_plane.tags import Tags
 from .driver import VirtualDriver
 from .ecr import ImageRegistry
 from .engine.clock import Engine
@@ -111,8 +113,13 @@ class Lab:
         self.async_invoke = None
         self.runtimes = Runtimes()          # which runtime runs an environment's code (sandbox.runtimes)
         self._services: dict[str, object] = {}
-        self._backends: dict[str, object] = {}
+        self._backends: dict[str, list] = {}
+        self._clients: dict[str, object] = {}
+        self._dispatcher = None
         self._closers: list = []
+        for component in (self.control_plane, Aliases(self), Tags(self), self.layers, self.concurrency,
+                          self.frontend):
+            self.register_backend("lambda", component)
         self._attach_optional_components()
         #: who runs the clock (``lambdalab.driver``): virtual time, or the real-time session
         self.driver = VirtualDriver(self)
@@ -177,41 +184,51 @@ class Lab:
     def metrics(self, function_name: str, name: str, period: int = 60) -> list[tuple[float, float]]:
         return self.counters.metrics(function_name, name, period)
 
-    # --- clients --------------------------------------------------------------------------------------------
+    # --- AWS APIs -------------------------------------------------------------------------------------------
     def client(self, service: str, **_ignored):
-        """A boto3-shaped client: ``"lambda"``, ``"sqs"`` or ``"kinesis"``."""
+        """A real botocore client of ``service`` ("lambda", "sqs", "kinesis", ...) answered by this lab."""
         return self.driver.client(self._client, service)
 
     def _client(self, service: str):
-        if service == "lambda":
-            from .clients.lambda_client import LambdaClient
-            return LambdaClient(self)
-        factory = self._services.get(service)
-        if factory is None and service in self._backends:
-            from .clients.backend_client import BackendClient
-            return BackendClient(self, service)
-        if factory is None:
-            names = ", ".join(sorted({"lambda", *self._services, *self._backends}))
-            raise ValueError(f"Unknown service: {service!r}. Valid service names are: {names}")
-        return factory(self)
+        from .clients import client_for
+        return client_for(self, service)
+
+    @property
+    def dispatcher(self):
+        """The door every AWS request goes through, from this lab's clients and from ``lab.serve()``."""
+        if self._dispatcher is None:
+            from .wire.dispatcher import Dispatcher
+            self._dispatcher = Dispatcher(self)
+        return self._dispatcher
 
     def register_service(self, name: str, factory) -> None:
         self._services[name] = factory
 
     def register_backend(self, service: str, backend) -> None:
-        """An in-process AWS service: one method per operation (boto3's method names, AWS's parameter names)."""
-        self._backends[service] = backend
+        """An in-process AWS service: one method per operation (boto3's method names, AWS's parameter names).
+
+        A service may have several backends (Lambda's operations live on its components); an operation is
+        answered by the first one registered that has the method."""
+        self._backends.setdefault(service, []).append(backend)
+
+    def backends(self, service: str) -> list:
+        return list(self._backends.get(service, ()))
 
     def backend(self, service: str):
-        """The in-process implementation of ``service`` registered with ``register_backend``."""
+        """The (first) in-process implementation of ``service`` registered with ``register_backend``."""
         try:
-            return self._backends[service]
+            return self._backends[service][0]
         except KeyError:
             raise ValueError(f"no in-process backend for {service!r}") from None
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve the Lambda Invoke API over HTTP (a real-time lab); returns its URL for boto3's ``endpoint_url``."""
+        """Serve every AWS operation this lab answers over HTTP (a real-time lab); returns its URL for boto3's
+        ``endpoint_url`` and the AWS CLI's ``--endpoint-url``."""
         return self.driver.serve(host, port)
+
+    def services(self) -> list[str]:
+        """The AWS services this lab answers (``lab.client(name)``, ``lab.serve()``)."""
+        return list(self._backends)
 
     # --- notebook conveniences ------------------------------------------------------------------------------
     @on_driver

@@ -380,3 +380,4 @@ def attach(lab) -> None:
     from ..event_sources import sqs
     sqs.attach(lab)
     lab.async_invoke = AsyncInvoke(lab)
+    lab.register_backend("lambda", lab.async_invoke)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 
+from ..control_plane.errors import error_code
+
 __all__ = ["invocation_record", "Delivery", "LOOP_LIMIT"]
 
 LOOP_LIMIT = 16
@@ -82,7 +84,7 @@ class Delivery:
                                           source="destination")
                 self.chain = 0
                 ok = inv.error is None
-                where = f"function {arn.split(':')[6]}" if ok else f"the invoke was refused ({inv.error.code})"
+                where = f"function {arn.split(':')[6]}" if ok else f"the invoke was refused ({error_code(inv.error)})"
         else:
             self.outbox.setdefault(arn, []).append({"body": body, "attributes": attributes or {}})
             ok, where = True, arn

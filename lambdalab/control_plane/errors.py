@@ -1,74 +1,53 @@
-"""Errors shaped like botocore's, so lab code catches what it would catch against AWS.
+"""AWS errors as botocore raises them: ``ClientError`` here *is* ``botocore.exceptions.ClientError``.
 
-``ClientError.response`` has ``Error.Code``, ``Error.Message``, ``ResponseMetadata.HTTPStatusCode`` and, where
-Lambda sends them, ``Reason`` and ``Type`` (throttling). Each client also exposes ``client.exceptions.<Code>``,
-subclasses of ClientError created once per code, exactly as boto3's modelled exceptions are.
+A backend raises ``aws_error(code, message, status)``; the dispatcher writes it on the wire as the service's
+protocol does, and the caller's botocore client raises it again as the modelled class
+(``lam.exceptions.ResourceNotFoundException``...). Errors made outside a client call (a refused
+``lab.submit``, ``lab.create_function``) are instances of the same modelled classes, with botocore's
+``response`` shape: ``Error.Code``, ``Error.Message``, ``ResponseMetadata.HTTPStatusCode`` and, where Lambda
+sends them, ``Type``, ``message`` and ``Reason`` at the top level (the error shape's members).
+
+botocore is imported on first use (a raised error, a client), so ``import lambdalab`` stays light.
 """
 from __future__ import annotations
 
-__all__ = ["ClientError", "ParamValidationError", "error_class", "aws_error", "Exceptions"]
-
-
-class ClientError(Exception):
-    """An AWS service error (botocore.exceptions.ClientError's shape)."""
-
-    def __init__(self, error_response: dict, operation_name: str = "Invoke") -> None:
-        self.response = error_response
-        self.operation_name = operation_name
-        err = error_response.get("Error", {})
-        super().__init__(f"An error occurred ({err.get('Code')}) when calling the {operation_name} operation: "
-                         f"{err.get('Message')}")
-
-    @property
-    def code(self) -> str:
-        return self.response["Error"]["Code"]
-
-    @property
-    def message(self) -> str:
-        return self.response["Error"]["Message"]
-
-    @property
-    def status(self) -> int:
-        return self.response["ResponseMetadata"]["HTTPStatusCode"]
-
-
-class ParamValidationError(ValueError):
-    """A call that botocore would refuse before sending it (missing or mistyped parameter)."""
-
-    def __init__(self, report: str) -> None:
-        super().__init__(f"Parameter validation failed:\n{report}")
-
-
-_classes: dict[str, type] = {}
-
-
-def error_class(code: str) -> type:
-    """The ClientError subclass for one error code (one class per code, shared by all clients)."""
-    cls = _classes.get(code)
-    if cls is None:
-        cls = _classes[code] = type(code, (ClientError,), {"__module__": "lambdalab.errors"})
-    return cls
+__all__ = ["ClientError", "ParamValidationError", "aws_error", "error_code", "error_message", "error_status"]
 
 
 def aws_error(code: str, message: str, status: int = 400, *, request_id: str = "", operation: str = "Invoke",
-              **extra) -> ClientError:
-    """Build (not raise) the ClientError AWS would answer with."""
+              service: str = "lambda", shape: str | None = None, **extra):
+    """Build (not raise) the ClientError ``service`` would answer with; ``extra`` are top-level members.
+
+    ``shape``: the modelled exception's name when it differs from the wire code (SQS keeps its old query codes:
+    ``AWS.SimpleQueueService.NonExistentQueue`` is the shape ``QueueDoesNotExist``); botocore reads it back from
+    ``Error.QueryErrorCode``."""
     response = {"Error": {"Code": code, "Message": message},
                 "ResponseMetadata": {"RequestId": request_id, "HTTPStatusCode": status}}
+    if shape is not None:
+        response["Error"]["QueryErrorCode"] = shape
     # botocore puts the modelled members of Lambda's error shapes (Type, Reason, message) at the top level
-    if "Type" in extra or code.endswith("Exception"):
+    if service == "lambda":
         response["Type"] = extra.pop("Type", "User")
+        response["message"] = message
     response.update(extra)
-    response.setdefault("message", message)
-    return error_class(code)(response, operation)
+    from ..wire.models import exceptions
+    return exceptions(service).from_code(shape or code)(response, operation)
 
 
-class Exceptions:
-    """``client.exceptions``: attribute access gives the class for that code; ClientError is there too."""
+def error_code(error) -> str:
+    return error.response["Error"]["Code"]
 
-    ClientError = ClientError
 
-    def __getattr__(self, code: str) -> type:
-        if code.startswith("_"):
-            raise AttributeError(code)
-        return error_class(code)
+def error_message(error) -> str:
+    return error.response["Error"].get("Message", "")
+
+
+def error_status(error) -> int:
+    return error.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def __getattr__(name: str):
+    if name in ("ClientError", "ParamValidationError"):
+        import botocore.exceptions
+        return getattr(botocore.exceptions, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

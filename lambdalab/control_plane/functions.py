@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 
 from . import layers as layer_rules
 from . import packages
 from . import validation as v
 from .errors import aws_error
+from .pagination import paginate
+from .tags import check_tags
 
 PENDING_SECONDS = 1.0
 VPC_PENDING_SECONDS = 20.0
@@ -69,21 +70,6 @@ class FunctionVersion:
         return f"<FunctionVersion {self.function.name}:{self.version}>"
 
 
-class Alias:
-    __slots__ = ("name", "function_version", "weights", "description", "revision_id", "arn")
-
-    def __init__(self, arn, name, function_version, weights, description, revision_id):
-        self.arn, self.name, self.function_version = arn, name, function_version
-        self.weights, self.description, self.revision_id = weights, description, revision_id
-
-    def configuration(self) -> dict:
-        out = {"AliasArn": self.arn, "Name": self.name, "FunctionVersion": self.function_version,
-               "Description": self.description, "RevisionId": self.revision_id}
-        if self.weights:
-            out["RoutingConfig"] = {"AdditionalVersionWeights": dict(self.weights)}
-        return out
-
-
 class Function:
     """A function: its ``$LATEST`` snapshot, published versions, aliases and per-function settings."""
 
@@ -93,11 +79,13 @@ class Function:
         self.latest: FunctionVersion | None = None
         self.updating: FunctionVersion | None = None   # the next $LATEST while an update is InProgress
         self.versions: dict[str, FunctionVersion] = {}
-        self.aliases: dict[str, Alias] = {}
+        self.aliases: dict = {}                          # name -> aliases.Alias
         self.next_version = 1
         self.reserved: int | None = None
         self.event_invoke_config: dict | None = None
         self.provisioned_configs: dict[str, dict] = {}   # qualifier -> config record
+        self.tags: dict[str, str] = {}
+        self.published: tuple[int, str] | None = None    # (key of the $LATEST snapshot, version) last published
 
     def snapshot(self, qualifier: str) -> FunctionVersion | None:
         """What invokes of ``qualifier`` run: during an update, $LATEST still runs the previous snapshot."""
@@ -167,7 +155,7 @@ class ControlPlane:
     def _timestamp(self) -> str:
         return self.lab.iso_time(self.lab.now, millis=True, offset="+0000")
 
-    def _revision(self) -> str:
+    def revision(self) -> str:
         return self.lab.ids.uuid()
 
     # --- create / read / update / delete -------------------------------------------------------------------
@@ -196,6 +184,7 @@ class ControlPlane:
         if VpcConfig and VpcConfig.get("SubnetIds") and not VpcConfig.get("SecurityGroupIds"):
             raise aws_error("InvalidParameterValueException",
                             "SecurityGroupIds are required when SubnetIds are specified.", 400, operation=op)
+        check_tags(Tags or {}, op)
         if name in self.functions:
             raise aws_error("ResourceConflictException", f"Function already exist: {name}", 409, operation=op)
         # all checks passed: from here on nothing can fail
@@ -205,7 +194,7 @@ class ControlPlane:
             "Description": Description, "Timeout": Timeout, "MemorySize": MemorySize,
             "LastModified": self._timestamp(),
             "Version": "$LATEST", "TracingConfig": TracingConfig or {"Mode": "PassThrough"},
-            "RevisionId": self._revision(), "State": "Pending",
+            "RevisionId": self.revision(), "State": "Pending",
             "StateReason": "The function is being created.", "StateReasonCode": "Creating",
             "Architectures": Architectures or ["x86_64"],
             "EphemeralStorage": {"Size": storage},
@@ -227,13 +216,14 @@ class ControlPlane:
         delay = VPC_PENDING_SECONDS if VpcConfig and VpcConfig.get("SubnetIds") else PENDING_SECONDS
         delay = max(delay, package.pending)
         failed = any("full" in s for s in (VpcConfig or {}).get("SubnetIds", []))
-        self.lab.engine.schedule(delay, self._finish_create, fn, failed, package.failure)
+        self.lab.engine.schedule(delay, self._finish_create, fn, failed, package.failure, bool(Publish))
+        fn.tags = dict(Tags or {})
         result = copy.deepcopy(config)
-        if Publish:
-            self.lab.engine.schedule(delay, lambda: self.publish_version(FunctionName=name))
+        if Publish:         # version 1 is published once the function is Active (the ARN stays unqualified)
+            result["Version"] = str(fn.next_version)
         return result
 
-    def _finish_create(self, fn: Function, failed: bool, failure=None) -> None:
+    def _finish_create(self, fn: Function, failed: bool, failure=None, publish: bool = False) -> None:
         if self.functions.get(fn.name) is not fn:
             return
         cfg = fn.latest.config
@@ -247,6 +237,8 @@ class ControlPlane:
             cfg.update(State="Active", StateReasonCode="Idle")
             cfg.pop("StateReason", None)
             cfg["LastUpdateStatus"] = "Successful"
+            if publish:
+                self._publish(fn)
         self.lab.on_function_state(fn)
 
     def get_function_configuration(self, *, FunctionName, Qualifier=None) -> dict:
@@ -266,13 +258,29 @@ class ControlPlane:
             code = {"RepositoryType": "S3",
                     "Location": f"https://awslambda-{self.lab.region}-tasks.s3.{self.lab.region}.amazonaws.com/"
                                 f"snapshots/{self.lab.account_id}/{fn.name}"}
-        out = {"Configuration": config, "Code": code, "Tags": {}}
+        out = {"Configuration": config, "Code": code, "Tags": dict(fn.tags)}
         if fn.reserved is not None:
             out["Concurrency"] = {"ReservedConcurrentExecutions": fn.reserved}
         return out
 
-    def list_functions(self, **_) -> dict:
-        return {"Functions": [copy.deepcopy(f.described("$LATEST").config) for _, f in sorted(self.functions.items())]}
+    def list_functions(self, *, MasterRegion=None, FunctionVersion=None, Marker=None, MaxItems=None) -> dict:
+        op = "ListFunctions"
+        if FunctionVersion not in (None, "ALL"):
+            raise aws_error("ValidationException", f"1 validation error detected: Value '{FunctionVersion}' at "
+                            "'functionVersion' failed to satisfy constraint: Member must satisfy enum value set: "
+                            "[ALL]", 400, operation=op)
+        if MasterRegion is not None:
+            refuse_unsupported({"MasterRegion"}, op)       # Lambda@Edge replicas: not modelled
+        snapshots = []
+        for _, fn in sorted(self.functions.items()):
+            snapshots.append(fn.described("$LATEST"))
+            if FunctionVersion == "ALL":
+                snapshots.extend(fn.versions[k] for k in sorted(fn.versions, key=int))
+        page, marker = paginate(snapshots, Marker, MaxItems, 50, op)
+        out = {"Functions": [copy.deepcopy(snap.config) for snap in page]}
+        if marker:
+            out["NextMarker"] = marker
+        return out
 
     def _updating(self, fn: Function, op: str) -> None:
         cfg = fn.latest.config
@@ -281,17 +289,21 @@ class ControlPlane:
                             "The operation cannot be performed at this time. An update is in progress for "
                             f"resource: {fn.arn}", 409, operation=op)
 
-    def _install(self, fn: Function, config: dict, files: dict, model: dict) -> dict:
-        """Make a new $LATEST snapshot with LastUpdateStatus InProgress; Successful a moment later."""
-        config.update(LastModified=self._timestamp(), RevisionId=self._revision(), LastUpdateStatus="InProgress",
+    def _install(self, fn: Function, config: dict, files: dict, model: dict, publish: bool = False) -> dict:
+        """Make a new $LATEST snapshot with LastUpdateStatus InProgress; Successful a moment later (and then
+        published as the next version when ``publish``: the answer already names that version)."""
+        config.update(LastModified=self._timestamp(), RevisionId=self.revision(), LastUpdateStatus="InProgress",
                       LastUpdateStatusReason="The function is being created.",
                       LastUpdateStatusReasonCode="Creating")
         new = FunctionVersion(fn, "$LATEST", config, files, model, self._new_key())
         fn.updating = new
-        self.lab.engine.schedule(UPDATE_SECONDS, self._finish_update, fn, new)
-        return copy.deepcopy(config)
+        self.lab.engine.schedule(UPDATE_SECONDS, self._finish_update, fn, new, publish)
+        result = copy.deepcopy(config)
+        if publish:
+            result.update(Version=str(fn.next_version), FunctionArn=f"{fn.arn}:{fn.next_version}")
+        return result
 
-    def _finish_update(self, fn: Function, new: FunctionVersion) -> None:
+    def _finish_update(self, fn: Function, new: FunctionVersion, publish: bool = False) -> None:
         if self.functions.get(fn.name) is not fn:
             return
         old, fn.latest, fn.updating = fn.latest, new, None
@@ -299,6 +311,8 @@ class ControlPlane:
             new.config.pop(key, None)
         new.config["LastUpdateStatus"] = "Successful"
         self.lab.on_snapshot_replaced(old)
+        if publish:
+            self._publish(fn)
 
     def update_function_code(self, *, FunctionName, ZipFile=None, ImageUri=None, Publish=False, _model=None,
                              **unsupported):
@@ -311,7 +325,7 @@ class ControlPlane:
         config.update(package.config)
         model = dict(fn.latest.model, **package.model)
         model.update(_model or {})
-        return self._install(fn, config, package.files, model)
+        return self._install(fn, config, package.files, model, bool(Publish))
 
     def update_function_configuration(self, *, FunctionName, _model=None, **params) -> dict:
         op = "UpdateFunctionConfiguration"
@@ -402,104 +416,41 @@ class ControlPlane:
             raise aws_error("PreconditionFailedException",
                             "The Revision Id provided does not match the latest Revision Id. Call the "
                             "GetFunction/GetAlias API to retrieve the latest Revision Id", 412, operation=op)
-        fingerprint = _fingerprint(latest.config)
-        for version, snap in fn.versions.items():
-            if _fingerprint(snap.config) == fingerprint and snap.files == latest.files and \
-                    snap.model == latest.model:
-                return copy.deepcopy(snap.config)   # nothing changed: Lambda returns the existing version
+        if fn.published is not None and fn.published[0] == latest.key and fn.published[1] in fn.versions:
+            # no update since the last publish: Lambda hands that version back (any update, even one that
+            # changed nothing, makes the next publish a new version)
+            return copy.deepcopy(fn.versions[fn.published[1]].config)
+        return self._publish(fn, Description)
+
+    def _publish(self, fn: Function, description: str | None = None) -> dict:
+        latest = fn.latest
         version = str(fn.next_version)
         fn.next_version += 1
         config = copy.deepcopy(latest.config)
-        config.update(Version=version, FunctionArn=f"{fn.arn}:{version}", RevisionId=self._revision())
-        if Description is not None:
-            config["Description"] = Description
+        config.update(Version=version, FunctionArn=f"{fn.arn}:{version}", RevisionId=self.revision())
+        if description is not None:
+            config["Description"] = description
         snap = FunctionVersion(fn, version, config, latest.files, dict(latest.model), self._new_key())
         fn.versions[version] = snap
+        fn.published = (latest.key, version)
         self.lab.on_version_published(snap)
         return copy.deepcopy(config)
 
-    def list_versions_by_function(self, *, FunctionName, **_) -> dict:
-        fn = self.get(FunctionName, "ListVersionsByFunction")
-        versions = [fn.latest] + [fn.versions[k] for k in sorted(fn.versions, key=int)]
+    def list_versions_by_function(self, *, FunctionName, Marker=None, MaxItems=None) -> dict:
+        op = "ListVersionsByFunction"
+        fn = self.get(FunctionName, op)
+        versions = [fn.described("$LATEST")] + [fn.versions[k] for k in sorted(fn.versions, key=int)]
+        page, marker = paginate(versions, Marker, MaxItems, 50, op)
         out = []
-        for snap in versions:
+        for snap in page:
             cfg = copy.deepcopy(snap.config)
             if snap.version == "$LATEST":
                 cfg["FunctionArn"] = f"{fn.arn}:$LATEST"
             out.append(cfg)
-        return {"Versions": out}
-
-    def _check_alias_target(self, fn: Function, version: str, routing, op: str) -> dict:
-        if version != "$LATEST" and version not in fn.versions:
-            raise self.not_found(fn.name, version, op)
-        weights = dict((routing or {}).get("AdditionalVersionWeights", {}) or {})
-        if len(weights) > 1:
-            raise aws_error("InvalidParameterValueException",
-                            "Number of items in AdditionalVersionWeights cannot be greater than 1", 400, operation=op)
-        for extra, weight in weights.items():
-            if not isinstance(weight, (int, float)) or not 0.0 <= weight <= 1.0:
-                raise aws_error("ValidationException",
-                                f"1 validation error detected: Value '{weight}' at 'routingConfig."
-                                "additionalVersionWeights' failed to satisfy constraint: Map value must satisfy "
-                                "constraint: [Member must have value less than or equal to 1.0, Member must have "
-                                "value greater than or equal to 0.0]", 400, operation=op)
-            if version == "$LATEST" or extra == "$LATEST":
-                raise aws_error("InvalidParameterValueException",
-                                "$LATEST is not supported for an alias pointing to more than 1 version", 400,
-                                operation=op)
-            if extra not in fn.versions:
-                raise self.not_found(fn.name, extra, op)
-            if extra == version:
-                raise aws_error("InvalidParameterValueException",
-                                f"Invalid function version {extra}. Function version {extra} is already included in "
-                                "routing configuration.", 400, operation=op)
-        return weights
-
-    def create_alias(self, *, FunctionName, Name, FunctionVersion, Description="", RoutingConfig=None) -> dict:
-        op = "CreateAlias"
-        fn = self.get(FunctionName, op)
-        if not isinstance(Name, str) or not v.ALIAS_NAME.match(Name) or len(Name) > 128:
-            raise aws_error("ValidationException",
-                            f"1 validation error detected: Value '{Name}' at 'name' failed to satisfy constraint: "
-                            "Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)", 400,
-                            operation=op)
-        weights = self._check_alias_target(fn, FunctionVersion, RoutingConfig, op)
-        if Name in fn.aliases:
-            raise aws_error("ResourceConflictException", f"Alias already exists: {fn.arn}:{Name}", 409, operation=op)
-        alias = Alias(f"{fn.arn}:{Name}", Name, FunctionVersion, weights, Description, self._revision())
-        fn.aliases[Name] = alias
-        return alias.configuration()
-
-    def _alias(self, FunctionName, Name, op) -> tuple[Function, Alias]:
-        fn = self.get(FunctionName, op)
-        if Name not in fn.aliases:
-            raise aws_error("ResourceNotFoundException", f"Alias not found: {fn.arn}:{Name}", 404, operation=op)
-        return fn, fn.aliases[Name]
-
-    def get_alias(self, *, FunctionName, Name) -> dict:
-        return self._alias(FunctionName, Name, "GetAlias")[1].configuration()
-
-    def update_alias(self, *, FunctionName, Name, FunctionVersion=None, Description=None, RoutingConfig=None,
-                     RevisionId=None) -> dict:
-        op = "UpdateAlias"
-        fn, alias = self._alias(FunctionName, Name, op)
-        if RevisionId and RevisionId != alias.revision_id:
-            raise aws_error("PreconditionFailedException",
-                            "The Revision Id provided does not match the latest Revision Id. Call the "
-                            "GetFunction/GetAlias API to retrieve the latest Revision Id", 412, operation=op)
-        version = FunctionVersion or alias.function_version
-        routing = RoutingConfig if RoutingConfig is not None else {"AdditionalVersionWeights": alias.weights}
-        weights = self._check_alias_target(fn, version, routing, op)
-        alias.function_version, alias.weights = version, weights
-        if Description is not None:
-            alias.description = Description
-        alias.revision_id = self._revision()
-        return alias.configuration()
-
-    def delete_alias(self, *, FunctionName, Name) -> dict:
-        fn, alias = self._alias(FunctionName, Name, "DeleteAlias")
-        del fn.aliases[Name]
-        return {"ResponseMetadata": {"HTTPStatusCode": 204}}
+        result = {"Versions": out}
+        if marker:
+            result["NextMarker"] = marker
+        return result
 
 
 def refuse_unsupported(names, operation: str) -> None:
@@ -507,9 +458,3 @@ def refuse_unsupported(names, operation: str) -> None:
     if names:
         raise aws_error("InvalidParameterValueException",
                         f"Unsupported parameter(s) in lambdalab: {', '.join(sorted(names))}", 400, operation=operation)
-
-
-def _fingerprint(config: dict) -> str:
-    skip = {"Version", "FunctionArn", "RevisionId", "LastModified", "LastUpdateStatus", "State", "StateReasonCode",
-            "StateReason"}
-    return json.dumps({k: val for k, val in config.items() if k not in skip}, sort_keys=True, default=str)

@@ -1,4 +1,4 @@
-"""An in-process Kinesis Data Streams service, behind ``lab.client("kinesis")``.
+"""An in-process Kinesis Data Streams service: the backend of ``lab.client("kinesis")`` and ``lab.serve()``.
 
 A Kinesis stream is a set of shards. Each shard owns a slice of the 128-bit hash-key space; a record goes to
 the shard whose slice holds the MD5 of its partition key, so records with one key always share a shard and
@@ -18,12 +18,15 @@ from __future__ import annotations
 import base64
 import bisect
 import datetime as _dt
+import functools
 import hashlib
 import json
 
-from ..control_plane.errors import ClientError, Exceptions, ParamValidationError, aws_error
+from ..control_plane import errors
 
-__all__ = ["KinesisService", "KinesisClient", "Stream", "Shard", "StreamRecord", "attach"]
+__all__ = ["KinesisService", "Stream", "Shard", "StreamRecord", "attach"]
+
+aws_error = functools.partial(errors.aws_error, service="kinesis")
 
 HASH_SPACE = 2 ** 128
 CREATE_SECONDS = 5.0                   # CREATING -> ACTIVE
@@ -146,7 +149,7 @@ class KinesisService:
         self._iterators: dict[str, tuple] = {}
 
     # --- lookups ------------------------------------------------------------------------------------------
-    def _not_found(self, name: str, operation: str) -> ClientError:
+    def _not_found(self, name: str, operation: str):
         return aws_error("ResourceNotFoundException", f"Stream {name} under account {self.lab.account_id} not "
                          "found.", 400, operation=operation)
 
@@ -215,8 +218,21 @@ class KinesisService:
             "StreamCreationTimestamp": self.timestamp(stream.created),
             "EnhancedMonitoring": [{"ShardLevelMetrics": []}], "EncryptionType": "NONE"}}
 
-    def list_streams(self, **_) -> dict:
-        return {"StreamNames": sorted(self.streams), "HasMoreStreams": False}
+    def list_streams(self, *, Limit=None, ExclusiveStartStreamName=None, NextToken=None) -> dict:
+        names = sorted(self.streams)
+        after = NextToken or ExclusiveStartStreamName
+        if after is not None:
+            names = [n for n in names if n > after]
+        page = names if Limit is None else names[:Limit]
+        out = {"StreamNames": page, "HasMoreStreams": len(page) < len(names),
+               "StreamSummaries": [{"StreamName": n, "StreamARN": self.streams[n].arn,
+                                    "StreamStatus": self.streams[n].status,
+                                    "StreamModeDetails": {"StreamMode": self.streams[n].mode},
+                                    "StreamCreationTimestamp": self.timestamp(self.streams[n].created)}
+                                   for n in page]}
+        if out["HasMoreStreams"]:
+            out["NextToken"] = page[-1]
+        return out
 
     def increase_stream_retention_period(self, *, RetentionPeriodHours, StreamName=None, StreamARN=None) -> dict:
         return self._retention(StreamName, StreamARN, RetentionPeriodHours, "IncreaseStreamRetentionPeriod", +1)
@@ -242,10 +258,6 @@ class KinesisService:
     def _put(self, stream: Stream, data, key, explicit_hash_key, op: str) -> StreamRecord:
         if isinstance(data, str):
             data = data.encode("utf-8")
-        if not isinstance(data, (bytes, bytearray)):
-            raise ParamValidationError("Invalid type for parameter Data, value: "
-                                       f"{data!r}, type: {type(data)}, valid types: <class 'bytes'>, "
-                                       "<class 'bytearray'>, file-like object")
         if not isinstance(key, str) or not 1 <= len(key) <= 256:
             raise aws_error("ValidationException", f"1 validation error detected: Value '{key}' at "
                             "'partitionKey' failed to satisfy constraint: Member must have length less than or "
@@ -279,9 +291,6 @@ class KinesisService:
             raise aws_error("ValidationException", f"1 validation error detected: Value '{Records}' at 'records' "
                             f"failed to satisfy constraint: Member must have length less than or equal to "
                             f"{MAX_PUT_RECORDS}", 400, operation=op)
-        for entry in Records:                # check all before writing any: a refused call changes nothing
-            if "Data" not in entry or "PartitionKey" not in entry:
-                raise ParamValidationError('Missing required parameter in Records: "Data" or "PartitionKey"')
         written = [self._put(stream, e["Data"], e["PartitionKey"], e.get("ExplicitHashKey"), op) for e in Records]
         touched = []
         for record in written:
@@ -372,74 +381,6 @@ class KinesisService:
         return float(when) - self.lab.epoch
 
 
-# method -> required parameters (botocore refuses a call without them before sending it)
-OPERATIONS = {
-    "create_stream": ("StreamName",), "delete_stream": (), "describe_stream": (), "list_streams": (),
-    "put_record": ("Data", "PartitionKey"), "put_records": ("Records",),
-    "get_shard_iterator": ("ShardId", "ShardIteratorType"), "get_records": ("ShardIterator",),
-    "increase_stream_retention_period": ("RetentionPeriodHours",),
-    "decrease_stream_retention_period": ("RetentionPeriodHours",),
-}
-
-
-class KinesisClient:
-    """A boto3 ``kinesis`` client bound to one Lab."""
-
-    def __init__(self, lab) -> None:
-        self._lab = lab
-        self._service = lab.kinesis
-        self.exceptions = Exceptions()
-        self.meta = type("Meta", (), {"region_name": lab.region, "service_model": None})()
-
-    def __getattr__(self, method: str):
-        if method not in OPERATIONS:
-            raise AttributeError(f"'Kinesis' object has no attribute '{method}'")
-        operation = "".join(part.capitalize() for part in method.split("_"))
-
-        def call(**params):
-            missing = [p for p in OPERATIONS[method] if p not in params]
-            if missing:
-                raise ParamValidationError("\n".join(f'Missing required parameter in input: "{p}"' for p in missing))
-            try:
-                result = getattr(self._service, method)(**params)
-            except ClientError as error:
-                error.operation_name = operation
-                error.args = (f"An error occurred ({error.code}) when calling the {operation} operation: "
-                              f"{error.message}",)
-                raise
-            result.setdefault("ResponseMetadata", {"RequestId": self._lab.ids.uuid(), "HTTPStatusCode": 200})
-            return result
-
-        call.__name__ = method
-        return call
-
-    def get_waiter(self, name: str):
-        if name not in ("stream_exists", "stream_not_exists"):
-            raise ValueError(f"Waiter does not exist: {name}; lambdalab has stream_exists, stream_not_exists")
-        return _StreamWaiter(self._lab, name)
-
-
-class _StreamWaiter:
-    """Waits in virtual time (10 s between checks, as botocore's stream_exists waiter)."""
-
-    def __init__(self, lab, name: str) -> None:
-        self.lab, self.name = lab, name
-
-    def wait(self, WaiterConfig: dict | None = None, **params) -> None:
-        from ..clients.waiters import WaiterError
-        config = WaiterConfig or {}
-        delay, attempts = config.get("Delay", 10), config.get("MaxAttempts", 18)
-        for _ in range(attempts):
-            try:
-                status = self.lab.kinesis.stream(params, "DescribeStream").status
-            except ClientError:
-                status = None
-            if (status == "ACTIVE") if self.name == "stream_exists" else status is None:
-                return
-            self.lab.advance(delay)
-        raise WaiterError(self.name, "Max attempts exceeded", None)
-
-
 def attach(lab) -> None:
     lab.kinesis = KinesisService(lab)
-    lab.register_service("kinesis", KinesisClient)
+    lab.register_backend("kinesis", lab.kinesis)

@@ -44,9 +44,9 @@ import re
 import struct
 from collections import deque
 
-from ..control_plane.errors import ClientError, error_class
+from ..control_plane.errors import aws_error
 
-__all__ = ["SQSService", "Queue", "Message", "SQSClient", "attach"]
+__all__ = ["SQSService", "Queue", "Message", "attach"]
 
 QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 # attribute -> (default, low, high) for the numeric attributes a queue has
@@ -68,26 +68,29 @@ PURGE_INTERVAL = 60.0
 DEDUP_WINDOW = 300.0          # FIFO queues drop a repeated deduplication id within 5 minutes
 
 
-def sqs_error(code: str, message: str, exception: str | None = None, status: int = 400,
-              operation: str = "SQS") -> ClientError:
-    """An SQS error as botocore shows it: ``Error.Code`` is the wire code, the class is boto3's modelled name.
+# SQS's query-era error codes whose modelled exception has another name
+_SHAPES = {"AWS.SimpleQueueService.NonExistentQueue": "QueueDoesNotExist", "QueueAlreadyExists": "QueueNameExists"}
+
+
+def sqs_error(code: str, message: str, status: int = 400, operation: str = "SQS"):
+    """An SQS error as botocore shows it: ``Error.Code`` is the wire code, ``Error.Type`` the fault, and the class
+    boto3's modelled exception (``Error.QueryErrorCode``).
 
     SQS speaks a JSON protocol that keeps the old query error codes: a missing queue arrives as
     ``AWS.SimpleQueueService.NonExistentQueue`` and is caught as ``sqs.exceptions.QueueDoesNotExist``.
     """
-    response = {"Error": {"Code": code, "Message": message, "Type": "Sender"},
-                "ResponseMetadata": {"RequestId": "", "HTTPStatusCode": status}}
-    if exception and exception != code:
-        response["Error"]["QueryErrorCode"] = exception
-    return error_class(exception or code)(response, operation)
+    shape = _SHAPES.get(code, code.removeprefix("AWS.SimpleQueueService."))
+    error = aws_error(code, message, status, operation=operation, service="sqs", shape=shape)
+    error.response["Error"]["Type"] = "Sender"
+    return error
 
 
-def no_such_queue(operation: str = "SQS") -> ClientError:
+def no_such_queue(operation: str = "SQS"):
     return sqs_error("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.",
-                     "QueueDoesNotExist", operation=operation)
+                     operation=operation)
 
 
-def invalid(message: str, operation: str = "SQS") -> ClientError:
+def invalid(message: str, operation: str = "SQS"):
     return sqs_error("InvalidParameterValue", message, operation=operation)
 
 
@@ -443,7 +446,7 @@ class Queue:
             self._promote()
         if msg is None or msg.id not in self.messages or msg.state != "in_flight":
             raise sqs_error("AWS.SimpleQueueService.MessageNotInflight", "Message does not exist or is not "
-                            "available for visibility timeout change.", "MessageNotInflight", operation=op)
+                            "available for visibility timeout change.", operation=op)
         self._place(msg, self.service.lab.now + seconds, "in_flight")
 
     def purge(self) -> int:
@@ -510,15 +513,8 @@ class SQSService:
 
 
 def attach(lab) -> None:
-    """Give the lab its SQS service (once) and the ``sqs`` client."""
+    """Give the lab its SQS service (once) and the ``sqs`` API backend."""
     if getattr(lab, "sqs", None) is None:
         lab.sqs = SQSService(lab)
-        from .sqs_client import SQSClient
-        lab.register_service("sqs", SQSClient)
-
-
-def __getattr__(name):
-    if name == "SQSClient":
-        from .sqs_client import SQSClient
-        return SQSClient
-    raise AttributeError(name)
+        from .sqs_api import SQSAPI
+        lab.register_backend("sqs", SQSAPI(lab))

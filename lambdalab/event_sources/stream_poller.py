@@ -30,6 +30,7 @@ import base64
 import hashlib
 import json
 
+from ..control_plane.errors import error_code
 from .mappings import MAX_PAYLOAD, batch_item_failures, invoke_batch
 from .filters import parse_payload
 
@@ -172,7 +173,7 @@ class Lane:
             mapping.last_processing_result = "PROBLEM: Function call throttled" if inv.status == "throttled" \
                 else "PROBLEM: Function not found"
             self.throttles += 1
-            self.schedule_retry(f"{inv.error.code if inv.error else inv.status}: try again", count=False)
+            self.schedule_retry(f"{error_code(inv.error) if inv.error else inv.status}: try again", count=False)
             return
         self.throttles = 0
         if inv.status == "ok":

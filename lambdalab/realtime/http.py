@@ -11,7 +11,8 @@ size, how long a request may take to arrive, how long an idle keep-alive connect
 gets a 4xx and that connection is closed; the listener keeps serving the others.
 
 A handler is a plain function ``handler(request)`` on the loop thread. It returns ``(status, body, headers)`` at
-once, or a ``Pending`` when the answer comes later (a blocking ``/next``, an invoke still running): the server
+once, a ``Streaming`` answer whose body is written in chunks as it is produced (an event stream), or a
+``Pending`` when the answer comes later (a blocking ``/next``, an invoke still running): the server
 sends ``pending.answer()`` once ``pending.event.set()`` is called or its timeout passes: one ``call_soon``
 later, so the answer is computed outside whatever component call set it, or, with ``direct=True`` (for callers
 whose ``answer()`` only reads finished state), at once inside ``set()``; the connection's next request is
@@ -30,7 +31,7 @@ from typing import Callable
 import anyio
 import httptools
 
-__all__ = ["Request", "Pending", "HttpServer", "bind_loopback", "http_post"]
+__all__ = ["Request", "Pending", "Streaming", "HttpServer", "bind_loopback", "http_post"]
 
 MAX_HEADER_BYTES = 16 * 1024
 READ_TIMEOUT = 30.0          # a started request must arrive completely within this
@@ -101,6 +102,16 @@ class Pending:
         self.direct = direct                 # answer and write inside event.set() (the caller allows it)
 
 
+class Streaming:
+    """An answer written as it is produced: the head goes out with ``Transfer-Encoding: chunked``, then
+    ``start(write)`` is called (on the loop thread); ``write(data)`` sends a chunk, ``write(None)`` ends it."""
+
+    __slots__ = ("status", "headers", "start")
+
+    def __init__(self, status: int, headers: dict, start) -> None:
+        self.status, self.headers, self.start = status, headers, start
+
+
 def bind_loopback(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     """A listening socket, bound synchronously so its port is known before the server task starts."""
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -117,7 +128,7 @@ def _error_body(status: int, message: str) -> bytes:
     return json.dumps({"errorMessage": message, "errorType": REASONS.get(status, b"Error").decode()}).encode()
 
 
-def _response(status: int, body: bytes, headers: dict, close: bool, head_only: bool = False) -> bytes:
+def _head(status: int, headers: dict, close: bool, length: int | None) -> list[bytes]:
     line = STATUS_LINES.get(status) or b"HTTP/1.1 %d \r\n" % status
     parts = [line]
     for k, v in headers.items():
@@ -125,13 +136,20 @@ def _response(status: int, body: bytes, headers: dict, close: bool, head_only: b
         if "\r" in value or "\n" in value or "\r" in k or "\n" in k:
             raise ValueError(f"illegal header {k!r}: {value!r}")
         parts.append(f"{k}: {value}\r\n".encode("latin-1"))
-    if status == 204 or status == 304 or status < 200:
-        body = b""
-    else:
-        parts.append(b"Content-Length: %d\r\n" % len(body))
+    if length is None:
+        parts.append(b"Transfer-Encoding: chunked\r\n")
+    elif not (status == 204 or status == 304 or status < 200):
+        parts.append(b"Content-Length: %d\r\n" % length)
     if close:
         parts.append(b"Connection: close\r\n")
     parts.append(b"\r\n")
+    return parts
+
+
+def _response(status: int, body: bytes, headers: dict, close: bool, head_only: bool = False) -> bytes:
+    if status == 204 or status == 304 or status < 200:
+        body = b""
+    parts = _head(status, headers, close, len(body))
     if body and not head_only:
         parts.append(body)
     return b"".join(parts)
@@ -336,6 +354,9 @@ class _Connection(asyncio.Protocol):
             self.closing = True
             self.transport.close()
             return
+        if isinstance(result, Streaming):
+            self._stream(request, result)
+            return
         status, body, headers = result
         close = not request.keep_alive
         if not self.started:
@@ -348,6 +369,36 @@ class _Connection(asyncio.Protocol):
         if close:
             self.closing = True
             self.transport.close()
+
+    def _stream(self, request: Request, answer: Streaming) -> None:
+        """Send the head now and each chunk as it comes; the connection's next request waits for the end."""
+        try:
+            head = b"".join(_head(answer.status, answer.headers, not request.keep_alive, None))
+        except ValueError as exc:
+            self.transport.write(_response(500, _error_body(500, str(exc)), {"Content-Type": "application/json"},
+                                           True))
+            self.closing = True
+            self.transport.close()
+            return
+        self.inflight = request
+        self.transport.write(head)
+
+        def write(data: bytes | None) -> None:
+            if self.closing or self.inflight is not request:
+                return
+            if data:
+                self.transport.write(b"%x\r\n%s\r\n" % (len(data), data))
+                return
+            if data is not None:
+                return
+            self.transport.write(b"0\r\n\r\n")
+            self.inflight = None
+            if not request.keep_alive:
+                self.closing = True
+                self.transport.close()
+            elif self.queue or self.error is not None:
+                self.loop.call_soon(self._next)
+        answer.start(write)
 
     def _reject(self, error: _Reject) -> None:
         self.server.rejected += 1

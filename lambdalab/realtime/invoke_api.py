@@ -1,38 +1,27 @@
-"""``lab.serve()``: the Lambda Invoke API over HTTP, for boto3, the AWS CLI or curl.
+"""``lab.serve()``: every AWS operation the lab serves, over HTTP, for boto3, the AWS CLI or curl.
 
-AWS's Invoke is a REST-JSON call: ``POST /2015-03-31/functions/{FunctionName}/invocations`` with the event as
-the body, ``?Qualifier=`` for a version or alias, and the options as headers (``X-Amz-Invocation-Type``,
-``X-Amz-Log-Type``, ``X-Amz-Client-Context``). The answer carries the handler's result as the body and the
-metadata as headers (``X-Amz-Executed-Version``, ``X-Amz-Function-Error``, ``X-Amz-Log-Result``,
-``x-amzn-RequestId``). A refused request is ``{"Type": "User", "message": ...}`` with the error code in
-``x-amzn-ErrorType``: that header is what botocore turns into ``ClientError.response["Error"]["Code"]``.
+One listening socket answers all services, as one endpoint does for LocalStack-style tools: a request is
+given to the lab's dispatcher (``lambdalab.wire``), which tells the service from the request (the SigV4
+credential scope, else the protocol's own marks: ``X-Amz-Target``, the query ``Action``, or a Lambda route) and
+answers in that service's protocol. So ``boto3.client("lambda", endpoint_url=url)``, ``aws --endpoint-url url
+sqs send-message ...`` and a plain ``curl -X POST {url}/2015-03-31/functions/f/invocations`` all work.
 
-Each request goes through the lab's own frontend, so throttling, validation and the trace are the model's.
-We do not check SigV4 signatures: any credentials are accepted.
+An invoke still running holds its connection until it is done (the driver's loop keeps serving the other
+connections); a streamed response (``InvokeWithResponseStream``) is written with chunked transfer encoding,
+one event-stream frame per chunk as the function produces it. We do not check SigV4 signatures: any
+credentials are accepted.
 """
 from __future__ import annotations
 
-import json
-from urllib.parse import parse_qs, unquote
-
-from .http import HttpServer, Pending, Request, bind_loopback
+from .http import HttpServer, Pending, Request, Streaming, bind_loopback
 
 __all__ = ["InvokeServer"]
 
-PREFIX = "/2015-03-31/functions/"
 MAX_BODY = 7 * 1024 * 1024        # above the 6 MB sync limit, so the frontend answers its own 413
 
 
-def _rest_error(status: int, code: str, message: str, request_id: str = "", **extra):
-    body = {"Type": "User", "message": message, **extra}
-    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": code}
-    if request_id:
-        headers["x-amzn-RequestId"] = request_id
-    return status, json.dumps(body).encode(), headers
-
-
 class InvokeServer:
-    """One listening Invoke API endpoint (made on the loop thread)."""
+    """One listening AWS endpoint (made on the loop thread)."""
 
     def __init__(self, session, host: str = "127.0.0.1", port: int = 0) -> None:
         self.session = session
@@ -42,53 +31,26 @@ class InvokeServer:
         session.driver.spawn(self.http.serve)
 
     def handle(self, request: Request):
+        from ..wire.dispatcher import Waiting, WireRequest
         driver = self.session.driver
         driver.catch_up()
-        path = request.path
-        if not (path.startswith(PREFIX) and path.endswith("/invocations")):
-            return _rest_error(404, "UnknownOperationException", f"Unknown operation {request.method} {path}")
-        if request.method != "POST":
-            return _rest_error(405, "MethodNotAllowedException", f"{request.method} is not allowed on {path}")
-        name = unquote(path[len(PREFIX):-len("/invocations")])
-        params = {"FunctionName": name, "Payload": request.body}
-        qualifier = parse_qs(request.query).get("Qualifier") if request.query else None
-        if qualifier:
-            params["Qualifier"] = qualifier[0]
-        headers = request.headers
-        for header, param in (("x-amz-invocation-type", "InvocationType"), ("x-amz-log-type", "LogType"),
-                              ("x-amz-client-context", "ClientContext")):
-            if header in headers:
-                params[param] = headers[header]
-        inv = self.lab.frontend.submit(params)
+        wire = WireRequest(request.method, request.path, request.query, request.headers, request.body)
+        answer = self.lab.dispatcher.handle(wire, internal_errors=True)
         driver._check_waiters()
-        if inv.done:
-            return self._answer(inv)
-
-        pending = Pending(lambda: self._answer(inv) if inv.done else _rest_error(
-            500, "ServiceException", "The invocation did not finish", inv.request_id),
-            timeout=(inv.snapshot.timeout if inv.snapshot else 900) + 60, direct=True)   # written from finish()
-        inv.callbacks.append(lambda _inv: pending.event.set())
+        if not isinstance(answer, Waiting):
+            return _http(answer)
+        pending = Pending(lambda: _http(answer.answer()) if answer.ready() else _http(answer.dispatcher.fail(
+            answer.model, "ServiceException", "The invocation did not finish", 500, answer.op.name)),
+            timeout=answer.timeout, direct=True)      # written from the invocation's finish()
+        answer.on_ready(pending.event.set)
         return pending
-
-    @staticmethod
-    def _answer(inv):
-        if inv.error is not None:
-            error = inv.error
-            extra = {k: error.response[k] for k in ("Reason",) if k in error.response}
-            return _rest_error(error.status, error.code, error.message, inv.request_id, **extra)
-        response = inv.response
-        payload = response.get("Payload")
-        body = getattr(payload, "_data", None)
-        if body is None:
-            body = payload.read() if payload is not None else b""
-        headers = {"Content-Type": "application/json", "x-amzn-RequestId": inv.request_id}
-        if "ExecutedVersion" in response:
-            headers["X-Amz-Executed-Version"] = response["ExecutedVersion"]
-        if "FunctionError" in response:
-            headers["X-Amz-Function-Error"] = response["FunctionError"]
-        if "LogResult" in response:
-            headers["X-Amz-Log-Result"] = response["LogResult"]
-        return response["StatusCode"], body, headers
 
     def close(self) -> None:
         self.http.close()
+
+
+def _http(reply):
+    """A dispatcher Reply as the HTTP server's answer: (status, body, headers), or a chunked stream."""
+    if reply.streaming:
+        return Streaming(reply.status, reply.headers, reply.body.listen)
+    return reply.status, reply.body, reply.headers

@@ -2,16 +2,16 @@
 
 ``RealTimeSession(lab)`` is a real-clock lab's driver (``lab.driver``, see ``lambdalab.driver``; also
 ``lab.realtime``, for tests and curious learners). The Lab's notebook-facing methods go through ``call``, which
-runs them on the event loop's thread (``create_function``, ``submit``, ``stats``, the clients' methods, ...),
-and the ones that wait (``invoke``, ``wait_for``, ``advance``, ``run``) block the calling thread, with a bound,
-while the loop keeps serving HTTP. Process runtimes plug into the lab's runtime seam (``lab.runtimes``, see
+runs them on the event loop's thread (``create_function``, ``submit``, ``stats``, ...), and the ones that wait
+(``wait_for``, ``advance``, ``run``) block the calling thread, with a bound, while the loop keeps serving HTTP.
+The clients' requests reach the loop through the lab's dispatcher (``Dispatcher.call``), which waits the same
+way for an invoke to finish. Process runtimes plug into the lab's runtime seam (``lab.runtimes``, see
 ``lambdalab.sandbox.runtimes``): each environment of one gets a ``ProcessRuntime`` and its own Runtime API
 server.
 """
 from __future__ import annotations
 
 import atexit
-import functools
 import os
 import shutil
 import tempfile
@@ -86,9 +86,9 @@ class RealTimeSession:
             raise TimeoutError(f"no environment of {function_name!r} started its runtime within {timeout:g} s")
         return found[0]
 
-    # --- the Invoke API -------------------------------------------------------------------------------------
+    # --- the AWS APIs over HTTP ------------------------------------------------------------------------------
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve the Lambda Invoke API over HTTP; returns its URL (use it as boto3's ``endpoint_url``)."""
+        """Serve every AWS operation the lab answers over HTTP; returns the URL (boto3's ``endpoint_url``)."""
         from .invoke_api import InvokeServer
         server = self.driver.call(InvokeServer, self, host, port)
         self.invoke_servers.append(server)
@@ -100,8 +100,9 @@ class RealTimeSession:
         return self.driver.call(fn, *args, **kwargs)
 
     def client(self, make, service: str, **kwargs):
-        """The client ``make(service)`` builds, made on the loop; its calls run there too."""
-        return _LoopClient(self, self.driver.call(make, service, **kwargs))
+        """The client ``make(service)`` builds: a botocore client, whose requests reach the loop through the lab's
+        dispatcher (``Dispatcher.call`` runs them there and waits for answers that come later)."""
+        return make(service, **kwargs)
 
     def wait_for(self, done, limit: float | None = None) -> None:
         """Block until ``done()``; ``limit`` is a lab time (seconds since start) to give up at."""
@@ -156,38 +157,3 @@ class RealTimeSession:
 
 def _tick() -> None:
     """An empty event: it makes the driver wake at a given time."""
-
-
-class _LoopClient:
-    """A client whose calls run on the loop thread; ``invoke`` waits on the caller's thread."""
-
-    def __init__(self, session: RealTimeSession, inner) -> None:
-        self._session = session
-        self._inner = inner
-        self._lab = session.lab
-        self.exceptions = getattr(inner, "exceptions", None)
-        self.meta = getattr(inner, "meta", None)
-
-    def __getattr__(self, name: str):
-        attr = getattr(self._inner, name)
-        if not callable(attr):
-            return attr
-        return functools.wraps(attr)(lambda *a, **k: self._session.driver.call(attr, *a, **k))
-
-    def invoke(self, **params) -> dict:
-        """Invoke; a RequestResponse call returns when the invocation is done in real time (bounded wait)."""
-        if "FunctionName" not in params:
-            return self._inner.invoke(**params)          # raises the same ParamValidationError as boto3
-        driver = self._session.driver
-        inv = driver.call(self._lab.frontend.submit, params)
-        if not inv.done and inv.invocation_type == "RequestResponse":
-            bound = (inv.snapshot.timeout if inv.snapshot is not None else 900) + 60
-            if not driver.wait(lambda: inv.done, bound):
-                raise TimeoutError(f"the invocation {inv.request_id} did not finish within {bound} s")
-        if inv.error is not None:
-            raise inv.error
-        return inv.response
-
-    def get_waiter(self, name: str):
-        from ..clients.waiters import Waiter
-        return Waiter(self, name)

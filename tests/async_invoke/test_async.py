@@ -226,10 +226,16 @@ def test_event_invoke_config_api_shapes_and_validation(lab):
     updated = lam.update_function_event_invoke_config(FunctionName="hello", MaximumEventAgeInSeconds=120)
     assert updated["MaximumRetryAttempts"] == 1 and updated["MaximumEventAgeInSeconds"] == 120
     assert updated["DestinationConfig"]["OnFailure"] == {"Destination": arn}
-    for bad in ({"MaximumRetryAttempts": 3}, {"MaximumEventAgeInSeconds": 59},
-                {"MaximumEventAgeInSeconds": 21_601}):
-        with pytest.raises(lam.exceptions.ValidationException):
+    for bad in ({"MaximumRetryAttempts": 3}, {"MaximumEventAgeInSeconds": 21_601}):
+        with pytest.raises(ll.ClientError) as refused:         # ValidationException: not in Lambda's model
             lam.put_function_event_invoke_config(FunctionName="hello", **bad)
+        assert refused.value.response["Error"]["Code"] == "ValidationException"
+    from botocore.exceptions import ParamValidationError      # below the model's minimum: refused before sending
+    with pytest.raises(ParamValidationError, match="MaximumEventAgeInSeconds, value: 59, valid min value: 60"):
+        lam.put_function_event_invoke_config(FunctionName="hello", MaximumEventAgeInSeconds=59)
+    with pytest.raises(ll.ClientError) as refused:             # and the service's own check, reached directly
+        lab.async_invoke.put_function_event_invoke_config(FunctionName="hello", MaximumEventAgeInSeconds=59)
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
         lam.put_function_event_invoke_config(FunctionName="hello",
                                              DestinationConfig={"OnSuccess": {"Destination": "not-an-arn"}})

@@ -28,7 +28,7 @@ def test_at_least_100_must_stay_unreserved(lab):
     lam.put_function_concurrency(FunctionName="a", ReservedConcurrentExecutions=850)
     with pytest.raises(lam.exceptions.InvalidParameterValueException) as info:
         lam.put_function_concurrency(FunctionName="b", ReservedConcurrentExecutions=51)
-    assert info.value.message == ("Specified ReservedConcurrentExecutions for function decreases account's "
+    assert info.value.response["Error"]["Message"] == ("Specified ReservedConcurrentExecutions for function decreases account's "
                                   "UnreservedConcurrentExecution below its minimum value of [100].")
     assert "ReservedConcurrentExecutions" not in lam.get_function_concurrency(FunctionName="b")
     lam.put_function_concurrency(FunctionName="b", ReservedConcurrentExecutions=50)

@@ -39,11 +39,8 @@ def test_create_is_pending_then_active_with_aws_defaults(lab, lam):
 
 
 @pytest.mark.parametrize("kw, code, fragment", [
-    ({"MemorySize": 127}, "ValidationException", "Member must have value greater than or equal to 128"),
     ({"MemorySize": 10241}, "ValidationException", "Member must have value less than or equal to 10240"),
-    ({"Timeout": 0}, "ValidationException", "at 'timeout' failed to satisfy constraint"),
     ({"Timeout": 901}, "ValidationException", "less than or equal to 900"),
-    ({"EphemeralStorage": {"Size": 511}}, "ValidationException", "ephemeralStorage.size"),
     ({"Environment": {"Variables": {"AWS_REGION": "x"}}}, "InvalidParameterValueException",
      "Reserved keys used in this request: AWS_REGION"),
     ({"Environment": {"Variables": {"BIG": "x" * 5000}}}, "InvalidParameterValueException", "exceeded the 4KB limit"),
@@ -61,7 +58,33 @@ def test_create_validation_matches_aws_and_changes_nothing(lab, lam, kw, code, f
     assert err["Code"] == code and fragment in err["Message"]
     assert info.value.operation_name == "CreateFunction"
     assert lam.list_functions()["Functions"] == []
-    assert isinstance(info.value, getattr(lam.exceptions, code))
+    assert type(info.value) is lam.exceptions.from_code(code)      # modelled class, or ClientError if unmodelled
+
+
+@pytest.mark.parametrize("kw, fragment", [
+    ({"MemorySize": 127}, "Invalid value for parameter MemorySize, value: 127, valid min value: 128"),
+    ({"Timeout": 0}, "Invalid value for parameter Timeout, value: 0, valid min value: 1"),
+    ({"EphemeralStorage": {"Size": 511}}, "Invalid value for parameter EphemeralStorage.Size, value: 511"),
+])
+def test_botocore_refuses_what_the_model_bounds_before_sending(lab, lam, kw, fragment):
+    from botocore.exceptions import ParamValidationError
+    with pytest.raises(ParamValidationError, match=fragment):
+        create(lam, **kw)
+    assert lab.control_plane.functions == {}
+
+
+@pytest.mark.parametrize("kw, fragment", [
+    ({"memory": 127}, "Member must have value greater than or equal to 128"),
+    ({"timeout": 0}, "at 'timeout' failed to satisfy constraint"),
+    ({"EphemeralStorage": {"Size": 511}}, "ephemeralStorage.size"),
+])
+def test_the_control_plane_still_checks_the_low_ends_itself(lab, kw, fragment):
+    # lab.create_function goes straight to the control plane (no botocore in between)
+    with pytest.raises(ll.ClientError) as info:
+        lab.create_function("fn", **kw)
+    assert info.value.response["Error"]["Code"] == "ValidationException"
+    assert fragment in info.value.response["Error"]["Message"]
+    assert lab.control_plane.functions == {}
 
 
 def test_unzipped_limit_is_checked():
@@ -84,7 +107,7 @@ def test_duplicate_and_missing_functions(lab, lam):
 
 
 def test_missing_required_parameter_is_refused_before_sending(lam):
-    from lambdalab.control_plane.errors import ParamValidationError
+    from botocore.exceptions import ParamValidationError
     with pytest.raises(ParamValidationError, match='Missing required parameter in input: "Role"'):
         lam.create_function(FunctionName="x", Code={"ZipFile": b""})
 
@@ -106,7 +129,7 @@ def test_failed_update_changes_nothing(lab, lam):
     lab.advance(2)
     before = lam.get_function_configuration(FunctionName="fn")
     with pytest.raises(ll.ClientError):
-        lam.update_function_configuration(FunctionName="fn", MemorySize=64)
+        lam.update_function_configuration(FunctionName="fn", MemorySize=10241)
     after = lam.get_function_configuration(FunctionName="fn")
     before.pop("ResponseMetadata"), after.pop("ResponseMetadata")
     assert before == after
@@ -156,7 +179,8 @@ def test_alias_validation(lab, lam, version, routing, code, fragment):
     kwargs = {"RoutingConfig": routing} if routing else {}
     with pytest.raises(ll.ClientError) as info:
         lam.create_alias(FunctionName="fn", Name="live", FunctionVersion=version, **kwargs)
-    assert info.value.code == code and fragment in info.value.message
+    error = info.value.response["Error"]
+    assert error["Code"] == code and fragment in error["Message"]
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         lam.get_alias(FunctionName="fn", Name="live")
 
@@ -174,7 +198,7 @@ def test_delete_function_then_404(lab, lam):
 
 def test_vpc_subnet_without_ips_ends_failed(lab, lam):
     create(lam, VpcConfig={"SubnetIds": ["subnet-full-1"], "SecurityGroupIds": ["sg-1"]})
-    from lambdalab.clients.waiters import WaiterError
+    from botocore.exceptions import WaiterError
     with pytest.raises(WaiterError, match="terminal failure"):
         lam.get_waiter("function_active_v2").wait(FunctionName="fn")
     cfg = lam.get_function_configuration(FunctionName="fn")

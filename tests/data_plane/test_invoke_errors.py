@@ -95,8 +95,8 @@ def test_payload_not_json(lab):
     lab.create_function("f", None)
     with pytest.raises(ll.ClientError) as info:
         invoke(lab, "f", b"{not json")
-    assert info.value.code == "InvalidRequestContentException"
-    assert info.value.message.startswith("Could not parse request body into json")
+    assert info.value.response["Error"]["Code"] == "InvalidRequestContentException"
+    assert info.value.response["Error"]["Message"].startswith("Could not parse request body into json")
 
 
 def test_request_over_6mb_sync_and_1mb_async(lab):
@@ -104,9 +104,10 @@ def test_request_over_6mb_sync_and_1mb_async(lab):
     big = json.dumps("x" * (6 * 1024 * 1024)).encode()
     with pytest.raises(ll.ClientError) as info:
         invoke(lab, "f", big)
-    assert info.value.code == "RequestEntityTooLargeException" and info.value.status == 413
+    assert info.value.response["Error"]["Code"] == "RequestEntityTooLargeException"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
     inv = lab.submit(FunctionName="f", InvocationType="Event", Payload=json.dumps("x" * 1_100_000).encode())
-    assert inv.error.code == "RequestEntityTooLargeException"
+    assert inv.error.response["Error"]["Code"] == "RequestEntityTooLargeException"
     assert lab.stats("f")["requests"] == 0
 
 

@@ -5,6 +5,7 @@ import datetime
 import hashlib
 
 import pytest
+from botocore.exceptions import ParamValidationError
 
 import lambdalab as ll
 
@@ -97,8 +98,10 @@ def test_errors_have_aws_codes(env):
     assert caught.value.response["Error"]["Message"] == "Stream nope under account 123456789012 not found."
     with pytest.raises(kinesis.exceptions.ResourceInUseException):
         kinesis.create_stream(StreamName="clicks", ShardCount=1)
-    with pytest.raises(ll.ClientError) as caught:
+    with pytest.raises(ParamValidationError, match="ShardCount, value: 0, valid min value: 1"):
         kinesis.create_stream(StreamName="zero", ShardCount=0)
+    with pytest.raises(ll.ClientError) as caught:          # the service's own check, reached directly
+        lab.kinesis.create_stream(StreamName="zero", ShardCount=0)
     assert caught.value.response["Error"]["Code"] == "ValidationException"
     kinesis.get_waiter("stream_exists").wait(StreamName="clicks")
     with pytest.raises(kinesis.exceptions.ResourceNotFoundException):

@@ -140,9 +140,16 @@ def test_pre_initialised_environments_may_init_longer_than_10_s():
 ])
 def test_validation_messages(qualifier, n, code, message):
     lab, lam, _ = setup(1)
+    params = dict(FunctionName="f", Qualifier=qualifier, ProvisionedConcurrentExecutions=n)
+    if n < 1:      # below the model's minimum: botocore refuses it before sending; the service's own check stays
+        from botocore.exceptions import ParamValidationError
+        with pytest.raises(ParamValidationError, match="ProvisionedConcurrentExecutions, value: 0, valid min"):
+            lam.put_provisioned_concurrency_config(**params)
     with pytest.raises(ll.ClientError) as err:
-        lam.put_provisioned_concurrency_config(FunctionName="f", Qualifier=qualifier,
-                                               ProvisionedConcurrentExecutions=n)
+        if n < 1:
+            lab.concurrency.put_provisioned_concurrency_config(**params)
+        else:
+            lam.put_provisioned_concurrency_config(**params)
     assert err.value.response["Error"]["Code"] == code
     if message:
         assert err.value.response["Error"]["Message"] == message

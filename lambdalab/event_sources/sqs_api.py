@@ -1,49 +1,25 @@
-"""``lab.client("sqs")``: boto3's SQS client methods, parameters, response shapes and errors over ``lab.sqs``.
+"""The SQS API over ``lab.sqs``: the backend that answers ``lab.client("sqs")`` and ``lab.serve()``.
 
-Each method checks its parameters the way SQS does (ranges, names, batch sizes) before it changes anything,
-then calls the queue's internal API (``lambdalab.event_sources.sqs``). Errors carry SQS's wire codes
-(``AWS.SimpleQueueService.NonExistentQueue``, ``ReceiptHandleIsInvalid``, ``InvalidParameterValue`` ...) and are
-instances of boto3's modelled classes (``sqs.exceptions.QueueDoesNotExist`` ...). Lambda's internal async queue
-is not reachable from here.
+One method per SQS operation, named as boto3 names it, taking SQS's parameters. Each checks what SQS checks
+(ranges, names, batch sizes, attribute values) before it changes anything, then calls the queue's internal API
+(``lambdalab.event_sources.sqs``). botocore has already checked types and required parameters. Errors carry
+SQS's codes (``AWS.SimpleQueueService.NonExistentQueue``, ``ReceiptHandleIsInvalid``, ``InvalidParameterValue``
+...), which the caller's botocore raises as boto3's modelled classes (``sqs.exceptions.QueueDoesNotExist``...).
+A batch call answers each entry on its own: what fails is listed under ``Failed`` with its code, the rest is
+done. Lambda's internal async queue is not reachable from here.
 """
 from __future__ import annotations
 
-import functools
 import json
 
-from ..control_plane.errors import ClientError, Exceptions, ParamValidationError
+from ..control_plane import errors
+from ..control_plane.errors import error_code, error_message
 from .sqs import (NUMERIC, PURGE_INTERVAL, QUEUE_NAME, READ_ONLY, SETTABLE, SYSTEM_ATTRIBUTES, invalid,
                   no_such_queue, sqs_error)
 
-__all__ = ["SQSClient"]
+__all__ = ["SQSAPI"]
 
 MAX_BATCH = 10
-
-
-def _operation(name: str):
-    """Stamp errors with the operation name and add ResponseMetadata, as botocore does."""
-    def wrap(method):
-        @functools.wraps(method)
-        def call(self, **params):
-            try:
-                result = method(self, **params)
-            except TypeError as exc:
-                if "unexpected keyword" in str(exc) or "missing" in str(exc):
-                    raise ParamValidationError(f"{name}: {exc}") from None
-                raise
-            except ClientError as error:
-                error.operation_name = name
-                error.args = (f"An error occurred ({error.code}) when calling the {name} operation: "
-                              f"{error.message}",)
-                raise
-            request_id = self._lab.ids.uuid()
-            result["ResponseMetadata"] = {"RequestId": request_id, "HTTPStatusCode": 200,
-                                          "HTTPHeaders": {"x-amzn-requestid": request_id,
-                                                          "content-type": "application/x-amz-json-1.0"},
-                                          "RetryAttempts": 0}
-            return result
-        return call
-    return wrap
 
 
 def _check_number(attribute: str, value, operation: str) -> int:
@@ -58,14 +34,12 @@ def _check_number(attribute: str, value, operation: str) -> int:
     return number
 
 
-class SQSClient:
-    """A boto3 ``sqs`` client bound to one Lab."""
+class SQSAPI:
+    """The SQS operations of one Lab (registered as the ``sqs`` backend)."""
 
     def __init__(self, lab) -> None:
         self._lab = lab
         self._sqs = lab.sqs
-        self.exceptions = Exceptions()
-        self.meta = type("Meta", (), {"region_name": lab.region, "service_model": None})()
 
     # --- helpers --------------------------------------------------------------------------------------------
     def _queue(self, url, operation: str):
@@ -171,20 +145,19 @@ class SQSClient:
     def _check_batch(entries, operation: str, entry_name: str) -> None:
         if not entries:
             raise sqs_error("AWS.SimpleQueueService.EmptyBatchRequest", f"There should be at least one "
-                            f"{entry_name} in the request.", "EmptyBatchRequest", operation=operation)
+                            f"{entry_name} in the request.", operation=operation)
         if len(entries) > MAX_BATCH:
             raise sqs_error("AWS.SimpleQueueService.TooManyEntriesInBatchRequest", "Maximum number of entries per "
-                            f"request are {MAX_BATCH}. You have sent {len(entries)}.", "TooManyEntriesInBatchRequest",
+                            f"request are {MAX_BATCH}. You have sent {len(entries)}.",
                             operation=operation)
         seen = set()
         for entry in entries:
             if entry["Id"] in seen:
                 raise sqs_error("AWS.SimpleQueueService.BatchEntryIdsNotDistinct", f"Id {entry['Id']} repeated.",
-                                "BatchEntryIdsNotDistinct", operation=operation)
+                                operation=operation)
             seen.add(entry["Id"])
 
     # --- queues ---------------------------------------------------------------------------------------------
-    @_operation("CreateQueue")
     def create_queue(self, *, QueueName, Attributes=None, tags=None) -> dict:
         op = "CreateQueue"
         fifo = QueueName.endswith(".fifo") if isinstance(QueueName, str) else False
@@ -200,18 +173,16 @@ class SQSClient:
             different = sorted(k for k, v in attributes.items() if existing.attributes.get(k) != v)
             if different:
                 raise sqs_error("QueueAlreadyExists", "A queue already exists with the same name and a different "
-                                f"value for attribute {', '.join(different)}", "QueueNameExists", operation=op)
+                                f"value for attribute {', '.join(different)}", operation=op)
             return {"QueueUrl": existing.url}
         return {"QueueUrl": self._sqs.create(QueueName, attributes).url}
 
-    @_operation("GetQueueUrl")
     def get_queue_url(self, *, QueueName, QueueOwnerAWSAccountId=None) -> dict:
         queue = self._sqs.queue_by_name(QueueName)
         if queue is None or (QueueOwnerAWSAccountId not in (None, self._lab.account_id)):
             raise no_such_queue("GetQueueUrl")
         return {"QueueUrl": queue.url}
 
-    @_operation("ListQueues")
     def list_queues(self, *, QueueNamePrefix="", MaxResults=None, NextToken=None) -> dict:
         urls = [q.url for name, q in sorted(self._sqs.queues.items()) if name.startswith(QueueNamePrefix)]
         start = int(NextToken) if NextToken else 0
@@ -221,12 +192,10 @@ class SQSClient:
             out["NextToken"] = str(end)
         return out
 
-    @_operation("DeleteQueue")
     def delete_queue(self, *, QueueUrl) -> dict:
         self._sqs.remove(self._queue(QueueUrl, "DeleteQueue"))
         return {}
 
-    @_operation("GetQueueAttributes")
     def get_queue_attributes(self, *, QueueUrl, AttributeNames=None) -> dict:
         op = "GetQueueAttributes"
         queue = self._queue(QueueUrl, op)
@@ -248,7 +217,6 @@ class SQSClient:
         picked = {name: every[name] for name in names if name in every}
         return {"Attributes": picked} if picked else {}
 
-    @_operation("SetQueueAttributes")
     def set_queue_attributes(self, *, QueueUrl, Attributes) -> dict:
         op = "SetQueueAttributes"
         queue = self._queue(QueueUrl, op)
@@ -259,18 +227,16 @@ class SQSClient:
         queue.modified = self._lab.now
         return {}
 
-    @_operation("PurgeQueue")
     def purge_queue(self, *, QueueUrl) -> dict:
         queue = self._queue(QueueUrl, "PurgeQueue")
         if queue.last_purge is not None and self._lab.now - queue.last_purge < PURGE_INTERVAL:
             raise sqs_error("AWS.SimpleQueueService.PurgeQueueInProgress", f"Only one PurgeQueue operation on "
-                            f"{queue.name} is allowed every 60 seconds.", "PurgeQueueInProgress",
+                            f"{queue.name} is allowed every 60 seconds.",
                             operation="PurgeQueue")
         queue.purge()
         return {}
 
     # --- messages -------------------------------------------------------------------------------------------
-    @_operation("SendMessage")
     def send_message(self, *, QueueUrl, MessageBody, DelaySeconds=None, MessageAttributes=None,
                      MessageSystemAttributes=None, MessageDeduplicationId=None, MessageGroupId=None) -> dict:
         op = "SendMessage"
@@ -281,7 +247,6 @@ class SQSClient:
                          dedup_id=MessageDeduplicationId)
         return self._sent(msg)
 
-    @_operation("SendMessageBatch")
     def send_message_batch(self, *, QueueUrl, Entries) -> dict:
         op = "SendMessageBatch"
         queue = self._queue(QueueUrl, op)
@@ -292,9 +257,9 @@ class SQSClient:
                 attributes = self._check_send(queue, entry.get("MessageBody"), entry.get("DelaySeconds"),
                                               entry.get("MessageAttributes"), entry.get("MessageGroupId"),
                                               entry.get("MessageDeduplicationId"), op)
-            except ClientError as error:
-                failed.append({"Id": entry["Id"], "SenderFault": True, "Code": error.code,
-                               "Message": error.message})
+            except errors.ClientError as error:
+                failed.append({"Id": entry["Id"], "SenderFault": True, "Code": error_code(error),
+                               "Message": error_message(error)})
                 continue
             msg = queue.send(entry["MessageBody"], attributes, entry.get("DelaySeconds"),
                              group_id=entry.get("MessageGroupId"), dedup_id=entry.get("MessageDeduplicationId"))
@@ -304,7 +269,6 @@ class SQSClient:
             out["Failed"] = failed
         return out
 
-    @_operation("ReceiveMessage")
     def receive_message(self, *, QueueUrl, AttributeNames=None, MessageSystemAttributeNames=None,
                         MessageAttributeNames=None, MaxNumberOfMessages=1, VisibilityTimeout=None,
                         WaitTimeSeconds=None, ReceiveRequestAttemptId=None) -> dict:
@@ -341,12 +305,10 @@ class SQSClient:
             messages.append(item)
         return {"Messages": messages} if messages else {}
 
-    @_operation("DeleteMessage")
     def delete_message(self, *, QueueUrl, ReceiptHandle) -> dict:
         self._queue(QueueUrl, "DeleteMessage").delete(ReceiptHandle)
         return {}
 
-    @_operation("DeleteMessageBatch")
     def delete_message_batch(self, *, QueueUrl, Entries) -> dict:
         op = "DeleteMessageBatch"
         queue = self._queue(QueueUrl, op)
@@ -355,8 +317,9 @@ class SQSClient:
         for entry in Entries:
             try:
                 queue.delete(entry.get("ReceiptHandle"))
-            except ClientError as error:
-                failed.append({"Id": entry["Id"], "SenderFault": True, "Code": error.code, "Message": error.message})
+            except errors.ClientError as error:
+                failed.append({"Id": entry["Id"], "SenderFault": True, "Code": error_code(error),
+                               "Message": error_message(error)})
                 continue
             successful.append({"Id": entry["Id"]})
         out = {"Successful": successful}
@@ -364,7 +327,6 @@ class SQSClient:
             out["Failed"] = failed
         return out
 
-    @_operation("ChangeMessageVisibility")
     def change_message_visibility(self, *, QueueUrl, ReceiptHandle, VisibilityTimeout) -> dict:
         op = "ChangeMessageVisibility"
         queue = self._queue(QueueUrl, op)
@@ -373,6 +335,3 @@ class SQSClient:
                           ">= 0 and <= 43200, if provided.", op)
         queue.change_visibility(ReceiptHandle, VisibilityTimeout)
         return {}
-
-    def can_paginate(self, method: str) -> bool:
-        return False
