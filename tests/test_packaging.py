@@ -62,6 +62,15 @@ def test_virtual_lab_does_not_load_widgets_plotting_or_anyio():
     assert _heavy_modules_after("import lambdalab as ll\nll.Lab(seed=0)") == []
 
 
+def test_botocore_loads_with_the_first_client_not_with_the_package():
+    # lab.client() and ll.ClientError are botocore's own; `import lambdalab` and a Lab stay light without them
+    probe = ("import sys, lambdalab as ll\nll.Lab(seed=0)\nbefore = 'botocore' in sys.modules\n"
+             "assert ll.ClientError.__module__ == 'botocore.exceptions'\nprint(before)")
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"
+
+
 @pytest.mark.skipif(not (ROOT / "lambdalab" / "widgets" / "__init__.py").exists(), reason="no lambdalab.widgets yet")
 def test_widgets_are_reached_by_attribute_and_loaded_on_use():
     # CONTRACT.md: `ll.widgets.Stepper(lab)` after a plain `import lambdalab as ll`.
