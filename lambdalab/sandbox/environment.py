@@ -373,10 +373,11 @@ class ExecutionEnvironment:
 
     def crash(self, inv, body: bytes) -> None:
         """The runtime process exited during the invoke (sys.exit, os._exit, a crashed custom runtime)."""
-        message = json.loads(body).get("errorMessage", "")
-        self.log(f"{message}\nRuntime.ExitError")
+        error = json.loads(body)
+        error_type = error.get("errorType") or "Runtime.ExitError"      # (or Runtime.OutOfMemory)
+        self.log(f"{error.get('errorMessage', '')}\n{error_type}")
         self.reset_runtime("the runtime exited", "failure")
-        self.complete(inv, "exit", body, "Runtime.ExitError")
+        self.complete(inv, "exit", body, error_type)
 
     def reset_runtime(self, why: str, reason: str) -> None:
         """A fresh runtime after a timeout or crash: globals go, /tmp stays (see ``shutdown.reset_runtime``)."""

@@ -1,4 +1,4 @@
-"""The wall-clock guard: stops learner code that never gives control back.
+"""The guards around learner code: real seconds, memory, and the learner's own Ctrl-C.
 
 Virtual time cannot stop ``while True: pass`` or a real blocking call, because such code never calls
 ``sleep``. So every run of learner code is also bounded in real seconds: in the main thread (where a Jupyter
@@ -7,56 +7,179 @@ kernel runs cells) we arm ``signal.setitimer(ITIMER_REAL)``; when it fires, the 
 alike. The sandbox reports it as the invocation's timeout (or an Init timeout) at the virtual deadline, and
 the kernel keeps working. Where signals are unavailable (another thread, Windows, Pyodide) code runs unguarded.
 
-Two details make it safe to leave on:
-- the timer repeats (every ``REPEAT`` s after the first alarm) until the guarded block ends, so code that
-  catches the first ``WallClockExceeded`` with a broad ``except`` and carries on is interrupted again;
-- the handler only raises while learner code is on the stack (its files live under ``/var/task`` or
-  ``/opt``, as in Lambda). An alarm that lands in lambdalab's own bookkeeping, after the learner code has
-  returned, is ignored, so it can never break the lab itself.
-What it cannot stop: code that swallows every ``BaseException`` in a loop, or a C extension that blocks with
-signals masked. Jupyter's "Interrupt kernel" is the last resort there.
+What makes it safe to leave on, and hard to dodge:
+- the handler only raises while learner code is on the stack (its files live under ``/var/task`` or ``/opt``,
+  as in Lambda). An alarm that lands in lambdalab's own bookkeeping is ignored, so it never breaks the lab;
+- the timer repeats (every ``REPEAT`` s after the first alarm) until the guarded block ends, so code that catches
+  the first ``WallClockExceeded`` and carries on is interrupted again; from the second alarm on, learner frames
+  are also traced line by line and the next line raises again, so ``while True: try: ... except
+  BaseException: pass`` is left too (the raise comes from inside the ``except`` body, which nothing catches);
+- learner code never gets at the real timer or the SIGALRM handler: its ``signal`` module is a stand-in
+  (``code_loader``), and the kernel's handlers are put back after each run (``confine``).
+What it cannot stop: a C extension that blocks with signals masked, or code nested in two catch-all handlers
+that also never runs a line outside them. Jupyter's "Interrupt kernel" is the last resort there; a Ctrl-C that
+the *user* sends while learner code runs is told apart from a ``KeyboardInterrupt`` the code raises itself
+(``user_interrupted``) and stops the lab, as it would any cell.
+
+``memory_limit(mb)``: while learner code runs in the kernel, its address space may grow by MemorySize at most
+(``RLIMIT_AS`` relative to what the process already maps), so a handler that allocates 2 GB in a 128 MB function
+gets a ``MemoryError`` (reported as ``Runtime.OutOfMemory``) instead of taking the machine's memory. It limits
+the whole process for that moment, which is why it is only armed around learner code; a library that aborts
+when an allocation fails (rather than raising) still ends the process: ``isolation="process"`` contains that.
 """
 from __future__ import annotations
 
 import signal
+import sys
 import threading
+import time
 
-__all__ = ["WallClockExceeded", "wall_guard", "REPEAT", "LEARNER_ROOTS"]
+import _signal                            # the C module: signal.signal's enum wrapping costs microseconds a call
+
+try:
+    import resource
+except ImportError:                       # Windows, Pyodide
+    resource = None
+ITIMER_REAL = getattr(signal, "ITIMER_REAL", None)
+SIGALRM, SIGINT = getattr(signal, "SIGALRM", None), signal.SIGINT
+
+__all__ = ["WallClockExceeded", "wall_guard", "memory_limit", "user_interrupted", "REPEAT", "LEARNER_ROOTS"]
 
 REPEAT = 0.1                              # seconds between alarms once the first one has fired
 LEARNER_ROOTS = ("/var/task", "/opt")     # where learner code's (virtual) files live
+PAGE = 4096
 
 
 class WallClockExceeded(BaseException):
     """Learner code ran longer than the wall-clock guard allows."""
 
 
-def _raise(signum, frame):
+class _State:
+    alarms = 0                            # alarms that landed in learner code during the current guarded run
+    traced: list = []                     # learner frames given a line tracer (undone when the run ends)
+    interrupted = False                   # the user pressed Ctrl-C (SIGINT) while learner code ran
+
+
+def _learner_frames(frame):
     while frame is not None:
         if frame.f_code.co_filename.startswith(LEARNER_ROOTS):
-            raise WallClockExceeded()
+            yield frame
         frame = frame.f_back
+
+
+def _trace_lines(frame, event, arg):
+    if event == "line" and frame.f_code.co_filename.startswith(LEARNER_ROOTS):
+        raise WallClockExceeded()
+    return _trace_lines
+
+
+def _raise(signum, frame):
+    learner = list(_learner_frames(frame))
+    if not learner:
+        return
+    _State.alarms += 1
+    if _State.alarms > 1:                 # it was caught and the code went on: every next line raises too
+        for f in learner:
+            f.f_trace_lines = True
+            f.f_trace = _trace_lines
+            _State.traced.append(f)
+        sys.settrace(_trace_lines)
+    raise WallClockExceeded()
+
+
+def _interrupt(signum, frame):
+    _State.interrupted = True
+    raise KeyboardInterrupt()
+
+
+def user_interrupted() -> bool:
+    """Was the ``KeyboardInterrupt`` just caught the user's Ctrl-C (not one the learner's code raised)?"""
+    return _State.interrupted
 
 
 class wall_guard:
     """``with wall_guard(seconds):`` run code that is interrupted after ``seconds`` of real time."""
 
-    __slots__ = ("seconds", "_previous", "_armed")
+    __slots__ = ("seconds", "_previous", "_previous_int", "_previous_trace", "_armed")
 
     def __init__(self, seconds: float | None) -> None:
         self.seconds = seconds
         self._armed = False
 
     def __enter__(self):
-        if (self.seconds and hasattr(signal, "setitimer")
+        _State.interrupted = False
+        if (self.seconds and ITIMER_REAL is not None
                 and threading.current_thread() is threading.main_thread()):
-            self._previous = signal.signal(signal.SIGALRM, _raise)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds, REPEAT)
+            _State.alarms = 0
+            self._previous_trace = sys.gettrace()
+            self._previous = _signal.signal(SIGALRM, _raise)
+            self._previous_int = _signal.signal(SIGINT, _interrupt)
+            _signal.setitimer(ITIMER_REAL, self.seconds, REPEAT)
             self._armed = True
         return self
 
     def __exit__(self, *exc) -> None:
         if self._armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self._previous)
+            _signal.setitimer(ITIMER_REAL, 0)
+            _signal.signal(SIGALRM, self._previous)
+            _signal.signal(SIGINT, self._previous_int)
+            if _State.traced:
+                for f in _State.traced:
+                    f.f_trace = None
+                _State.traced.clear()
+            if sys.gettrace() is not self._previous_trace:
+                sys.settrace(self._previous_trace)
+            _State.alarms = 0
             self._armed = False
+
+
+class _Mapped:
+    """The process's address space (VmSize, from /proc), read again at most every ``REFRESH`` real seconds."""
+
+    REFRESH = 1.0
+    value: int | None = None
+    read_at = -REFRESH
+
+    @classmethod
+    def now(cls) -> int | None:
+        t = time.monotonic()
+        if t - cls.read_at >= cls.REFRESH:
+            cls.read_at = t
+            try:
+                with open("/proc/self/statm", "rb") as f:
+                    cls.value = int(f.read().split()[0]) * PAGE
+            except (OSError, ValueError, IndexError):
+                cls.value = None                 # no /proc: no limit
+        return cls.value
+
+
+class memory_limit:
+    """``with memory_limit(mb):`` the address space may grow by at most ``mb`` MiB inside the block."""
+
+    __slots__ = ("mb", "_previous")
+
+    def __init__(self, mb: int | None) -> None:
+        self.mb = mb
+        self._previous = None
+
+    def __enter__(self):
+        if self.mb and resource is not None:
+            mapped = _Mapped.now()
+            if mapped is not None:
+                soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+                limit = mapped + self.mb * 1024 * 1024
+                if soft != resource.RLIM_INFINITY:
+                    limit = min(limit, soft)
+                if hard != resource.RLIM_INFINITY:
+                    limit = min(limit, hard)
+                try:
+                    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+                    self._previous = (soft, hard)
+                except (ValueError, OSError):
+                    pass
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            resource.setrlimit(resource.RLIMIT_AS, self._previous)
+            self._previous = None

@@ -4,43 +4,54 @@ In AWS the python3.x runtime is a process inside the microVM: it imports the han
 part of Init) and then loops on the Runtime API, calling ``handler(event, context)`` for each invocation. Module
 globals and ``/tmp`` therefore live as long as the environment.
 
-Here each environment gets a ``CodeLoader``: a private module namespace built from the deployment package's
-files, so two environments of one function never share globals. Learner code sees a few things swapped for
-sandboxed versions, and that is all the isolation there is (this is a teaching sandbox, not a security one):
-``time`` (virtual sleep and clocks), ``os.environ``/``getenv`` (the environment's own variables), ``open`` and
-a few ``os`` path functions (``/tmp/...`` maps to the environment's private directory), ``os._exit`` (raises
-SystemExit instead of killing the kernel). Imports of the package's own modules load from the package. Two
-process-wide settings, the recursion limit and the working directory, are the runtime's own while its code runs
-(kept from one invoke to the next, like a process's) and the kernel's again in between; other process-wide
-changes (threads started, logging configured) stay in the kernel.
+``PythonRuntime`` does that inside the kernel (``isolation="inline"``, the default): the code is loaded by a
+``CodeLoader`` (a private module namespace, with stand-ins for what a process would own) and each run of it
+(module init, one invocation) happens under guards, so no learner code can stop, hang or corrupt the kernel:
+virtual time (``vtime``), real seconds and memory (``guard``), and the process-wide state the code changes kept
+with its runtime (``confine``). Whatever the code does becomes an ``Outcome`` with AWS's error types:
 
-A run of learner code (module init or one invocation) is an ``Outcome``: its status (ok, error, timeout, exit),
-the virtual seconds it consumed, the body to hand to the Runtime API, and the lines it printed or logged with
-the virtual time of each. Error bodies follow the AWS Python runtime (errorMessage, errorType, requestId,
-stackTrace; Runtime.ImportModuleError, Runtime.UserCodeSyntaxError, Runtime.HandlerNotFound,
-Runtime.MalformedHandlerName, Runtime.MarshalError).
+- it returns: ``ok`` with the JSON body (marshalled inside the guards: a result whose ``items()`` loops is
+  stopped like any loop; one JSON cannot encode is ``Runtime.MarshalError``);
+- it raises an ``Exception``: ``error``, with errorMessage / errorType / stackTrace formatted inside the guards
+  (an exception whose ``__str__`` loops is a timeout; one whose ``__str__`` raises kills the runtime, as it
+  kills ``awslambdaric``);
+- its sleeps reach the deadline, or the wall-clock guard stops it: ``timeout``;
+- it exits (``sys.exit``, ``os._exit``), sends its own process a fatal signal, raises a ``BaseException`` that is
+  not an ``Exception`` (``KeyboardInterrupt``...): ``exit``, ``Runtime.ExitError``, as when the runtime process
+  dies in AWS; a ``MemoryError`` (its address space grew past MemorySize): ``exit``, ``Runtime.OutOfMemory``.
+A Ctrl-C that the user sends while learner code runs stops the lab as it would any cell.
+
+What cannot be contained inside the kernel: code that reaches the real process behind the stand-ins
+(``posix._exit``, a C extension that aborts, a library that closes the kernel's file descriptors), library
+module state shared by every environment, libraries reading the real ``os.environ``. ``isolation="process"``
+(``sandbox.isolation``) runs the same code in a child process per environment for that.
+
+Error bodies follow the AWS Python runtime (errorMessage, errorType, requestId, stackTrace;
+Runtime.ImportModuleError, Runtime.UserCodeSyntaxError, Runtime.HandlerNotFound, Runtime.MalformedHandlerName,
+Runtime.MarshalError). Output goes to CloudWatch lines with the virtual time it was written at: at most
+``MAX_LINE`` bytes a line (CloudWatch's event size) and ``MAX_OUTPUT`` bytes an invocation (we keep logs in
+memory; the rest is counted, not kept).
 """
 from __future__ import annotations
 
 import base64
-import builtins
 import json
-import linecache
 import logging
 import os
-import posixpath
-import random
+import signal
 import sys
+import threading
 import traceback
 import types
 
-from . import vtime
-from .guard import WallClockExceeded, wall_guard
-from .layer_extraction import opt_module_path, opt_real_path, read_opt_source
+from . import confine, vtime
+from .code_loader import TASK_ROOT, CodeLoader, RuntimeDeath
+from .guard import WallClockExceeded, memory_limit, user_interrupted, wall_guard
 
-__all__ = ["PythonRuntime", "NullRuntime", "Outcome", "LambdaContext"]
+__all__ = ["PythonRuntime", "NullRuntime", "Outcome", "LambdaContext", "exit_body", "error_body"]
 
-TASK_ROOT = "/var/task"
+MAX_LINE = 256 * 1024
+MAX_OUTPUT = 1024 * 1024
 
 
 class Outcome:
@@ -109,41 +120,78 @@ class LambdaContext:
 
 
 class _Capture:
-    """A stdout/stderr stand-in that stamps each finished line with the virtual time it was written."""
+    """A stdout/stderr stand-in that stamps each finished line with the virtual time it was written.
 
-    def __init__(self, budget: vtime.Budget, lines: list) -> None:
+    Only the thread running the code is captured; a thread the code started writes to the kernel's stream.
+    """
+
+    def __init__(self, budget: vtime.Budget, lines: list, kernel_stream) -> None:
         self.budget, self.lines, self.partial = budget, lines, ""
+        self.kernel, self.owner = kernel_stream, threading.get_ident()
+        self.kept = self.dropped = 0
 
     def write(self, text: str) -> int:
+        if threading.get_ident() != self.owner:
+            return self.kernel.write(text)
         text = self.partial + str(text)
         *done, self.partial = text.split("\n")
         for line in done:
-            self.lines.append((self.budget.now, line))
+            self.add(line)
+        if len(self.partial) > MAX_LINE:
+            self.add(self.partial)
+            self.partial = ""
         return len(text)
 
+    def add(self, line: str) -> None:
+        if len(line) > MAX_LINE:
+            self.dropped += len(line) - MAX_LINE
+            line = line[:MAX_LINE]
+        if self.kept + len(line) > MAX_OUTPUT:
+            self.dropped += len(line)
+            return
+        self.kept += len(line)
+        self.lines.append((self.budget.now, line))
+
     def flush(self) -> None:
+        if threading.get_ident() != self.owner:
+            return
         if self.partial:
-            self.lines.append((self.budget.now, self.partial))
+            self.add(self.partial)
             self.partial = ""
+
+    def close(self) -> None:
+        self.flush()
+        if self.dropped:
+            self.lines.append((self.budget.now, f"lambdalab: {self.dropped:,} more bytes of output were not kept "
+                                                f"(at most {MAX_LINE // 1024} KiB a line and {MAX_OUTPUT // 1024} "
+                                                "KiB an invocation)"))
 
     def isatty(self) -> bool:
         return False
 
 
 class _LambdaLogHandler(logging.Handler):
-    """Formats log records as the AWS Python runtime does: ``[LEVEL]\\t<ISO time>\\t<request id>\\t<msg>``."""
+    """Formats log records as the AWS Python runtime does: ``[LEVEL]\\t<ISO time>\\t<request id>\\t<msg>``.
 
-    def __init__(self, capture: _Capture, request_id: str, iso) -> None:
+    One per runtime (a Handler costs a lock to make); each run points it at its capture and request id.
+    """
+
+    def __init__(self, iso) -> None:
         super().__init__()
-        self.capture, self.request_id, self.iso = capture, request_id, iso
+        self.iso = iso
+        self.capture, self.request_id = None, ""
 
     def emit(self, record: logging.LogRecord) -> None:
+        if threading.get_ident() != self.capture.owner:
+            return
         msg = record.getMessage()
         if record.exc_info:
             msg += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
-        self.capture.lines.append((self.capture.budget.now,
-                                   f"[{record.levelname}]\t{self.iso(self.capture.budget.now)}\t"
-                                   f"{self.request_id}\t{msg}"))
+        self.capture.add(f"[{record.levelname}]\t{self.iso(self.capture.budget.now)}\t{self.request_id}\t{msg}")
+
+
+class _MarshalError(Exception):
+    pass
 
 
 def _user_stack(tb) -> list[str]:
@@ -161,162 +209,45 @@ def error_body(exc: BaseException, request_id: str, error_type: str | None = Non
     }).encode()
 
 
-class CodeLoader:
-    """A private import system for one environment: the package's modules plus sandboxed stand-ins."""
+class _Failure:
+    """A learner exception, described while the guards still hold (``str(exc)`` is learner code too)."""
 
-    def __init__(self, files: dict[str, bytes], environment) -> None:
-        self.files = files
-        self.env = environment
-        self.modules: dict[str, types.ModuleType] = {}
-        self.sources: dict[str, str] = {}       # file name -> source, for tracebacks
-        self.builtins = dict(builtins.__dict__)
-        self.builtins["__import__"] = self._import
-        self.builtins["open"] = self._open
-        self.os = self._make_os()
-        self.random, self.uuid = self._make_seeded(environment)
+    __slots__ = ("exc", "error_type", "message", "stack")
 
-    # --- sandboxed stand-ins ----------------------------------------------------------------------------
-    def _tmp(self, path, write: bool = False):
-        if isinstance(path, str) and (path == "/tmp" or path.startswith("/tmp/")):
-            return self.env.tmp_dir() + path[4:]
-        opt = opt_real_path(self.env, path, write)      # the function's layers, read-only
-        return path if opt is None else opt
+    def __init__(self, exc: BaseException, error_type: str | None = None, message: str | None = None,
+                 stack: list | None = None) -> None:
+        self.exc = exc
+        self.error_type = error_type or getattr(exc, "_lambda_error_type", None) or type(exc).__name__
+        self.message = str(exc) if message is None else message
+        self.stack = _user_stack(exc.__traceback__) if stack is None else stack
 
-    def _open(self, file, mode="r", *args, **kwargs):
-        return builtins.open(self._tmp(file, any(c in mode for c in "wax+")), mode, *args, **kwargs)
+    def body(self, request_id: str) -> bytes:
+        return json.dumps({"errorMessage": self.message, "errorType": self.error_type, "requestId": request_id,
+                           "stackTrace": self.stack}).encode()
 
-    def _make_os(self) -> types.ModuleType:
-        loader = self
+    def log_line(self) -> str:
+        line = f"[ERROR] {self.error_type}: {self.message}"
+        if self.stack:
+            line += "\nTraceback (most recent call last):\n" + "".join(self.stack).rstrip()
+        return line
 
-        class SandboxOs(types.ModuleType):
-            def __getattr__(self, name):
-                return getattr(os, name)
 
-        proxy = SandboxOs("os")
-        proxy.environ = self.env.environ
-        proxy.getenv = lambda key, default=None: loader.env.environ.get(key, default)
+class _View:
+    """What a runtime's code may know of its environment (``CodeLoader``'s ``env``): its variables, its /tmp
+    (and its limit in bytes), the merged layers under /opt (``opt_path``, and ``snapshot.runtime`` for the
+    import roots there), the seed of its random streams, and whether it runs inside the kernel."""
 
-        def _exit(code=0):
-            raise SystemExit(code)
+    __slots__ = ("environ", "tmp_dir", "tmp_limit", "opt_path", "snapshot", "seed", "inline")
 
-        proxy._exit = _exit
-        for name in ("listdir", "remove", "unlink", "makedirs", "mkdir", "rmdir", "stat", "scandir"):
-            real, write = getattr(os, name), name not in ("listdir", "stat", "scandir")
-            setattr(proxy, name, (lambda real, write: lambda path=".", *a, **k:
-                                  real(loader._tmp(path, write), *a, **k))(real, write))
-
-        class SandboxPath(types.ModuleType):
-            def __getattr__(self, name):
-                return getattr(posixpath, name)
-
-        path = SandboxPath("os.path")
-        for name in ("exists", "isfile", "isdir", "getsize"):
-            real = getattr(posixpath, name)
-            setattr(path, name, (lambda real: lambda p: real(loader._tmp(p)))(real))
-        proxy.path = path
-        return proxy
-
-    @staticmethod
-    def _make_seeded(environment) -> tuple[types.ModuleType, types.ModuleType]:
-        """``random`` and ``uuid.uuid4`` seeded from the lab's seed, this environment and this runtime start.
-
-        AWS seeds nothing for you; we do, so that a lab whose handler draws random numbers still gives the same
-        trace for the same seed. A restarted runtime (after a timeout or crash) gets a fresh stream.
-        """
-        environment.runtime_starts = getattr(environment, "runtime_starts", 0) + 1
-        rng = random.Random(f"{environment.lab.seed}-{environment.id}-{environment.runtime_starts}")
-
-        class SeededRandom(types.ModuleType):
-            def __getattr__(self, name):
-                return getattr(random, name)
-
-        seeded = SeededRandom("random")
-        for name in dir(rng):
-            if not name.startswith("_") and callable(getattr(rng, name)):
-                setattr(seeded, name, getattr(rng, name))
-        seeded.Random, seeded.SystemRandom = random.Random, random.SystemRandom
-        import uuid as real_uuid
-
-        class SeededUuid(types.ModuleType):
-            def __getattr__(self, name):
-                return getattr(real_uuid, name)
-
-        seeded_uuid = SeededUuid("uuid")
-        seeded_uuid.uuid4 = lambda: real_uuid.UUID(int=rng.getrandbits(128), version=4)
-        return seeded, seeded_uuid
-
-    def claim_linecache(self) -> None:
-        """Every function's code lives at /var/task/..., as in AWS, so two functions share file names: before a
-        traceback is formatted, the failing environment puts its own source back into linecache."""
-        for filename, source in self.sources.items():
-            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-
-    # --- imports ----------------------------------------------------------------------------------------
-    def _source_path(self, dotted: str) -> str | None:
-        base = dotted.replace(".", "/")
-        for candidate in (base + ".py", base + "/__init__.py"):
-            if candidate in self.files:
-                return candidate
-        for candidate in (base + ".py", base + "/__init__.py"):
-            found = opt_module_path(self.env, candidate)      # after /var/task: the layers' python folders
-            if found is not None:
-                return found
-        return None
-
-    def load(self, dotted: str) -> types.ModuleType:
-        module = self.modules.get(dotted)
-        if module is not None:
-            return module
-        path = self._source_path(dotted)
-        if path is None:
-            raise ModuleNotFoundError(f"No module named '{dotted}'", name=dotted)
-        if "." in dotted:
-            parent = self.load(dotted.rpartition(".")[0])
-        module = types.ModuleType(dotted)
-        module.__file__ = path if path.startswith("/opt/") else f"{TASK_ROOT}/{path}"
-        module.__package__ = dotted if path.endswith("__init__.py") else dotted.rpartition(".")[0]
-        module.__dict__["__builtins__"] = self.builtins
-        self.modules[dotted] = module
-        source = (read_opt_source(self.env, path) if path.startswith("/opt/") else self.files[path]).decode("utf-8")
-        self.sources[module.__file__] = source
-        self.claim_linecache()
-        try:
-            exec(compile(source, module.__file__, "exec"), module.__dict__)
-        except BaseException:
-            self.modules.pop(dotted, None)
-            raise
-        if "." in dotted:
-            setattr(parent, dotted.rpartition(".")[2], module)
-        return module
-
-    def _import(self, name, globals=None, locals=None, fromlist=(), level=0):
-        if level:
-            package = (globals or {}).get("__package__") or ""
-            parts = package.split(".") if package else []
-            base = ".".join(parts[: len(parts) - level + 1]) if level > 1 else package
-            name = f"{base}.{name}" if name else base
-        top = name.partition(".")[0]
-        if self._source_path(top) is not None:
-            module = self.load(name)
-            for item in fromlist or ():
-                if item != "*" and not hasattr(module, item) and self._source_path(f"{name}.{item}"):
-                    self.load(f"{name}.{item}")
-            return module if fromlist else self.load(top)
-        if name == "random":
-            return self.random
-        if name == "uuid":
-            return self.uuid
-        if name == "time":
-            return vtime.virtual_time_module
-        if name == "os":
-            return self.os
-        if name == "os.path":
-            return self.os if not fromlist else self.os.path
-        return builtins.__import__(name, globals, locals, fromlist, level)
+    def __init__(self, environ, tmp_dir, tmp_limit: int, opt_path, snapshot, seed: str, inline: bool) -> None:
+        self.environ, self.tmp_dir, self.tmp_limit = environ, tmp_dir, tmp_limit
+        self.opt_path, self.snapshot, self.seed, self.inline = opt_path, snapshot, seed, inline
 
 
 class PythonRuntime:
-    """The python3.x managed runtime of one environment."""
+    """The python3.x managed runtime of one environment, running inside the kernel."""
+
+    inline = True
 
     def __init__(self, environment) -> None:
         self.env = environment
@@ -324,9 +255,9 @@ class PythonRuntime:
         self.loader: CodeLoader | None = None
         self.init_error: bytes | None = None
         self.init_error_type: str | None = None
-        # this runtime process's own recursion limit and working directory, if its code changed them: they hold
-        # while its code runs and the kernel's come back in between (see _run)
-        self.process_state: tuple[int, str | None] | None = None
+        self.process = confine.ProcessState()   # what its code changed process-wide (kept between its runs)
+        self.threads: list[threading.Thread] = []
+        self.log_handler = _LambdaLogHandler(environment.lab.iso_time)
 
     @property
     def needs_init(self) -> bool:
@@ -336,87 +267,124 @@ class PythonRuntime:
         """A fresh runtime process: globals go, /tmp stays (it belongs to the environment)."""
         self.handler = None
         self.loader = None
-        self.process_state = None
+        self.process = confine.ProcessState()
+        self.shutdown()
 
     def shutdown(self) -> None:
-        """The environment shuts down: nothing runs between invokes here, so nothing to stop."""
+        """The runtime's process ends: threads its code left running are stopped."""
+        confine.stop_threads(self.threads)
+        self.threads = []
 
-    def _run(self, budget: vtime.Budget, request_id: str, fn, *args):
-        """Run learner code under the virtual budget, the wall guard and output capture."""
+    def _view(self) -> _View:
+        env = self.env
+        env.runtime_starts = getattr(env, "runtime_starts", 0) + 1
+        storage = env.snapshot.config.get("EphemeralStorage", {}).get("Size", 512)
+        return _View(env.environ, env.tmp_dir, storage * 1024 * 1024, getattr(env, "opt_path", None), env.snapshot,
+                     f"{env.lab.seed}-{env.id}-{env.runtime_starts}", self.inline)
+
+    def _run(self, budget: vtime.Budget, request_id: str, work):
+        """Run learner code under every guard; returns (status, value, lines). ``value``: ok -> what ``work``
+        returned; error -> a ``_Failure``; exit -> (error type, exit body maker); timeout -> None."""
+        lab = self.env.lab
         lines: list = []
-        capture = _Capture(budget, lines)
-        log_handler = _LambdaLogHandler(capture, request_id, self.env.lab.iso_time)
-        root = logging.getLogger()
         saved = sys.stdout, sys.stderr
-        # process-wide settings learner code may change for itself; the kernel gets its own back afterwards
-        kernel = sys.getrecursionlimit(), _cwd()
-        if self.process_state is not None:
-            _apply(self.process_state)
+        capture = _Capture(budget, lines, saved[0])
+        log_handler = self.log_handler
+        log_handler.capture, log_handler.request_id = capture, request_id
+        loader = self.loader
+        watched = loader.watched if loader is not None else []
+        kernel = self.process.enter(watched)
+        before = confine.thread_count()
+        timer = getattr(self.loader, "signal", None)
+        if timer is not None and timer.at is not None:
+            budget.alarm = timer
         sys.stdout = sys.stderr = capture
-        root.addHandler(log_handler)
+        logging.root.addHandler(log_handler)
         try:
-            with vtime.running(budget), wall_guard(self.env.lab.wall_guard):
-                return "ok", fn(*args), lines
+            with vtime.running(budget), confine.learner_code_running(lab.wall_guard), \
+                    memory_limit(self.env.snapshot.memory), wall_guard(lab.wall_guard):
+                try:
+                    return "ok", work(), lines
+                except MemoryError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - learner code may raise anything
+                    if self.loader is not None:
+                        self.loader.claim_linecache()
+                    return "error", _Failure(exc), lines
         except vtime.DeadlineReached:
             return "timeout", None, lines
         except WallClockExceeded:
             budget.elapsed = budget.limit
             lines.append((budget.now, "lambdalab: the wall-clock guard stopped code that ran for more than "
-                                      f"{self.env.lab.wall_guard:g} real seconds"))
+                                      f"{lab.wall_guard:g} real seconds"))
             return "timeout", None, lines
+        except MemoryError:
+            return "exit", ("Runtime.OutOfMemory", "signal: killed"), lines
         except SystemExit as exc:
-            return "exit", exc, lines
-        except BaseException as exc:  # noqa: BLE001 - learner code may raise anything
-            if self.loader is not None:
-                self.loader.claim_linecache()
-            return "error", exc, lines
+            return "exit", ("Runtime.ExitError", exc.code), lines
+        except RuntimeDeath as death:
+            return "exit", ("Runtime.ExitError", death.value if death.kind == "exit" else
+                            f"signal: {signal.strsignal(death.value).lower()}"), lines
+        except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt & co. end the runtime (as in awslambdaric)
+            if isinstance(exc, KeyboardInterrupt) and user_interrupted():
+                raise                     # the user's own Ctrl-C: stop the lab, as any cell
+            lines.append((budget.now, "Traceback (most recent call last):\n" +
+                          "".join(_user_stack(exc.__traceback__)) + type(exc).__name__))
+            return "exit", ("Runtime.ExitError", 1), lines
         finally:
-            capture.flush()
-            root.removeHandler(log_handler)
+            capture.close()
+            logging.root.removeHandler(log_handler)
             sys.stdout, sys.stderr = saved
-            state = sys.getrecursionlimit(), _cwd()
-            if state != kernel:
-                self.process_state = state
-                _apply(kernel)
+            self.process.leave(kernel, watched)
+            self._note_threads(before, budget, lines)
+
+    def _note_threads(self, before: int, budget: vtime.Budget, lines: list) -> None:
+        started = confine.new_threads(before)
+        if not started:
+            return
+        if not self.threads:
+            self.env.lab.on_close(self.shutdown)
+        self.threads.extend(started)
+        names = ", ".join(t.name for t in started)
+        lines.append((budget.now, f"lambdalab: the code left {len(started)} thread(s) running ({names}); inside "
+                                  "the kernel they run on until this environment shuts down (with "
+                                  "isolation=\"process\" they are frozen with it, as in AWS)"))
 
     def init(self, budget: vtime.Budget) -> Outcome:
         """Function init: import the handler module (module-level code runs, its sleeps take virtual time)."""
         handler = self.env.snapshot.handler
         modname, _, fname = handler.rpartition(".")
         if not modname:
-            body = json.dumps({"errorMessage": f"Bad handler '{handler}': not enough values to unpack "
-                                               "(expected 2, got 1)", "errorType": "Runtime.MalformedHandlerName",
-                               "requestId": "", "stackTrace": []}).encode()
-            return Outcome("error", 0.0, body, "Runtime.MalformedHandlerName")
-        self.loader = CodeLoader(self.env.snapshot.files, self.env)
+            return _malformed(handler)
+        self.loader = CodeLoader(self.env.snapshot.files, self._view())
         modname = modname.replace("/", ".")
 
         def load():
-            return self.loader.load(modname)
+            module = self.loader.load(modname)
+            dunder = fname.startswith("__") and fname.endswith("__")     # lambda_function.__init__ is no handler
+            return None if dunder else getattr(module, fname, None)
 
         status, value, lines = self._run(budget, "", load)
         if status == "ok":
-            self.handler = getattr(value, fname, None)
-            if self.handler is None:
-                self.handler = _missing_handler(fname, modname)
+            self.handler = value if callable(value) else _missing_handler(fname, modname)
             return Outcome("ok", budget.elapsed, lines=lines)
         self.loader = None
         if status == "timeout":
             return Outcome("timeout", budget.elapsed, lines=lines)
         if status == "exit":
-            return Outcome("exit", budget.elapsed, _exit_body(value, ""), "Runtime.ExitError", lines)
-        exc = value
+            return _exit_outcome(value, "", budget, lines)
+        failure = value
+        exc = failure.exc
         if isinstance(exc, ImportError):
-            error_type, message = "Runtime.ImportModuleError", f"Unable to import module '{modname}': {exc}"
-            stack = []
+            failure.error_type, failure.message = "Runtime.ImportModuleError", \
+                f"Unable to import module '{modname}': {failure.message}"
+            failure.stack = []
         elif isinstance(exc, SyntaxError):
-            error_type, message = "Runtime.UserCodeSyntaxError", f"Syntax error in module '{modname}': {exc}"
-            stack = [f'  File "{exc.filename}" Line {exc.lineno}\n    {(exc.text or "").strip()}\n']
-        else:
-            error_type, message, stack = type(exc).__name__, str(exc), None
-        body = error_body(exc, "", error_type, message, stack)
-        lines.append((budget.now, _error_log_line(error_type, message, exc)))
-        return Outcome("error", budget.elapsed, body, error_type, lines)
+            failure.error_type, failure.message = "Runtime.UserCodeSyntaxError", \
+                f"Syntax error in module '{modname}': {failure.message}"
+            failure.stack = [f'  File "{exc.filename}" Line {exc.lineno}\n    {(exc.text or "").strip()}\n']
+        lines.append((budget.now, failure.log_line()))
+        return Outcome("error", budget.elapsed, failure.body(""), failure.error_type, lines)
 
     def invoke(self, payload: bytes, context: LambdaContext, budget: vtime.Budget) -> Outcome:
         """One invocation; runs a suppressed init first if the runtime was reset."""
@@ -426,37 +394,37 @@ class PythonRuntime:
             lines.extend(init.lines)
             if init.status != "ok":
                 init.lines = lines
-                if init.status == "error":
-                    return init
                 if init.status == "exit":
-                    init.body = _exit_body(None, context.aws_request_id)
+                    init.body = exit_body(None, context.aws_request_id, init.error_type)
                 return init
         try:
             event = json.loads(payload) if payload else {}
         except ValueError:
             event = payload.decode("utf-8", "replace")
-        status, value, run_lines = self._run(budget, context.aws_request_id, self.handler, event, context)
+        handler = self.handler
+
+        def call():
+            result = handler(event, context)
+            try:
+                return json.dumps(result).encode()
+            except MemoryError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - whatever the encoder meets (as awslambdaric's marshaller)
+                raise _MarshalError(f"Unable to marshal response: {exc}") from None
+
+        status, value, run_lines = self._run(budget, context.aws_request_id, call)
         lines.extend(run_lines)
         if status == "ok":
-            try:
-                body = json.dumps(value).encode()
-            except (TypeError, ValueError) as exc:
-                message = f"Unable to marshal response: {exc}"
-                lines.append((budget.now, f"[ERROR] Runtime.MarshalError: {message}"))
-                body = json.dumps({"errorMessage": message, "errorType": "Runtime.MarshalError",
-                                   "requestId": context.aws_request_id, "stackTrace": []}).encode()
-                return Outcome("error", budget.elapsed, body, "Runtime.MarshalError", lines)
-            return Outcome("ok", budget.elapsed, body, lines=lines)
+            return Outcome("ok", budget.elapsed, value, lines=lines)
         if status == "timeout":
             return Outcome("timeout", budget.elapsed, lines=lines)
         if status == "exit":
-            return Outcome("exit", budget.elapsed, _exit_body(value, context.aws_request_id), "Runtime.ExitError",
-                           lines)
-        exc = value
-        error_type = getattr(exc, "_lambda_error_type", None) or type(exc).__name__
-        lines.append((budget.now, _error_log_line(error_type, str(exc), exc)))
-        return Outcome("error", budget.elapsed, error_body(exc, context.aws_request_id, error_type), error_type,
-                       lines)
+            return _exit_outcome(value, context.aws_request_id, budget, lines)
+        failure = value
+        if isinstance(failure.exc, _MarshalError):
+            failure.error_type, failure.stack = "Runtime.MarshalError", []
+        lines.append((budget.now, failure.log_line()))
+        return Outcome("error", budget.elapsed, failure.body(context.aws_request_id), failure.error_type, lines)
 
 
 class NullRuntime:
@@ -480,6 +448,12 @@ class NullRuntime:
         return Outcome("ok", 0.0, b"null")
 
 
+def _malformed(handler: str) -> Outcome:
+    body = json.dumps({"errorMessage": f"Bad handler '{handler}': not enough values to unpack (expected 2, got 1)",
+                       "errorType": "Runtime.MalformedHandlerName", "requestId": "", "stackTrace": []}).encode()
+    return Outcome("error", 0.0, body, "Runtime.MalformedHandlerName")
+
+
 def _missing_handler(fname: str, modname: str):
     def missing(event, context):
         exc = AttributeError(f"Handler '{fname}' missing on module '{modname}'")
@@ -488,44 +462,26 @@ def _missing_handler(fname: str, modname: str):
     return missing
 
 
-def _exit_body(exc: SystemExit | None, request_id: str) -> bytes:
-    code = getattr(exc, "code", 1) if exc is not None else 1
+def exit_message(status) -> str:
+    """How Lambda words a runtime's end: ``status`` is an exit code (or SystemExit's value) or "signal: ..."."""
+    if isinstance(status, str) and status.startswith("signal: "):
+        return f"Error: Runtime exited with error: {status}"
+    if status in (0, None):
+        return "Error: Runtime exited without providing a reason"
+    return f"Error: Runtime exited with error: exit status {status if isinstance(status, int) else 1}"
+
+
+def exit_body(exc: SystemExit | None, request_id: str, error_type: str = "Runtime.ExitError",
+              status=None) -> bytes:
+    """The body of an invoke whose runtime died (``exc``: the SystemExit, if that is how)."""
+    if exc is not None:
+        status = exc.code
+    elif status is None:
+        status = 1
     prefix = f"RequestId: {request_id} " if request_id else ""
-    if code in (0, None):
-        message = f"{prefix}Error: Runtime exited without providing a reason"
-    else:
-        status = code if isinstance(code, int) else 1
-        message = f"{prefix}Error: Runtime exited with error: exit status {status}"
-    return json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}).encode()
+    return json.dumps({"errorType": error_type, "errorMessage": prefix + exit_message(status)}).encode()
 
 
-exit_body = _exit_body       # the environment builds the same body when a suppressed init exits
-
-
-def _error_log_line(error_type: str, message: str, exc: BaseException) -> str:
-    stack = "".join(_user_stack(exc.__traceback__))
-    line = f"[ERROR] {error_type}: {message}"
-    if stack:
-        line += "\nTraceback (most recent call last):\n" + stack.rstrip()
-    return line
-
-
-def _cwd() -> str | None:
-    try:
-        return os.getcwd()
-    except OSError:                       # the directory was removed from under the process
-        return None
-
-
-def _apply(state: tuple[int, str | None]) -> None:
-    """Set the recursion limit and working directory of ``state`` (as far as they can be set)."""
-    limit, cwd = state
-    try:
-        sys.setrecursionlimit(limit)
-    except (RecursionError, ValueError):  # lower than the current depth allows: keep the one in force
-        pass
-    if cwd is not None and _cwd() != cwd:
-        try:
-            os.chdir(cwd)
-        except OSError:
-            pass
+def _exit_outcome(value, request_id: str, budget: vtime.Budget, lines: list) -> Outcome:
+    error_type, status = value
+    return Outcome("exit", budget.elapsed, exit_body(None, request_id, error_type, status), error_type, lines)
