@@ -18,6 +18,7 @@ import json
 from .control_plane.concurrency import MIN_UNRESERVED
 from .control_plane import errors
 from .control_plane.errors import aws_error, error_code, error_message, error_status
+from .control_plane.states import refuse_invoke
 from .invocation import BulkLane, Invocation, LeanInvocation
 
 __all__ = ["Frontend", "StreamingBody", "SYNC_PAYLOAD_LIMIT", "ASYNC_PAYLOAD_LIMIT"]
@@ -205,8 +206,7 @@ class Frontend:
         snap = fn.snapshot(version)
         state = snap.config.get("State", "Active")
         if state != "Active":
-            raise aws_error("ResourceConflictException", "The operation cannot be performed at this time. The "
-                            f"function is currently in the following state: {state}", 409)
+            raise refuse_invoke(lab, fn, snap, state)
         inv.function, inv.snapshot, inv.qualifier = fn, snap, qualifier
         inv.invoked_arn = f"{fn.arn}:{qualifier}" if qualifier else fn.arn
         inv.trace_id = f"Root=1-{int(lab.epoch + lab.now):08x}-{inv.request_id.replace('-', '')[:24]};Sampled=0"

@@ -69,6 +69,10 @@ ACTIONS: dict[str, dict[str, str]] = {
         "create": "a new execution environment exists (state Init)",
         "fetch_code": "the function code is fetched through the cache tiers",
         "fetch_image": "a container image is read lazily, 512 KiB chunk by chunk, through the cache tiers",
+        "extract_layers": "the function's layers are fetched and unpacked under /opt, in order",
+        "attach_eni": "before 2019: the new environment creates and attaches its own VPC network interface",
+        "restore": "SnapStart: the environment resumes from the version's snapshot instead of running Init",
+        "snapshot": "SnapStart: the snapshot of an initialised environment is taken at PublishVersion",
         "init_start": "the Init phase begins (INIT_START)",
         "init_done": "the Init phase finished",
         "init_failed": "the Init phase failed (error or timeout)",
@@ -99,6 +103,7 @@ ACTIONS: dict[str, dict[str, str]] = {
     },
     "function": {
         "init": "module-level code runs",
+        "hooks": "SnapStart runtime hooks run (before_snapshot)",
         "run": "the handler runs",
         "error": "the handler (or init code) raised",
     },
@@ -114,7 +119,8 @@ ACTIONS: dict[str, dict[str, str]] = {
     },
 }
 
-PHASES = ("microvm", "code", "extension_init", "runtime_init", "function_init", "invoke", "shutdown")
+PHASES = ("vpc", "microvm", "code", "extension_init", "runtime_init", "function_init", "restore", "invoke",
+          "shutdown")
 ENV_STATES = ("init", "invoking", "frozen", "shutdown", "gone")
 
 __all__ = ["ACTIONS", "PHASES", "ENV_STATES"]
