@@ -153,7 +153,7 @@ def test_snapstart_refusals(kw, message):
 def test_snapstart_enum_and_updates_are_checked_too():
     lab = ll.Lab()
     lam = lab.client("lambda")
-    with pytest.raises(lam.exceptions.ValidationException, match="snapStart.applyOn"):
+    with pytest.raises(ll.ClientError, match="snapStart.applyOn"):
         lab.create_function("f", "def handler(e, c):\n    return 1\n", SnapStart={"ApplyOn": "Always"})
     lab.create_function("g", "def handler(e, c):\n    return 1\n", runtime="python3.11")
     with pytest.raises(lam.exceptions.InvalidParameterValueException, match="python3.11 is not supported"):
