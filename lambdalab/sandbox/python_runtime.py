@@ -253,6 +253,7 @@ class PythonRuntime:
         self.env = environment
         self.handler = None
         self.loader: CodeLoader | None = None
+        self.seed: str | None = None      # the seed of its code's random streams (see _view)
         self.init_error: bytes | None = None
         self.init_error_type: str | None = None
         self.process = confine.ProcessState()   # what its code changed process-wide (kept between its runs)
@@ -282,6 +283,7 @@ class PythonRuntime:
         # a SnapStart restore continues the snapshot's random stream (the same in every restored environment)
         seed, env.restore_seed = getattr(env, "restore_seed", None) or \
             f"{env.lab.seed}-{env.id}-{env.runtime_starts}", None
+        self.seed = seed                  # (a SnapStart snapshot keeps it)
         return _View(env.environ, env.tmp_dir, storage * 1024 * 1024, getattr(env, "opt_path", None), env.snapshot,
                      seed, self.inline)
 

@@ -144,7 +144,7 @@ def take_snapshot(init_phase):
         lab = env.lab
         start = lab.now
         seconds = init_phase(chain)
-        lab.snapstart.init_ran(env, getattr(getattr(env.runtime, "loader", None), "seed", None), start)
+        lab.snapstart.init_ran(env, getattr(env.runtime, "seed", None), start)
         outcome = chain.outcome
         hooks = getattr(env.runtime, "run_hooks", None)
         if outcome is None or outcome.status != "ok" or hooks is None:
