@@ -18,7 +18,7 @@ import json
 from .control_plane.concurrency import MIN_UNRESERVED
 from .control_plane import errors
 from .control_plane.errors import aws_error, error_code, error_message, error_status
-from .control_plane.states import refuse_invoke
+from .control_plane.recursion import MAX_CHAIN
 from .invocation import BulkLane, Invocation, LeanInvocation
 
 __all__ = ["Frontend", "StreamingBody", "SYNC_PAYLOAD_LIMIT", "ASYNC_PAYLOAD_LIMIT"]
@@ -80,21 +80,27 @@ class Frontend:
 
     # --- the Invoke API ------------------------------------------------------------------------------------
     def invoke(self, **params) -> Invocation:
-        """The Invoke operation (boto3's ``invoke``): the dispatcher answers once the Invocation is done."""
-        return self.submit(params)
+        """The Invoke operation (boto3's ``invoke``): the dispatcher answers once the Invocation is done. A request
+        sent by handler code (``lab.calls``) continues its caller's request chain."""
+        calls = self.lab.calls
+        return self.submit(params, "function" if calls.caller is not None else "client", calls.header)
 
-    def submit(self, params: dict, source: str = "client") -> Invocation:
-        """Process one Invoke request now. Never raises: a refusal is recorded on the returned Invocation."""
+    def submit(self, params: dict, source: str = "client", trace_header: str | None = None,
+               stream=None) -> Invocation:
+        """Process one Invoke request now. Never raises: a refusal is recorded on the returned Invocation.
+        ``trace_header``: the X-Ray header the request carried (it continues that request chain); ``stream``: the
+        caller's side of a streamed response (``lambdalab.streaming.ResponseStream``)."""
         lab = self.lab
         inv = Invocation(lab.ids.uuid(), b"", params.get("InvocationType", "RequestResponse"),
                          params.get("LogType", "None"), params.get("ClientContext"), source)
+        inv.stream = stream
         inv.t_arrival = lab.engine.now
         name = params.get("FunctionName")
         if lab.trace.full and source == "client":
             lab.trace.emit("client", "invoke", f"Invoke {name} ({inv.invocation_type})", request_id=inv.request_id,
                            function=name, target="frontend", invocation_type=inv.invocation_type)
         try:
-            self._accept(inv, params)
+            self._accept(inv, params, trace_header)
         except errors.ClientError as error:      # (botocore's, looked up only when something was raised)
             self.reject(inv, error)
             return inv
@@ -160,7 +166,7 @@ class Frontend:
         self.throttle(inv, "ConcurrentInvocationLimitExceeded")
         return inv
 
-    def _accept(self, inv: Invocation, params: dict) -> None:
+    def _accept(self, inv: Invocation, params: dict, trace_header: str | None = None) -> None:
         lab = self.lab
         unknown = params.keys() - INVOKE_PARAMETERS
         if unknown:
@@ -206,10 +212,14 @@ class Frontend:
         snap = fn.snapshot(version)
         state = snap.config.get("State", "Active")
         if state != "Active":
-            raise refuse_invoke(lab, fn, snap, state)
+            raise aws_error("ResourceConflictException", "The operation cannot be performed at this time. The "
+                            f"function is currently in the following state: {state}", 409)
+        inv.trace_id, rounds = lab.recursion.descend(fn, trace_header, inv.request_id)
+        if rounds > MAX_CHAIN and inv.invocation_type != "Event" and lab.recursion.mode(fn) == "Terminate":
+            lab.recursion.dropped(fn)        # (an Event invoke is stopped when the poller would run it)
+            raise lab.recursion.error()
         inv.function, inv.snapshot, inv.qualifier = fn, snap, qualifier
         inv.invoked_arn = f"{fn.arn}:{qualifier}" if qualifier else fn.arn
-        inv.trace_id = f"Root=1-{int(lab.epoch + lab.now):08x}-{inv.request_id.replace('-', '')[:24]};Sampled=0"
         if inv.log_type == "Tail":
             inv.lines = []
         if lab.trace.full:
@@ -218,9 +228,16 @@ class Frontend:
                          f"{self.limit_of(fn):,} in use)")
             else:
                 words = f"Resolve {fn.name}:{version} and validate the {inv.invocation_type} request"
+            chain = {}
+            if trace_header:                  # a request made by (or caused by) another invocation's code
+                caller = lab.calls.caller
+                chain = {"trace_root": inv.trace_id.partition(";")[0][5:], "chain_rounds": rounds}
+                if caller is not None:
+                    chain["caller"] = caller.request_id
+                    words += f" (called by {caller.function.name}, request {caller.request_id[:8]})"
             lab.trace.emit("frontend", "receive", words,
                            request_id=inv.request_id, function=fn.name, version=version,
-                           payload_bytes=len(payload), invocation_type=inv.invocation_type)
+                           payload_bytes=len(payload), invocation_type=inv.invocation_type, **chain)
 
     def limit_of(self, fn) -> int:
         if fn.reserved is not None:
@@ -319,11 +336,13 @@ class Frontend:
             lab.trace.emit("frontend", "return", f"Return 200 to the caller{function_error}",
                            request_id=inv.request_id, function=inv.function.name, version=inv.snapshot.version,
                            env_id=inv.env_id, status=200, target="client" if inv.source == "client" else inv.source)
-            if inv.source == "client":
+            if inv.source == "client" and inv.stream is None:
                 latency = (lab.now - inv.t_arrival) * 1000
                 lab.trace.emit("client", "response", f"Response received after {latency:.2f} ms",
                                request_id=inv.request_id, function=inv.function.name, status=200,
                                latency_ms=latency)
+        if inv.stream is not None:
+            inv.stream.finish(inv)
         inv.finish()
 
     def _response(self, inv: Invocation, status: int, body: bytes) -> dict:

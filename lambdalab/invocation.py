@@ -16,7 +16,7 @@ class Invocation:
     __slots__ = ("request_id", "function", "snapshot", "qualifier", "invoked_arn", "payload", "invocation_type",
                  "log_type", "client_context", "t_arrival", "t_start", "t_end", "cold", "init_duration",
                  "duration", "billed_ms", "status", "error_type", "body", "error", "response", "done", "env_id",
-                 "lines", "callbacks", "source", "trace_id", "init_type", "attempt", "__weakref__")
+                 "lines", "callbacks", "source", "trace_id", "init_type", "attempt", "stream", "__weakref__")
 
     def __init__(self, request_id: str, payload: bytes, invocation_type: str = "RequestResponse",
                  log_type: str = "None", client_context: str | None = None, source: str = "client") -> None:
@@ -47,6 +47,7 @@ class Invocation:
         self.trace_id = None
         self.init_type = None
         self.attempt = 1
+        self.stream = None           # a streamed response's caller side (lambdalab.streaming), if streamed
 
     @property
     def function_error(self) -> str | None:
@@ -128,7 +129,7 @@ _LEAN_DEFAULTS = {"payload": b"", "invocation_type": "RequestResponse", "log_typ
                   "source": "client", "qualifier": None, "t_start": None, "t_end": None, "cold": False,
                   "init_duration": 0.0, "duration": 0.0, "billed_ms": 0, "status": "pending", "error_type": None,
                   "error": None, "response": None, "done": False, "env_id": None, "lines": None,
-                  "init_type": None, "attempt": 1}
+                  "init_type": None, "attempt": 1, "stream": None}
 
 
 class BulkLane:

@@ -19,13 +19,16 @@ import types
 import zipfile
 from math import log
 
+from .calls import Calls
 from .control_plane.aliases import Aliases
 from .control_plane.concurrency import Concurrency
 from .control_plane.errors import aws_error
+from .control_plane.function_urls import FunctionUrls
 from .control_plane.functions import ControlPlane
 from .control_plane.layers import Layers
+from .control_plane.policies import Policies
+from .control_plane.recursion import Recursion
 from .control_plane.tags import Tags
-from .control_plane.vpc import Hyperplane
 from .driver import VirtualDriver
 from .ecr import ImageRegistry
 from .engine.clock import Engine
@@ -39,7 +42,8 @@ from .invocation import Invocation
 from .observability.logs import LogStore
 from .observability.stats import Stats
 from .sandbox.runtimes import Runtimes
-from .sandbox.snapstart import SnapStart
+from .streaming import Streaming
+from .url_frontend import UrlFrontend, lab_http
 
 __all__ = ["Lab"]
 
@@ -82,7 +86,7 @@ class Lab:
                  trace: str = "full", idle_timeout: float = 600, reuse: str = "most_recent",
                  account_concurrency: int = 1000, clock: str = "virtual", cost_model: CostModel | None = None,
                  wall_guard: float | None = 3.0, environment_lifetime: float | None = 4 * 3600,
-                 worker_lease: float | None = 14 * 3600, vpc_eni: str = "hyperplane") -> None:
+                 worker_lease: float | None = 14 * 3600) -> None:
         if clock not in ("virtual", "real"):
             raise ValueError(f"clock must be 'virtual' or 'real'; got {clock!r}")
         if account_concurrency < 100:
@@ -107,13 +111,17 @@ class Lab:
         self.control_plane = ControlPlane(self)
         self.layers = Layers(self)
         self.ecr = ImageRegistry(self)
-        self.vpc = Hyperplane(self, vpc_eni)      # "per-environment": the pre-2019 ENI per cold start
-        self.snapstart = SnapStart(self)
         self.concurrency = Concurrency(self)
         self.frontend = Frontend(self)
         self.fleet = WorkerManager(self, reuse=reuse, idle_timeout=idle_timeout,
                                    environment_lifetime=environment_lifetime, worker_lease=worker_lease)
         self.provisioned = ProvisionedConcurrency(self)
+        self.policies = Policies(self)
+        self.recursion = Recursion(self)
+        self.function_urls = FunctionUrls(self)
+        self.calls = Calls(self)
+        self.streaming = Streaming(self)
+        self.url_frontend = UrlFrontend(self)
         self.async_invoke = None
         self.runtimes = Runtimes()          # which runtime runs an environment's code (sandbox.runtimes)
         self._services: dict[str, object] = {}
@@ -122,7 +130,7 @@ class Lab:
         self._dispatcher = None
         self._closers: list = []
         for component in (self.control_plane, Aliases(self), Tags(self), self.layers, self.concurrency,
-                          self.frontend):
+                          self.frontend, self.policies, self.recursion, self.function_urls, self.streaming):
             self.register_backend("lambda", component)
         self._attach_optional_components()
         #: who runs the clock (``lambdalab.driver``): virtual time, or the real-time session
@@ -157,14 +165,19 @@ class Lab:
         self.driver.run(until)
 
     def wait_for(self, done, limit: float | None = None) -> None:
-        """Run events until ``done()`` is true (used by synchronous calls and waiters)."""
-        self.driver.wait_for(done, limit)
+        """Run events until ``done()`` is true (used by synchronous calls and waiters). A wait on behalf of handler
+        code (``lambdalab.calls``) ends at the handler's deadline at the latest."""
+        frame = self.calls.on_behalf()        # (handler code reading a response stream, say)
+        try:
+            self.driver.wait_for(done, self.calls.deadline if limit is None else limit)
+        finally:
+            if frame is not None:
+                frame.end()
 
     # --- stats, logs, metrics -------------------------------------------------------------------------------
     @on_driver
     def stats(self, function_name: str | None = None) -> dict:
         summary = self.counters.summary(function_name, self.provisioned.allocated_gb_seconds())
-        summary["cost_usd"] += self.snapstart.cost(function_name)
         summary["wasted_memory_gb_seconds"] = self.fleet.idle_gb_seconds(function_name)
         return summary
 
@@ -225,6 +238,10 @@ class Lab:
             return self._backends[service][0]
         except KeyError:
             raise ValueError(f"no in-process backend for {service!r}") from None
+
+    def http(self, method: str, url: str, *, headers: dict | None = None, body: bytes = b"") -> dict:
+        """Call a function URL in the lab's time: ``{"status", "headers", "body"}`` (``lambdalab.url_frontend``)."""
+        return lab_http(self, method, url, headers=headers, body=body)
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve every AWS operation this lab answers over HTTP (a real-time lab); returns its URL for boto3's
@@ -361,8 +378,7 @@ class Lab:
         self.fleet.retire_snapshot(snap)
 
     def on_version_published(self, snap) -> None:
-        if snap.config["State"] == "Pending":       # a SnapStart version: Init once and take the snapshot
-            self.snapstart.publish(snap)
+        pass
 
     def on_function_deleted(self, fn) -> None:
         self.concurrency.reserved_changed()
@@ -396,12 +412,8 @@ class Lab:
         digest = hashlib.sha256(f"lambdalab-{runtime}".encode()).hexdigest()
         return f"arn:aws:lambda:{self.region}::runtime:{digest}"
 
-    def on_close(self, closer, *, last: bool = False) -> None:
-        """Call ``closer()`` at ``close()`` (closers run newest first; ``last=True``: after all the others)."""
-        if last:
-            self._closers.insert(0, closer)
-        else:
-            self._closers.append(closer)
+    def on_close(self, closer) -> None:
+        self._closers.append(closer)
 
     def close(self) -> None:
         """Stop every process and server this lab started."""

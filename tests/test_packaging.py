@@ -13,11 +13,11 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 # The top-level names CONTRACT.md fixes (`ll.Lab`, `ll.sleep`, the distributions, `ll.ClientError`, `ll.sweep`,
-# and from "Cold-start reducers" `ll.CpuBound` and `ll.power_tune`).
+# from "Cold-start reducers" `ll.CpuBound` and `ll.power_tune`, from "Event-driven front doors" `ll.client`).
 # `ll.widgets` is a subpackage reached by attribute, deliberately not in __all__: a star import must
 # not pull in ipywidgets.
 PUBLIC = {"Lab", "sleep", "Fixed", "Exponential", "Uniform", "LogNormal", "ClientError", "sweep", "CpuBound",
-          "power_tune"}
+          "power_tune", "client"}
 HEAVY = ("ipywidgets", "matplotlib", "anyio")
 
 

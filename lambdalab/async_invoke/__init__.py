@@ -12,7 +12,10 @@ next depends on the outcome:
   ``EventAgeExceeded``;
 - a throttle (or a service error): the event goes back to the queue with a back-off that starts at 1 s and
   doubles up to 5 min, for as long as the event's age allows; these do not count as retries;
-- reserved concurrency 0: the event fails at once (condition ``ZeroReservedConcurrency``, no invocation).
+- reserved concurrency 0: the event fails at once (condition ``ZeroReservedConcurrency``, no invocation);
+- a recursive loop (the event's request chain has invoked the function 16 times already, see
+  ``control_plane.recursion``): the event is not invoked and fails at once; AWS documents that it goes to the
+  DLQ or on-failure destination, not the record's condition, which we call ``RecursiveInvocationException``.
 An event that fails for good goes to the ``OnFailure`` destination and/or the dead-letter queue, or is dropped.
 
 Here each function has its own internal queue (``lab.sqs`` machinery, not visible to the SQS client), and a
@@ -55,7 +58,7 @@ class AsyncEvent:
     __slots__ = ("request_id", "function_name", "fn", "qualifier", "version", "function_arn", "payload", "accepted",
                  "state", "condition", "reason", "attempts", "invoke_count", "function_errors", "throttles",
                  "backoff", "response", "error_message", "executed_version", "message", "history", "trace_id",
-                 "invoked_arn", "starts", "max_age", "max_retries", "chain")
+                 "invoked_arn", "starts", "max_age", "max_retries")
 
     def __init__(self, inv: Invocation, now: float) -> None:
         self.request_id = inv.request_id
@@ -70,6 +73,7 @@ class AsyncEvent:
         self.accepted = now
         self.state = "queued"             # queued | in_flight | succeeded | delivered | dropped
         self.condition = None             # Success | RetriesExhausted | EventAgeExceeded | ZeroReservedConcurrency
+        #                                   | RecursiveInvocationException
         self.reason = None                # why a dropped event was dropped
         self.attempts = 0                 # times a poller tried (throttled tries included)
         self.invoke_count = 0             # times the function actually ran
@@ -84,7 +88,6 @@ class AsyncEvent:
         self.starts: list[tuple[float, str]] = []   # (time an invocation started, its outcome status)
         self.max_age = DEFAULT_MAX_AGE
         self.max_retries = DEFAULT_RETRIES
-        self.chain = 0                    # how many functions' destinations led to this event (loop detection)
 
     @property
     def expires(self) -> float:
@@ -122,7 +125,6 @@ class AsyncInvoke(EventInvokeConfigs):
         lab = self.lab
         now = lab.now
         event = AsyncEvent(inv, now)
-        event.chain, self.delivery.chain = self.delivery.chain, 0
         fn = inv.function
         event.max_retries, event.max_age, _ = self.settings(fn, event.qualifier)
         self.events[event.request_id] = event
@@ -200,6 +202,14 @@ class AsyncInvoke(EventInvokeConfigs):
             return
         if snap.config.get("State", "Active") != "Active":
             self._back_off(event, "the function is not Active (a service error)")
+            return
+        if lab.recursion.stops(fn, event.trace_id):
+            lab.recursion.dropped(fn)
+            if lab.trace.full:
+                lab.trace.emit("poller", "stop_loop", f"This request chain has invoked {name} "
+                               f"{lab.recursion.count(fn, event.trace_id)} times: a recursive loop, Lambda does not "
+                               "invoke it (RecursiveInvocationsDropped)", request_id=event.request_id, function=name)
+            self._fail(event, "RecursiveInvocationException")
             return
         inv = Invocation(event.request_id, event.payload, "Event", "None", None, source="poller")
         inv.t_arrival = now

@@ -6,15 +6,13 @@ success it goes to ``OnSuccess``, on final failure to ``OnFailure``. The older d
 (``DeadLetterConfig.TargetArn``) receives only the original event body, with three message attributes that say
 why: ``ErrorCode``, ``ErrorMessage`` and ``RequestID``.
 
-We deliver for real to SQS queues of the lab (the message body is the record) and to Lambda functions (an
-asynchronous invoke with the record as payload). SNS topics, EventBridge buses and S3 buckets do not exist in
-the lab: a record for one of them is kept in ``lab.async_invoke.outbox[arn]`` and counts as delivered. A
-missing queue or function counts as a failed delivery (metric ``DestinationDeliveryFailures``, or
-``DeadLetterErrors`` for the DLQ), as it does in AWS when the target is gone or not allowed.
-
-Lambda stops recursive loops (a function whose records invoke, directly or through others, the same chain
-again) after about 16 hops. We count the hops of function destinations only: an event created by a
-destination carries its source's count plus one, and at ``LOOP_LIMIT`` the record is not sent.
+We deliver for real to SQS queues of the lab (the message body is the record), SNS topics of the lab (a
+published message) and Lambda functions (an asynchronous invoke with the record as payload); each carries the
+event's trace header on, so a loop through destinations is one request chain that Lambda's recursion
+detection stops (``control_plane.recursion``). EventBridge buses, S3 buckets and SNS topics the lab does not
+have: a record for one of them is kept in ``lab.async_invoke.outbox[arn]`` and counts as delivered. A missing
+queue or function counts as a failed delivery (metric ``DestinationDeliveryFailures``, or ``DeadLetterErrors``
+for the DLQ), as it does in AWS when the target is gone or not allowed.
 """
 from __future__ import annotations
 
@@ -22,9 +20,7 @@ import json
 
 from ..control_plane.errors import error_code
 
-__all__ = ["invocation_record", "Delivery", "LOOP_LIMIT"]
-
-LOOP_LIMIT = 16
+__all__ = ["invocation_record", "Delivery"]
 
 
 def _json_or_text(data: bytes | str | None):
@@ -61,7 +57,6 @@ class Delivery:
     def __init__(self, lab) -> None:
         self.lab = lab
         self.outbox: dict[str, list] = {}
-        self.chain = 0           # handed to the event the next destination invoke creates (see accept)
 
     def send(self, arn: str, body: str, event, kind: str, attributes: dict | None = None) -> bool:
         """Deliver ``body`` to ``arn`` (an SQS queue, a Lambda function, or an outbox-only service)."""
@@ -71,20 +66,19 @@ class Delivery:
         if service == "sqs":
             queue = lab.sqs.queue_by_arn(arn)
             if queue is not None and not queue.internal and not queue.fifo:
-                queue.send(body, attributes)
+                queue.send(body, attributes, trace_header=event.trace_id)
                 ok, where = True, f"SQS queue {queue.name}"
         elif service == "lambda":
             if kind == "dead-letter queue":
                 ok = False                  # a DLQ must be a queue or a topic
-            elif event.chain + 1 >= LOOP_LIMIT:
-                ok, where = False, "a recursive loop: Lambda stopped it"
             else:
-                self.chain = event.chain + 1
                 inv = lab.frontend.submit({"FunctionName": arn, "InvocationType": "Event", "Payload": body},
-                                          source="destination")
-                self.chain = 0
+                                          source="destination", trace_header=event.trace_id)
                 ok = inv.error is None
                 where = f"function {arn.split(':')[6]}" if ok else f"the invoke was refused ({error_code(inv.error)})"
+        elif service == "sns" and lab.sns.topic(arn) is not None:
+            lab.sns.notify(arn, body, None, event.trace_id)
+            ok, where = True, f"SNS topic {arn.rsplit(':', 1)[-1]}"
         else:
             self.outbox.setdefault(arn, []).append({"body": body, "attributes": attributes or {}})
             ok, where = True, arn

@@ -117,34 +117,13 @@ def check_environment(environment, operation: str) -> dict:
             raise aws_error("InvalidParameterValueException",
                             f"Lambda was unable to configure your environment variables because the environment "
                             f"variables you have provided contains an invalid key: {key}", 400, operation=operation)
-    for key, value in variables.items():
-        if "\0" in value:                  # a process environment cannot hold it (execve stops at NUL)
-            raise aws_error("InvalidParameterValueException",
-                            "Lambda was unable to configure your environment variables because the environment "
-                            f"variables you have provided contains an invalid value for key {key}: the NUL "
-                            "character is not allowed.", 400, operation=operation)
-    # measured as AWS does: the variables as compact JSON, in UTF-8 bytes (é is 2 bytes, not a 6-byte \u escape)
-    measured = json.dumps(variables, separators=(",", ":"), ensure_ascii=False)
-    if len(measured.encode("utf-8")) > MAX_ENV_BYTES:
+    measured = json.dumps(variables, separators=(",", ":"))
+    if len(measured.encode()) > MAX_ENV_BYTES:
         raise aws_error("InvalidParameterValueException",
                         "Lambda was unable to configure your environment variables because the environment "
                         f"variables you have provided exceeded the 4KB limit. String measured: {measured[:200]}...",
                         400, operation=operation)
     return dict(variables)
-
-
-def check_file_systems(configs, operation: str) -> list | None:
-    """FileSystemConfigs: at most one EFS access point, mounted under /mnt/ (stored; lambdalab mounts nothing)."""
-    if not configs:
-        return None
-    ok = isinstance(configs, list) and len(configs) == 1 and isinstance(configs[0], dict) and \
-        re.fullmatch(r"arn:aws[a-zA-Z-]*:elasticfilesystem:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1}:\d{12}:"
-                     r"access-point/fsap-[a-f0-9]{17}", str(configs[0].get("Arn", ""))) and \
-        re.fullmatch(r"/mnt/[a-zA-Z0-9-_.]+", str(configs[0].get("LocalMountPath", "")))
-    if not ok:
-        raise _constraint(configs, "fileSystemConfigs", "Member must satisfy constraint: [one EFS access point ARN "
-                          "and a LocalMountPath matching /mnt/[a-zA-Z0-9-_.]+]", operation)
-    return [{"Arn": configs[0]["Arn"], "LocalMountPath": configs[0]["LocalMountPath"]}]
 
 
 def check_upload(zip_bytes, operation: str) -> None:
@@ -160,9 +139,7 @@ def check_upload(zip_bytes, operation: str) -> None:
 def unzip_code(zip_bytes, operation: str) -> dict[str, bytes]:
     """Open a deployment package: {path: bytes}. Size limits and corrupt archives fail like Lambda.
 
-    The unzipped size is measured by decompressing (``archives``), never taken from the zip's directory, and
-    before any member is kept, so a zip bomb is refused without being held in memory.
+    The unzipped size is measured by decompressing (``archives``), never taken from the zip's directory.
     """
     check_upload(zip_bytes, operation)
-    archives.unzipped_size(zip_bytes, operation)    # measure first, keeping nothing: a bomb costs no memory
     return archives.read_members(zip_bytes, operation)

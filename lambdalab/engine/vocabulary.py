@@ -23,6 +23,8 @@ ACTIONS: dict[str, dict[str, str]] = {
         "enqueue": "an Event invoke is put on the internal queue and the caller gets 202",
         "dispatch": "the frontend hands the request to the Worker Manager",
         "return": "the frontend returns the result to the caller",
+        "stream": "a chunk of a streamed response reaches the caller (the first one: time to first byte)",
+        "stream_end": "a streamed response ends (InvokeComplete)",
     },
     "async_queue": {
         "enqueue": "the event is stored on the internal queue",
@@ -31,6 +33,7 @@ ACTIONS: dict[str, dict[str, str]] = {
         "drop": "the event leaves the queue for good without a destination",
     },
     "poller": {
+        "stop_loop": "the event's request chain has invoked this function 16 times: a recursive loop, not invoked",
         "receive": "a poller of the async fleet receives events",
         "invoke": "the poller invokes the function synchronously through the frontend",
         "retry": "a function error: schedule a retry",
@@ -69,10 +72,6 @@ ACTIONS: dict[str, dict[str, str]] = {
         "create": "a new execution environment exists (state Init)",
         "fetch_code": "the function code is fetched through the cache tiers",
         "fetch_image": "a container image is read lazily, 512 KiB chunk by chunk, through the cache tiers",
-        "extract_layers": "the function's layers are fetched and unpacked under /opt, in order",
-        "attach_eni": "before 2019: the new environment creates and attaches its own VPC network interface",
-        "restore": "SnapStart: the environment resumes from the version's snapshot instead of running Init",
-        "snapshot": "SnapStart: the snapshot of an initialised environment is taken at PublishVersion",
         "init_start": "the Init phase begins (INIT_START)",
         "init_done": "the Init phase finished",
         "init_failed": "the Init phase failed (error or timeout)",
@@ -88,6 +87,7 @@ ACTIONS: dict[str, dict[str, str]] = {
         "response": "POST /runtime/invocation/{id}/response",
         "error": "POST /runtime/invocation/{id}/error",
         "init_error": "POST /runtime/init/error",
+        "stream": "a chunk of a response posted in streaming mode (chunked body)",
     },
     "runtime": {
         "init": "the runtime bootstraps",
@@ -103,9 +103,27 @@ ACTIONS: dict[str, dict[str, str]] = {
     },
     "function": {
         "init": "module-level code runs",
-        "hooks": "SnapStart runtime hooks run (before_snapshot)",
         "run": "the handler runs",
         "error": "the handler (or init code) raised",
+        "call": "handler code calls an AWS service (ll.client / the SDK), carrying its trace header",
+    },
+    "url": {
+        "request": "an HTTP request reaches a function URL",
+        "reject": "the URL answers without invoking (no such URL, 403 not allowed / not signed, 413)",
+        "preflight": "a CORS preflight request, answered by the URL itself",
+        "invoke": "the URL invokes the function synchronously with a payload format 2.0 event",
+        "respond": "the function's result, mapped to an HTTP response (502 on a function error, 429 throttled)",
+    },
+    "s3": {
+        "put_object": "an object is stored in a bucket",
+        "delete_object": "an object is deleted from a bucket",
+        "notify": "S3 sends an event notification (a function: asynchronous invoke; or a queue or topic)",
+        "undeliverable": "a notification cannot be delivered (the target is gone or not allowed): recorded",
+    },
+    "sns": {
+        "publish": "a message is published to a topic",
+        "deliver": "SNS delivers a copy to one subscription (a function: asynchronous invoke; or a queue)",
+        "undeliverable": "a copy cannot be delivered: it goes to the subscription's DLQ or is recorded",
     },
     "az_cache": {
         "serve": "the AZ-level cache serves chunks the worker did not hold (and the worker keeps a copy)",
@@ -119,8 +137,7 @@ ACTIONS: dict[str, dict[str, str]] = {
     },
 }
 
-PHASES = ("vpc", "microvm", "code", "extension_init", "runtime_init", "function_init", "restore", "invoke",
-          "shutdown")
+PHASES = ("microvm", "code", "extension_init", "runtime_init", "function_init", "invoke", "shutdown")
 ENV_STATES = ("init", "invoking", "frozen", "shutdown", "gone")
 
 __all__ = ["ACTIONS", "PHASES", "ENV_STATES"]

@@ -1,13 +1,15 @@
-"""Event sources: in-process SQS and Kinesis services, and the event source mapping (ESM) pollers that read them.
+"""Event sources: in-process SQS, Kinesis, SNS and S3 services, and the event source mapping (ESM) pollers.
 
-``attach(lab)`` registers each service that exists with the lab (``lab.client("sqs")``, ``lab.client("kinesis")``)
-and the ESM manager (``lab.event_sources``) used by the Lambda client's ``*_event_source_mapping`` methods.
+``attach(lab)`` registers each service that exists with the lab (``lab.client("sqs")``, ``lab.client("kinesis")``,
+``lab.client("sns")``, ``lab.client("s3")``) and the ESM manager (``lab.event_sources``) used by the Lambda
+client's ``*_event_source_mapping`` methods. SQS and Kinesis are polled (by mappings); SNS and S3 push, with
+asynchronous invokes.
 """
 from __future__ import annotations
 
 import importlib
 
-_PARTS = ("sqs", "kinesis", "mappings")
+_PARTS = ("sqs", "kinesis", "sns", "s3", "mappings")
 
 
 def attach(lab) -> None:

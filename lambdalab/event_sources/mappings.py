@@ -405,8 +405,10 @@ class EventSourceMappings:
 
 
 # --- shared by the pollers ----------------------------------------------------------------------------------
-def invoke_batch(mapping: EventSourceMapping, records: list[dict], on_done, **detail):
-    """Invoke the mapping's function synchronously with ``{"Records": records}``; ``on_done(inv)`` gets the result."""
+def invoke_batch(mapping: EventSourceMapping, records: list[dict], on_done, trace_header: str | None = None,
+                 **detail):
+    """Invoke the mapping's function synchronously with ``{"Records": records}``; ``on_done(inv)`` gets the result.
+    ``trace_header``: the request chain the records belong to (their messages' AWSTraceHeader)."""
     lab = mapping.lab
     params = {"FunctionName": mapping.function_name,
               "Payload": json.dumps({"Records": records}, separators=(",", ":")).encode()}
@@ -417,7 +419,8 @@ def invoke_batch(mapping: EventSourceMapping, records: list[dict], on_done, **de
         step = lab.trace.emit("event_source_mapping", "invoke", f"Invoke {mapping.function_name} with a batch "
                               f"of {len(records)} record(s)", function=mapping.function_name, target="frontend",
                               uuid=mapping.uuid, batch_size=len(records), **detail)
-    inv = lab.frontend.submit(params, source="event_source_mapping")   # the frontend answers this component
+    inv = lab.frontend.submit(params, source="event_source_mapping",   # the frontend answers this component
+                              trace_header=trace_header)
     if step is not None:
         step.request_id = inv.request_id
     if inv.done:

@@ -21,8 +21,9 @@ Internal Python API (for the async path, destinations and the ESM poller; times 
 - ``lab.sqs.create(name, attributes=None, internal=False) -> Queue``; ``lab.sqs.queue_by_arn(arn)``,
   ``queue_by_url(url)``, ``queue_by_name(name)`` (each returns None when there is no such queue). An
   ``internal`` queue is not listed or reachable through ``lab.client("sqs")`` (Lambda's own async queue).
-- ``queue.send(body, attributes=None, delay=None) -> Message`` (``attributes`` in boto3's MessageAttributes
-  shape; ``delay`` seconds, default the queue's DelaySeconds).
+- ``queue.send(body, attributes=None, delay=None, trace_header=None) -> Message`` (``attributes`` in boto3's
+  MessageAttributes shape; ``delay`` seconds, default the queue's DelaySeconds; ``trace_header`` the X-Ray header
+  of the request that sent it, kept as the ``AWSTraceHeader`` system attribute).
 - ``queue.receive(n=1, visibility=None) -> list[Message]``: up to n visible messages, oldest first; each gets
   a new ``receipt`` handle and becomes invisible for ``visibility`` seconds (default the queue's). Messages
   past ``maxReceiveCount`` are moved to the dead-letter queue instead of being returned.
@@ -63,7 +64,8 @@ SETTABLE = set(NUMERIC) | {"RedrivePolicy", "Policy", "KmsMasterKeyId", "KmsData
 READ_ONLY = ("QueueArn", "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
              "ApproximateNumberOfMessagesDelayed", "CreatedTimestamp", "LastModifiedTimestamp")
 SYSTEM_ATTRIBUTES = ("SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp",
-                     "MessageGroupId", "MessageDeduplicationId", "SequenceNumber", "DeadLetterQueueSourceArn")
+                     "MessageGroupId", "MessageDeduplicationId", "SequenceNumber", "DeadLetterQueueSourceArn",
+                     "AWSTraceHeader")
 PURGE_INTERVAL = 60.0
 DEDUP_WINDOW = 300.0          # FIFO queues drop a repeated deduplication id within 5 minutes
 
@@ -116,7 +118,7 @@ class Message:
 
     __slots__ = ("id", "body", "md5", "attributes", "md5_attributes", "sent", "first_receive", "receive_count",
                  "visible_at", "receipt", "receipts", "state", "token", "seq", "group_id", "dedup_id", "source_arn",
-                 "sender")
+                 "sender", "trace_header")
 
     def __init__(self, msg_id: str, body: str, attributes: dict, sent: float, seq: int, sender: str) -> None:
         self.id = msg_id
@@ -135,6 +137,7 @@ class Message:
         self.seq = seq
         self.group_id = self.dedup_id = self.source_arn = None
         self.sender = sender
+        self.trace_header = None      # the X-Ray header of the request that sent it (AWSTraceHeader)
 
     def system_attributes(self, epoch: float) -> dict:
         """The message's system attributes as SQS returns them (strings; timestamps in epoch milliseconds)."""
@@ -148,6 +151,8 @@ class Message:
             out["MessageDeduplicationId"] = self.dedup_id
         if self.source_arn is not None:
             out["DeadLetterQueueSourceArn"] = self.source_arn
+        if self.trace_header is not None:
+            out["AWSTraceHeader"] = self.trace_header
         return out
 
     def record(self, queue: "Queue") -> dict:
@@ -333,7 +338,7 @@ class Queue:
 
     # --- the operations -------------------------------------------------------------------------------------
     def send(self, body: str, attributes: dict | None = None, delay: float | None = None, *,
-             group_id: str | None = None, dedup_id: str | None = None) -> Message:
+             group_id: str | None = None, dedup_id: str | None = None, trace_header: str | None = None) -> Message:
         lab = self.service.lab
         self._promote()
         if self.fifo:
@@ -345,7 +350,7 @@ class Queue:
                 return duplicate
         self.service.seq += 1
         msg = Message(lab.ids.uuid(), body, dict(attributes or {}), lab.now, self.service.seq, lab.account_id)
-        msg.group_id, msg.dedup_id = group_id, dedup_id
+        msg.group_id, msg.dedup_id, msg.trace_header = group_id, dedup_id, trace_header
         msg.state = "new"
         self.messages[msg.id] = msg
         self._order.append(msg)

@@ -244,8 +244,13 @@ class SQSAPI:
         attributes = self._check_send(queue, MessageBody, DelaySeconds, MessageAttributes, MessageGroupId,
                                       MessageDeduplicationId, op)
         msg = queue.send(MessageBody, attributes, DelaySeconds, group_id=MessageGroupId,
-                         dedup_id=MessageDeduplicationId)
+                         dedup_id=MessageDeduplicationId, trace_header=self._trace_header(MessageSystemAttributes))
         return self._sent(msg)
+
+    def _trace_header(self, system_attributes) -> str | None:
+        """AWSTraceHeader: the one given, else the X-Ray header the request carried (control_plane.recursion)."""
+        given = (system_attributes or {}).get("AWSTraceHeader") or {}
+        return given.get("StringValue") or self._lab.calls.header
 
     def send_message_batch(self, *, QueueUrl, Entries) -> dict:
         op = "SendMessageBatch"
@@ -262,7 +267,8 @@ class SQSAPI:
                                "Message": error_message(error)})
                 continue
             msg = queue.send(entry["MessageBody"], attributes, entry.get("DelaySeconds"),
-                             group_id=entry.get("MessageGroupId"), dedup_id=entry.get("MessageDeduplicationId"))
+                             group_id=entry.get("MessageGroupId"), dedup_id=entry.get("MessageDeduplicationId"),
+                             trace_header=self._trace_header(entry.get("MessageSystemAttributes")))
             successful.append({"Id": entry["Id"], **self._sent(msg)})
         out = {"Successful": successful}
         if failed:

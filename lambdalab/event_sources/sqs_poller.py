@@ -25,6 +25,7 @@ keeps each message group in order (one batch per group at a time); the lab does 
 """
 from __future__ import annotations
 
+from ..control_plane.recursion import merge_headers
 from .mappings import MAX_PAYLOAD, batch_item_failures, invoke_batch
 from .filters import parse_payload
 
@@ -174,7 +175,8 @@ class SQSPoller:
                           records=len(batch), reason=reason, in_flight=self.inflight)
         records = [m.record(self.queue) for m in batch]
         receipts = {m.id: m.receipt for m in batch}
-        invoke_batch(mapping, records, lambda inv: self._done(inv, batch, receipts), queue=self.queue.name)
+        invoke_batch(mapping, records, lambda inv: self._done(inv, batch, receipts), queue=self.queue.name,
+                     trace_header=merge_headers(m.trace_header for m in batch))
 
     # --- outcomes -----------------------------------------------------------------------------------------
     def _done(self, inv, batch: list, receipts: dict) -> None:

@@ -22,6 +22,9 @@ METRICS = {
     "AsyncEventsReceived": "Sum", "AsyncEventAge": "Average", "AsyncEventsDropped": "Sum",
     "DeadLetterErrors": "Sum", "DestinationDeliveryFailures": "Sum", "ProvisionedConcurrencyInvocations": "Sum",
     "ProvisionedConcurrencySpilloverInvocations": "Sum", "QueueDepth": "Maximum",
+    "RecursiveInvocationsDropped": "Sum",
+    # SNS's own (CloudWatch namespace AWS/SNS), kept under "sns:<topic>"
+    "NumberOfMessagesPublished": "Sum", "NumberOfNotificationsDelivered": "Sum", "NumberOfNotificationsFailed": "Sum",
 }
 
 

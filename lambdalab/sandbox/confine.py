@@ -267,6 +267,13 @@ class learner_code_running:
             os._exit(0)                     # a fork of the kernel made by learner code ends with that code
         _Running.pid = None
 
+    def pause(self) -> None:
+        """The lab works on the code's behalf (``sandbox.learner_code``): a fork now is the lab's own."""
+        _Running.pid = None
+
+    def resume(self) -> None:
+        _Running.pid, _Running.wall = os.getpid(), self.seconds
+
 
 def _after_fork_in_child() -> None:
     if _Running.pid is None:

@@ -32,11 +32,11 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 from math import ceil, log
 
 from ..invocation import LeanInvocation
 from . import invoke as _invoke
-from . import scratch
 from . import shutdown as _shutdown
 from .coldstart import ColdStart, ms
 from .companions import Companions
@@ -91,11 +91,10 @@ class ExecutionEnvironment:
         self.runtime_is_external = getattr(self.runtime, "external", False)
         self._freezes = getattr(self.runtime, "freezes", False)
         self.opt_path = None                      # /opt: the function's layers, unpacked (see layer_extraction)
-        self.restore = None                       # SnapStart: (Restore Duration, Billed Restore Duration) seconds
-        self.restore_seed = None                  # ... and the snapshot's random stream, for the runtime
         self.environ = self._environment_variables()
         synthetic = snapshot.model.get("synthetic", False)
-        self.api = RuntimeAPI(self.runtime_ready, self._on_response, self._on_error, self._on_init_error)
+        self.api = RuntimeAPI(self.runtime_ready, self._on_response, self._on_error, self._on_init_error,
+                              self._on_chunk)
         # bulk runs (trace off/summary) of a synthetic function with no extensions skip the Runtime API's protocol
         # objects, which nothing can observe there; see _bulk_invoke
         self._bulk = synthetic and not lab.trace.full and not self.companions.specs
@@ -119,7 +118,7 @@ class ExecutionEnvironment:
     def tmp_dir(self) -> str:
         """The directory standing in for this environment's /tmp (made on first use, removed at shutdown)."""
         if self.tmp_path is None:
-            self.tmp_path = scratch.make_directory(self.lab, f"tmp-{self.id}-")
+            self.tmp_path = tempfile.mkdtemp(prefix=f"lambdalab-{self.id}-")
         return self.tmp_path
 
     def _environment_variables(self) -> dict:
@@ -131,7 +130,7 @@ class ExecutionEnvironment:
             "AWS_LAMBDA_FUNCTION_NAME": name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(cfg["MemorySize"]),
             "AWS_LAMBDA_FUNCTION_VERSION": self.snapshot.version,
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start" if self.snapshot.snapstart else self.init_type,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": self.init_type,
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
             "AWS_LAMBDA_RUNTIME_API": getattr(self.runtime, "address", DEFAULT_ADDRESS),
@@ -192,9 +191,7 @@ class ExecutionEnvironment:
         self.init_duration = seconds
         if outcome.status == "ok":
             self.companions.init_done("success", None, seconds)
-            done = f"Restore done in {self.id}: Restore Duration" if self.restore else \
-                f"Init phase done in {self.id}: Init Duration"
-            self.emit("environment", "init_done", f"{done} {ms(seconds)}",
+            self.emit("environment", "init_done", f"Init phase done in {self.id}: Init Duration {ms(seconds)}",
                       duration=seconds)
             if not self.runtime_is_external:
                 self.api.next()           # the runtime asks for its first invocation: Init is over
@@ -215,9 +212,6 @@ class ExecutionEnvironment:
         self.runtime.reset()
         self.api.reset()
         self.companions.need_init = bool(self.extensions)   # the retry is a whole Init, extensions included
-        if self.init_type == "snap-start":        # PublishVersion of a SnapStart version: no snapshot
-            self.lab.snapstart.failed(self, error_type)
-            return
         if self.init_type != "on-demand" and self.pending is None:
             self.lab.fleet.provisioned_init_failed(self)
             return
@@ -232,9 +226,6 @@ class ExecutionEnvironment:
             return
         self.companions.close_registration()      # the runtime's first /next closes registration
         invocation, self.pending = self.pending, None
-        if self.init_type == "snap-start":        # Init at PublishVersion is done: snapshot it (sandbox.snapstart)
-            self.lab.snapstart.taken(self)
-            return
         if invocation is None:
             self.transition("Idle")
             self.emit("environment", "freeze", f"{self.id} is initialised and frozen, ready for invokes",
@@ -357,6 +348,11 @@ class ExecutionEnvironment:
                       path=f"/2018-06-01/runtime/invocation/{rinv.request_id}/response", status=202, bytes=len(body))
         self.complete(self.current, "ok", body, None)
 
+    def _on_chunk(self, rinv, data: bytes) -> None:
+        inv = self.current
+        if inv is not None and inv.stream is not None:    # (a buffered caller gets the whole body at the end)
+            inv.stream.produced(inv, data)
+
     def _on_error(self, rinv, body: bytes, error_type: str) -> None:
         if self.lab.trace.full:
             self.emit("runtime_api", "error", f"POST /2018-06-01/runtime/invocation/{rinv.request_id[:8]}.../"
@@ -415,8 +411,8 @@ class ExecutionEnvironment:
         if cold:
             inv.init_duration = self.init_duration
         billed = max(1, math.ceil(duration * 1000 - 1e-9))
-        if cold:                          # Init is billed; after a SnapStart restore, its billed part
-            billed += math.ceil((self.restore[1] if self.restore else self.init_duration) * 1000 - 1e-9)
+        if cold:
+            billed += math.ceil(self.init_duration * 1000 - 1e-9)
         inv.billed_ms = billed
         if ext:
             lab.fleet.respond(inv)        # the caller's answer does not wait for extensions
@@ -462,10 +458,7 @@ class ExecutionEnvironment:
         memory = self.lab.cost.memory_base_mb + snap.config["CodeSize"] // (1024 * 1024)
         line = (f"REPORT RequestId: {inv.request_id}\tDuration: {ms(inv.duration)}\tBilled Duration: "
                 f"{inv.billed_ms} ms\tMemory Size: {snap.memory} MB\tMax Memory Used: {min(memory, snap.memory)} MB")
-        if cold and self.restore:
-            line += f"\tRestore Duration: {ms(self.restore[0])}\tBilled Restore Duration: " \
-                    f"{math.ceil(self.restore[1] * 1000 - 1e-9)} ms"
-        elif cold:
+        if cold:
             line += f"\tInit Duration: {ms(self.init_duration)}"
         if inv.status in ("error", "timeout", "exit"):
             line += f"\tStatus: {'timeout' if inv.status == 'timeout' else 'error'}"

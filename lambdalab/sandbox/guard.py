@@ -100,11 +100,12 @@ def user_interrupted() -> bool:
 class wall_guard:
     """``with wall_guard(seconds):`` run code that is interrupted after ``seconds`` of real time."""
 
-    __slots__ = ("seconds", "_previous", "_previous_int", "_previous_trace", "_armed")
+    __slots__ = ("seconds", "_previous", "_previous_int", "_previous_trace", "_armed", "_paused")
 
     def __init__(self, seconds: float | None) -> None:
         self.seconds = seconds
         self._armed = False
+        self._paused = None
 
     def __enter__(self):
         _State.interrupted = False
@@ -132,6 +133,25 @@ class wall_guard:
             _State.alarms = 0
             self._armed = False
 
+    def pause(self) -> None:
+        """Stop the clock (and any line tracing) while the lab works on the guarded code's behalf: a service call
+        it makes, which may run other functions' code under guards of their own (``sandbox.learner_code``)."""
+        if self._armed:
+            self._paused = (_signal.getitimer(ITIMER_REAL)[0], sys.gettrace(), _State.alarms)
+            _signal.setitimer(ITIMER_REAL, 0)
+            _signal.signal(SIGALRM, self._previous)
+            _signal.signal(SIGINT, self._previous_int)
+            sys.settrace(self._previous_trace)
+
+    def resume(self) -> None:
+        if self._armed and self._paused is not None:
+            left, trace, _State.alarms = self._paused
+            self._paused = None
+            _signal.signal(SIGALRM, _raise)
+            _signal.signal(SIGINT, _interrupt)
+            sys.settrace(trace)
+            _signal.setitimer(ITIMER_REAL, left or REPEAT, REPEAT)
+
 
 class _Mapped:
     """The process's address space (VmSize, from /proc), read again at most every ``REFRESH`` real seconds."""
@@ -156,11 +176,12 @@ class _Mapped:
 class memory_limit:
     """``with memory_limit(mb):`` the address space may grow by at most ``mb`` MiB inside the block."""
 
-    __slots__ = ("mb", "_previous")
+    __slots__ = ("mb", "_previous", "_limit")
 
     def __init__(self, mb: int | None) -> None:
         self.mb = mb
         self._previous = None
+        self._limit = None
 
     def __enter__(self):
         if self.mb and resource is not None:
@@ -174,7 +195,7 @@ class memory_limit:
                     limit = min(limit, hard)
                 try:
                     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-                    self._previous = (soft, hard)
+                    self._previous, self._limit = (soft, hard), (limit, hard)
                 except (ValueError, OSError):
                     pass
         return self
@@ -183,3 +204,12 @@ class memory_limit:
         if self._previous is not None:
             resource.setrlimit(resource.RLIMIT_AS, self._previous)
             self._previous = None
+
+    def pause(self) -> None:
+        """The process's own limit while the lab works on the limited code's behalf (see ``wall_guard.pause``)."""
+        if self._previous is not None:
+            resource.setrlimit(resource.RLIMIT_AS, self._previous)
+
+    def resume(self) -> None:
+        if self._previous is not None:
+            resource.setrlimit(resource.RLIMIT_AS, self._limit)

@@ -86,9 +86,22 @@ def run_in_process(env, inv) -> None:
             words = _NEVER_RUNS.get(outcome.status) or \
                 f"never runs: the suppressed init failed ({outcome.error_type})"
             run = 0.0
-        env.emit("function", "run", f"The handler {words}: {ms(run)}", request_id=inv.request_id,
-                 duration=run, status=outcome.status)
-    lab.engine.schedule(outcome.elapsed, post_outcome, env, inv, outcome)
+        # while the handler waited on a call it made (lambdalab.calls), the lab ran on: this step comes at the
+        # end of the wait, and its duration is what is left of the handler's run from here
+        waited = lab.now - budget.start
+        text = f"The handler {words}: {ms(run)}" + (f" in all, {ms(waited)} of it before and during the calls it "
+                                                     "made" if waited else "")
+        env.emit("function", "run", text, request_id=inv.request_id, duration=run - waited, status=outcome.status)
+    if outcome.chunks and inv.stream is not None:
+        for offset, data in outcome.chunks:       # each chunk leaves when the handler wrote it
+            lab.engine.at(budget.start + offset, _post_chunk, env, inv, data)
+    lab.engine.at(budget.start + outcome.elapsed, post_outcome, env, inv, outcome)
+
+
+def _post_chunk(env, inv, data: bytes) -> None:
+    """The in-process runtime writes one chunk of a streamed response (``response_stream``)."""
+    if env.current is inv and env.state == "Invoking":
+        env.api.post_response_chunk(inv.request_id, data)
 
 
 def suppressed_init(env, inv, budget: vtime.Budget) -> Outcome:
@@ -134,7 +147,7 @@ def post_outcome(env, inv, outcome: Outcome) -> None:
     rid = inv.request_id
     api = env.api
     if outcome.status == "ok":
-        status, body, _ = api.post_response(rid, outcome.body)
+        status, body, _ = api.post_response(rid, outcome.body, streaming=inv.stream is not None)
         if status == 413:
             message = f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
             api.post_error(rid, json.dumps({"errorType": "Function.ResponseSizeTooLarge",

@@ -47,6 +47,8 @@ import types
 from . import confine, vtime
 from .code_loader import TASK_ROOT, CodeLoader, RuntimeDeath
 from .guard import WallClockExceeded, memory_limit, user_interrupted, wall_guard
+from .learner_code import LearnerRun
+from .response_stream import StreamedResult, call_handler
 
 __all__ = ["PythonRuntime", "NullRuntime", "Outcome", "LambdaContext", "exit_body", "error_body"]
 
@@ -55,7 +57,7 @@ MAX_OUTPUT = 1024 * 1024
 
 
 class Outcome:
-    __slots__ = ("status", "elapsed", "body", "error_type", "lines")
+    __slots__ = ("status", "elapsed", "body", "error_type", "lines", "chunks")
 
     def __init__(self, status: str, elapsed: float, body: bytes = b"", error_type: str | None = None,
                  lines: list | None = None) -> None:
@@ -64,6 +66,7 @@ class Outcome:
         self.body = body
         self.error_type = error_type
         self.lines = lines if lines is not None else []
+        self.chunks = None              # a streamed response's [(virtual seconds, bytes)] (response_stream)
 
     def __repr__(self) -> str:
         return f"<Outcome {self.status} {self.elapsed:.3f}s {self.error_type or ''}>"
@@ -253,7 +256,6 @@ class PythonRuntime:
         self.env = environment
         self.handler = None
         self.loader: CodeLoader | None = None
-        self.seed: str | None = None      # the seed of its code's random streams (see _view)
         self.init_error: bytes | None = None
         self.init_error_type: str | None = None
         self.process = confine.ProcessState()   # what its code changed process-wide (kept between its runs)
@@ -280,12 +282,8 @@ class PythonRuntime:
         env = self.env
         env.runtime_starts = getattr(env, "runtime_starts", 0) + 1
         storage = env.snapshot.config.get("EphemeralStorage", {}).get("Size", 512)
-        # a SnapStart restore continues the snapshot's random stream (the same in every restored environment)
-        seed, env.restore_seed = getattr(env, "restore_seed", None) or \
-            f"{env.lab.seed}-{env.id}-{env.runtime_starts}", None
-        self.seed = seed                  # (a SnapStart snapshot keeps it)
         return _View(env.environ, env.tmp_dir, storage * 1024 * 1024, getattr(env, "opt_path", None), env.snapshot,
-                     seed, self.inline)
+                     f"{env.lab.seed}-{env.id}-{env.runtime_starts}", self.inline)
 
     def _run(self, budget: vtime.Budget, request_id: str, work):
         """Run learner code under every guard; returns (status, value, lines). ``value``: ok -> what ``work``
@@ -305,9 +303,11 @@ class PythonRuntime:
             budget.alarm = timer
         sys.stdout = sys.stderr = capture
         logging.root.addHandler(log_handler)
+        run = LearnerRun(self, saved, kernel, watched)     # (what the lab steps out of: sandbox.learner_code)
         try:
-            with vtime.running(budget), confine.learner_code_running(lab.wall_guard), \
-                    memory_limit(self.env.snapshot.memory), wall_guard(lab.wall_guard):
+            with run, vtime.running(budget), confine.learner_code_running(lab.wall_guard) as forks, \
+                    memory_limit(self.env.snapshot.memory) as memory, wall_guard(lab.wall_guard) as guard:
+                run.guards = (guard, memory, forks)
                 try:
                     return "ok", work(), lines
                 except MemoryError:
@@ -340,7 +340,7 @@ class PythonRuntime:
             capture.close()
             logging.root.removeHandler(log_handler)
             sys.stdout, sys.stderr = saved
-            self.process.leave(kernel, watched)
+            self.process.leave(run.kernel, watched)
             self._note_threads(before, budget, lines)
 
     def _note_threads(self, before: int, budget: vtime.Budget, lines: list) -> None:
@@ -354,18 +354,6 @@ class PythonRuntime:
         lines.append((budget.now, f"lambdalab: the code left {len(started)} thread(s) running ({names}); inside "
                                   "the kernel they run on until this environment shuts down (with "
                                   "isolation=\"process\" they are frozen with it, as in AWS)"))
-
-    def run_hooks(self, kind: str, budget: vtime.Budget) -> Outcome:
-        """Run the SnapStart hooks (``"before"`` snapshot / ``"after"`` restore) the code registered through
-        ``snapshot_restore_py``, as learner code (see ``sandbox.snapstart``)."""
-        hooks = list(self.loader.snapshot_hooks[kind]) if self.loader is not None else []
-        status, value, lines = self._run(budget, "", lambda: [fn(*args, **kw) for fn, args, kw in hooks])
-        if status == "error":
-            lines.append((budget.now, value.log_line()))
-            return Outcome("error", budget.elapsed, value.body(""), value.error_type, lines)
-        if status == "exit":
-            return _exit_outcome(value, "", budget, lines)
-        return Outcome(status, budget.elapsed, lines=lines)
 
     def init(self, budget: vtime.Budget) -> Outcome:
         """Function init: import the handler module (module-level code runs, its sleeps take virtual time)."""
@@ -419,9 +407,12 @@ class PythonRuntime:
         except ValueError:
             event = payload.decode("utf-8", "replace")
         handler = self.handler
+        chunks: list = []
 
         def call():
-            result = handler(event, context)
+            result = call_handler(handler, event, context, budget, chunks)
+            if isinstance(result, StreamedResult):
+                return result.body
             try:
                 return json.dumps(result).encode()
             except MemoryError:
@@ -429,7 +420,12 @@ class PythonRuntime:
             except Exception as exc:  # noqa: BLE001 - whatever the encoder meets (as awslambdaric's marshaller)
                 raise _MarshalError(f"Unable to marshal response: {exc}") from None
 
-        status, value, run_lines = self._run(budget, context.aws_request_id, call)
+        outcome = self._outcome(context, budget, lines, *self._run(budget, context.aws_request_id, call))
+        outcome.chunks = chunks or None
+        return outcome
+
+    def _outcome(self, context: LambdaContext, budget: vtime.Budget, lines: list, status: str, value,
+                 run_lines: list) -> Outcome:
         lines.extend(run_lines)
         if status == "ok":
             return Outcome("ok", budget.elapsed, value, lines=lines)

@@ -22,6 +22,7 @@ from typing import Any, Callable
 __all__ = ["RuntimeAPI", "MAX_RESPONSE_BYTES", "RuntimeInvocation"]
 
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # 6,291,556: AWS's limit on a synchronous response body
+STREAM_LIMIT = 200 * 1024 * 1024            # ... and on a streamed one
 PREFIX = "/2018-06-01/runtime"
 
 
@@ -84,7 +85,8 @@ class RuntimeAPI:
 
     def __init__(self, on_next: Callable[[], None], on_response: Callable[[RuntimeInvocation, bytes], None],
                  on_error: Callable[[RuntimeInvocation, bytes, str], None],
-                 on_init_error: Callable[[bytes, str], None]) -> None:
+                 on_init_error: Callable[[bytes, str], None],
+                 on_chunk: Callable[[RuntimeInvocation, bytes], None] | None = None) -> None:
         self.state = "Started"
         self.current: RuntimeInvocation | None = None
         self.pending: RuntimeInvocation | None = None
@@ -92,6 +94,7 @@ class RuntimeAPI:
         self._on_response = on_response
         self._on_error = on_error
         self._on_init_error = on_init_error
+        self._on_chunk = on_chunk
         self.waiter: Callable[[RuntimeInvocation], None] | None = None  # set by an HTTP /next that blocks
 
     # --- the sandbox side -------------------------------------------------------------------------------
@@ -142,18 +145,29 @@ class RuntimeAPI:
             return self._take()
         return None
 
-    def post_response(self, request_id: str, body: bytes):
-        """``POST /invocation/{id}/response``."""
+    def post_response(self, request_id: str, body: bytes, streaming: bool = False):
+        """``POST /invocation/{id}/response``: the whole body (``streaming``: the end of a streamed one, which
+        may be up to 200 MB)."""
         check = self._check_invocation(request_id)
         if check is not None:
             return check
-        if len(body) > MAX_RESPONSE_BYTES:
-            return _error(413, "RequestEntityTooLarge",
-                          f"Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).")
+        limit = STREAM_LIMIT if streaming else MAX_RESPONSE_BYTES
+        if len(body) > limit:
+            return _error(413, "RequestEntityTooLarge", f"Exceeded maximum allowed payload size ({limit} bytes).")
         inv = self.current
         self.state = "ResponseSent"
         self._on_response(inv, body)
         return ACCEPTED
+
+    def post_response_chunk(self, request_id: str, data: bytes):
+        """One chunk of a response posted with ``Lambda-Runtime-Function-Response-Mode: streaming``: it goes on
+        to the caller now. None while the invocation can take it, else the error to answer."""
+        check = self._check_invocation(request_id)
+        if check is not None:
+            return check
+        if self._on_chunk is not None:
+            self._on_chunk(self.current, data)
+        return None
 
     def post_error(self, request_id: str, body: bytes, error_type: str | None = None):
         """``POST /invocation/{id}/error`` with the optional ``Lambda-Runtime-Function-Error-Type`` header."""

@@ -116,7 +116,9 @@ class Dispatcher:
             if refused:
                 return self.fail(model, INVALID_PARAMETER.get(service, "InvalidParameterValue"),
                                  f"Unsupported parameter(s) in lambdalab: {', '.join(refused)}", 400, op.name)
-            return self._invoke(model, op, target, params)
+            # the request chain it belongs to (X-Amzn-Trace-Id, sent by handler code's SDK): lambdalab.calls
+            with self.lab.calls.answering(request.headers.get("x-amzn-trace-id")):
+                return self._invoke(model, op, target, params)
         except Exception:  # noqa: BLE001 - over HTTP a bug answers 500; in process it propagates
             if not internal_errors:
                 raise

@@ -81,8 +81,9 @@ class Index:
             self._by_name[name] = op
             if self.protocol.startswith("rest-"):
                 self._routes.append(_route(op))
-        # the most specific template first: more fixed query keys, more literal text, no greedy label
-        self._routes.sort(key=lambda r: (-len(r[3]), -r[4], r[5]))
+        # the most specific template first: more fixed query keys, more literal text, no greedy label; of two
+        # operations on one route (S3's PutBucketNotification / ...Configuration) the current one first
+        self._routes.sort(key=lambda r: (-len(r[3]), -r[4], r[5], bool(r[6].deprecated)))
 
     def operation(self, name: str):
         return self._by_name.get(name)
@@ -98,9 +99,11 @@ class Index:
             op = self._by_name.get((form or {}).get("Action", [""])[0])
             return (op, {}) if op is not None else None
         given = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
-        for verb, pattern, labels, fixed, _, _, op in self._routes:
+        for verb, pattern, labels, fixed, _, _, op, needs in self._routes:
             if verb != method or any(k not in given or (v is not None and given[k] != v) for k, v in fixed.items()):
                 continue
+            if any(name not in (headers if where == "header" else given) for where, name in needs):
+                continue              # (S3's CopyObject is PutObject's path with a required x-amz-copy-source)
             match = pattern.match(path)
             if match is not None:
                 return op, {name: unquote(match.group(i + 1)) for i, name in enumerate(labels)}
@@ -111,8 +114,12 @@ _LABEL = re.compile(r"\{([^}]+)\}")
 
 
 def _route(op):
-    """(method, path regex, label names, fixed query, literal length, greedy?, op) for one REST operation."""
-    template, _, fixed_query = op.http["requestUri"].partition("?")
+    """(method, path regex, label names, fixed query, literal length, greedy?, op, required headers and query
+    keys) for one REST operation."""
+    uri = op.http["requestUri"]
+    if "authPath" in op.http:          # botocore's S3 client took the bucket out of the model's path: put it back
+        uri = "/{Bucket}" + uri
+    template, _, fixed_query = uri.partition("?")
     fixed = {}
     for part in filter(None, fixed_query.split("&")):
         key, eq, value = part.partition("=")
@@ -132,4 +139,10 @@ def _route(op):
     regex.append(re.escape(template[pos:]).rstrip("/") if pos < len(template) else "")
     regex.append("/?$")
     literal = len(_LABEL.sub("", template))
-    return op.http["method"], re.compile("".join(regex)), labels, fixed, literal, greedy, op
+    shape = op.input_shape
+    needs = tuple((member.serialization["location"], member.serialization.get("name", name).lower()
+                   if member.serialization["location"] == "header" else member.serialization.get("name", name))
+                  for name, member in (shape.members.items() if shape is not None else ())
+                  if name in shape.required_members and member.serialization.get("location") in ("header",
+                                                                                                "querystring"))
+    return op.http["method"], re.compile("".join(regex)), labels, fixed, literal, greedy, op, needs

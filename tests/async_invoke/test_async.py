@@ -295,6 +295,10 @@ def test_a_function_that_is_its_own_success_destination_is_stopped_as_a_recursiv
     lam.invoke(FunctionName="again", InvocationType="Event")
     lab.advance(3600)
     events = list(lab.async_invoke.events.values())
-    assert len(events) == 16 and all(e.state == "succeeded" for e in events)
-    assert lab.metrics("again", "DestinationDeliveryFailures") == [(0.0, 1)]
-    assert "recursive loop" in lab.trace.filter(component="destination", action="fail")[0].text
+    # each record's invoke carries the chain's trace header on: the 17th event is accepted but never invoked
+    assert len(events) == 17 and all(e.state == "succeeded" for e in events[:16])
+    assert (events[16].state, events[16].condition, events[16].invoke_count) == \
+        ("dropped", "RecursiveInvocationException", 0)
+    assert lab.metrics("again", "RecursiveInvocationsDropped") == [(0.0, 1)]
+    assert lab.stats("again")["invocations"] == 16
+    assert "recursive loop" in lab.trace.filter(component="poller", action="stop_loop")[0].text
