@@ -227,8 +227,9 @@ for name, value in sorted(dead["MessageAttributes"].items()):
 Twenty photos are uploaded at the same moment, and each upload invokes `resize` asynchronously. `resize` takes
 two seconds per photo and has a **reserved concurrency of 2**. A synchronous caller would be throttled
 (`429 TooManyRequestsException`) 18 times out of 20. With `Event` invokes, the *pollers* take the 429s:
-each throttled event goes back to the queue with a back-off of 1 s, then 2 s, 4 s ... up to 5 minutes, for as
-long as its age allows. Throttles are not retries: they do not use up `MaximumRetryAttempts`.
+each throttled event goes back to the queue with a back-off that starts near 1 s and doubles up to 5 minutes,
+each wait a little different, for as long as its age allows; and the function's pollers slow down while it is
+throttled. Throttles are not retries: they do not use up `MaximumRetryAttempts`.
 """),
         code(BURST_CODE + """
 stats = burst.async_invoke.statistics()
@@ -256,9 +257,11 @@ plt.show()
 print(f"the last event finished {finished[-1]:.0f} s after the burst")
 """),
         md("""
-Every event succeeded, but look at the shape: the throttled events all backed off by the *same* amounts, so
-they came back at the same moments and collided again, two winners each time. The queue protected the callers,
-not the function's latency.
+Every event succeeded, and the queue drained at close to the pace the function allows (two at a time, two
+seconds each: 20 s for 20 photos). After a 429 the pollers paused instead of sending the next events into the
+same wall, and picked up again as soon as one of the running invokes finished; the throttled events came back
+at spread-out moments instead of all at once. The queue protected the callers, and the function only ever saw
+as much work as its concurrency allows.
 
 **Exercise 4.** How many invoke attempts did the pollers get throttled (429) on while draining the burst?
 """),
@@ -272,8 +275,9 @@ throttled = {answer}   # a whole number
             "queue and a poller reacts the moment an event becomes visible.",
             "Delivery is at least once: a function can occasionally receive the same event twice, so handlers "
             "should be idempotent. The lab delivers exactly once.",
-            "Retry waits are approximate (about one and then two minutes) and back-offs are spread out over time; "
-            "the lab uses exact, un-jittered waits, which is why the burst above came back in lock-step.",
+            "Retry waits are approximate (about one and then two minutes); the lab's are exact. How much the "
+            "throttle back-offs are spread and how long pollers pause is not documented: the lab uses the "
+            "documented shape (1 s growing to 5 minutes) with its own jitter and pauses (`async_invoke.pacing`).",
             "Destinations can also be SNS topics, EventBridge buses and (on failure) S3 buckets. The lab has no "
             "such services: records for them are kept in `lab.async_invoke.outbox`.",
         ]),

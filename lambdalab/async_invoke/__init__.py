@@ -11,7 +11,8 @@ next depends on the outcome:
   event is ``MaximumEventAgeInSeconds`` old (60-21,600 s, default 6 h), otherwise the condition is
   ``EventAgeExceeded``;
 - a throttle (or a service error): the event goes back to the queue with a back-off that starts at 1 s and
-  doubles up to 5 min, for as long as the event's age allows; these do not count as retries;
+  doubles up to 5 min, each wait drawn with jitter so that events throttled together spread out, for as long as
+  the event's age allows; these do not count as retries; and the function's pollers slow down (``pacing``);
 - reserved concurrency 0: the event fails at once (condition ``ZeroReservedConcurrency``, no invocation);
 - a recursive loop (the event's request chain has invoked the function 16 times already, see
   ``control_plane.recursion``): the event is not invoked and fails at once; AWS documents that it goes to the
@@ -40,6 +41,7 @@ import json
 from ..invocation import Invocation
 from .config import DEFAULT_MAX_AGE, DEFAULT_RETRIES, EventInvokeConfigs
 from .destinations import Delivery, invocation_record
+from .pacing import Pacing
 
 __all__ = ["AsyncInvoke", "AsyncEvent", "attach", "RETRY_BASE", "BACKOFF_START", "BACKOFF_MAX"]
 
@@ -118,6 +120,7 @@ class AsyncInvoke(EventInvokeConfigs):
         self.waiting: dict[str, int] = {}        # function -> events on its queue, not being invoked (QueueDepth)
         # with trace="off" (million-event sweeps) finished events leave the ledger; the totals keep counting
         self.keep_finished = lab.trace.mode != "off"
+        self.pacing = Pacing(lab, lambda name: self._poll(self.queues[name]))
 
     # --- the frontend hands over an Event invoke ------------------------------------------------------------
     def accept(self, inv: Invocation) -> None:
@@ -161,9 +164,14 @@ class AsyncInvoke(EventInvokeConfigs):
 
     # --- the poller fleet -----------------------------------------------------------------------------------
     def _poll(self, queue) -> None:
-        """Messages are visible: pollers take them in batches of ten and invoke each one."""
+        """Messages are visible: pollers take them in batches of ten and invoke each one (unless the function
+        is throttled: then they wait, and what they took goes back to the queue untried)."""
         lab = self.lab
+        pacing = self.pacing
+        name = queue.metric_name.partition(":")[2]
         while True:
+            if pacing.paused(name) is not None:
+                return                    # the pause's end (or a freed slot) polls again
             batch = queue.receive(POLL_BATCH, IN_FLIGHT_VISIBILITY)
             if not batch:
                 return
@@ -173,7 +181,11 @@ class AsyncInvoke(EventInvokeConfigs):
                                f"{first.function_name}'s queue", request_id=first.request_id,
                                function=first.function_name, batch_size=len(batch), target="async_queue")
             for msg in batch:
-                self._dispatch(self.by_message[msg.id], queue)
+                until = pacing.paused(name)
+                if until is None:
+                    self._dispatch(self.by_message[msg.id], queue)
+                elif msg.id in self.by_message:
+                    queue.change_visibility(msg.receipt, until - lab.now)     # untried: no attempt, no 429
 
     def _dispatch(self, event: AsyncEvent, queue) -> None:
         lab = self.lab
@@ -231,8 +243,10 @@ class AsyncInvoke(EventInvokeConfigs):
         if inv.status == "throttled":
             event.throttles += 1
             self.totals["throttled_attempts"] += 1
+            self._slow_down(event)
             self._back_off(event, "throttled (429)")
             return
+        self.pacing.freed(event.function_name)
         event.invoke_count += 1
         event.backoff = BACKOFF_START     # it ran: a later throttle starts its back-off afresh
         event.starts.append((inv.t_arrival, inv.status))      # when the poller dispatched this run
@@ -261,9 +275,17 @@ class AsyncInvoke(EventInvokeConfigs):
                                 retry=event.function_errors)
         self._requeue(event, delay, f"retry {event.function_errors} after a function error")
 
+    def _slow_down(self, event: AsyncEvent) -> None:
+        pause = self.pacing.throttled(event.function_name)
+        if self.lab.trace.full:
+            self.lab.trace.emit("poller", "slow_down", f"{event.function_name} is throttled: its pollers take no "
+                                f"more events for {pause:g} s (or until one of its invokes ends)",
+                                request_id=event.request_id, function=event.function_name, pause=pause)
+
     def _back_off(self, event: AsyncEvent, why: str) -> None:
-        """Throttles and service errors: back to the queue, 1 s doubling to 5 min, within the age limit."""
-        delay = event.backoff
+        """Throttles and service errors: back to the queue, 1 s doubling to 5 min (with jitter), within the age
+        limit."""
+        delay = self.pacing.jitter(event.backoff)
         if self.lab.now + delay >= event.expires:
             self._fail(event, "EventAgeExceeded")
             return
@@ -272,10 +294,10 @@ class AsyncInvoke(EventInvokeConfigs):
 
     def _requeue(self, event: AsyncEvent, delay: float, why: str) -> None:
         lab = self.lab
-        self._state(event, "queued", f"{why}: back on the queue for {delay:g} s")
+        self._state(event, "queued", f"{why}: back on the queue for {delay:.3g} s")
         self.queues[event.function_name].change_visibility(event.message.receipt, delay)
         if lab.trace.full:
-            lab.trace.emit("async_queue", "requeue", f"Back on the queue: {why}; visible again in {delay:g} s",
+            lab.trace.emit("async_queue", "requeue", f"Back on the queue: {why}; visible again in {delay:.3g} s",
                            request_id=event.request_id, function=event.function_name, delay=delay,
                            queue_depth=self.waiting[event.function_name])
 

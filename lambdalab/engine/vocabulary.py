@@ -37,6 +37,7 @@ ACTIONS: dict[str, dict[str, str]] = {
         "receive": "a poller of the async fleet receives events",
         "invoke": "the poller invokes the function synchronously through the frontend",
         "retry": "a function error: schedule a retry",
+        "slow_down": "the function is throttled: its pollers pause before taking more events",
         "route": "the event's outcome is routed (success / failure destination, DLQ)",
     },
     "event_source_mapping": {
