@@ -135,15 +135,21 @@ class UrlFrontend:
         self.lab = lab
 
     def target(self, url: str, headers: dict) -> tuple[str | None, str, str]:
-        """(url id or None, path, query) of a request to ``url`` (a function URL, or a ``Host`` header)."""
+        """(url id or None, path, query) of a request to ``url``: a function URL's host names the URL, or the
+        request's ``Host`` header does."""
         parts = urlsplit(url)
-        host = {k.lower(): v for k, v in headers.items()}.get("host") or parts.hostname or ""
-        match = HOST.match(host.split(":")[0].lower())
-        return (match.group(1) if match else None), parts.path or "/", parts.query
+        host = {k.lower(): v for k, v in headers.items()}.get("host") or ""
+        for name in (host.split(":")[0], parts.hostname or ""):
+            match = HOST.match(name.lower())
+            if match:
+                return match.group(1), parts.path or "/", parts.query
+        return None, parts.path or "/", parts.query
 
-    def request(self, method: str, url: str, headers: dict | None = None, body: bytes = b"", on_chunk=None):
-        """Handle one request now: a finished response dict, or an Invocation still running (``result()`` of
-        ``answer`` reads it once it is done). ``on_chunk(data)`` gets a streamed body's pieces as they arrive."""
+    def request(self, method: str, url: str, headers: dict | None = None, body: bytes = b"", on_chunk=None,
+                on_end=None):
+        """Handle one request now: a finished response dict, or a ``UrlCall`` still running (``answer`` reads it
+        once it is done). ``on_chunk(data)`` / ``on_end(complete)``: a streamed response's pieces as they arrive
+        and its end (``ResponseStream``)."""
         lab = self.lab
         headers = dict(headers or {})
         method = str(method).upper()
@@ -182,7 +188,7 @@ class UrlFrontend:
         stream = None
         if config.invoke_mode == "RESPONSE_STREAM":
             from .streaming import ResponseStream
-            stream = ResponseStream(lab, on_chunk)
+            stream = ResponseStream(lab, on_chunk, on_end)
         if full:
             lab.trace.emit("url", "invoke", f"Invoke {fn.name}{':' + config.qualifier if config.qualifier else ''} "
                            f"synchronously with the payload format 2.0 event ({config.invoke_mode})",

@@ -187,6 +187,8 @@ class _Connection(asyncio.Protocol):
         self.started = False
         self.chunks: list[bytes] = []
         self.size = 0
+        self.sink = None                     # where a streamed request body goes as it arrives (stream_body)
+        self.max_body = self.server.max_body
 
     # --- transport callbacks --------------------------------------------------------------------------------
     def connection_made(self, transport) -> None:
@@ -271,17 +273,24 @@ class _Connection(asyncio.Protocol):
             raise _Reject(431, f"Request headers exceed {MAX_HEADER_BYTES} bytes")
         self.head_done = True
         length = headers.get("content-length")
-        max_body = self.server.max_body
+        max_body = self.max_body
         if length is not None and length.isdigit() and int(length) > max_body:
             raise _Reject(413, f"Request body of {length} bytes exceeds the server's {max_body} byte limit")
         if headers.get("expect", "").lower() == "100-continue" and self.transport is not None:
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if self.server.stream_body is not None:
+            found = self.server.stream_body(self.parser.get_method().decode("ascii", "replace"),
+                                            self.url.decode("latin-1"), dict(headers))
+            if found is not None:
+                self.sink, self.max_body = found
 
     def on_body(self, body: bytes) -> None:
         self.size += len(body)
-        if self.size > self.server.max_body:
-            raise _Reject(413, f"Request body exceeds {self.server.max_body} bytes")
+        if self.size > self.max_body:
+            raise _Reject(413, f"Request body exceeds {self.max_body} bytes")
         self.chunks.append(body)
+        if self.sink is not None:
+            self.sink(body)
 
     def on_message_complete(self) -> None:
         parser = self.parser
@@ -302,8 +311,10 @@ class _Connection(asyncio.Protocol):
             self.server.requests += 1
             try:
                 answer = self.server.handler(request)
-                if isinstance(answer, tuple):
+                if isinstance(answer, (tuple, Streaming)):
                     self._send(request, answer)
+                    if self.inflight is not None:
+                        return                                        # a stream is being written
                     continue
                 self._wait(request, answer)                               # a Pending
                 return
@@ -427,11 +438,15 @@ class HttpServer:
     """Serves one listening socket until ``close()``: an asyncio server on the driver's loop."""
 
     def __init__(self, sock: socket.socket, handler: Callable[[Request], object], *,
-                 max_body: int = 7 * 1024 * 1024, name: str = "http") -> None:
+                 max_body: int = 7 * 1024 * 1024, name: str = "http", stream_body=None) -> None:
         self.sock = sock
         self.port = sock.getsockname()[1]
         self.handler = handler
         self.max_body = max_body
+        #: ``stream_body(method, target, headers) -> (sink, max_body) | None``, asked once a request's headers are
+        #: in: ``sink(data)`` then gets each piece of its body as it arrives (a streamed Runtime API response);
+        #: the handler still gets the whole request, trailers among its headers, once it is complete
+        self.stream_body = stream_body
         self.name = name
         self.requests = 0
         self.rejected = 0

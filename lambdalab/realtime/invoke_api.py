@@ -8,11 +8,13 @@ sqs send-message ...`` and a plain ``curl -X POST {url}/2015-03-31/functions/f/i
 
 An invoke still running holds its connection until it is done (the driver's loop keeps serving the other
 connections); a streamed response (``InvokeWithResponseStream``) is written with chunked transfer encoding,
-one event-stream frame per chunk as the function produces it. We do not check SigV4 signatures: any
-credentials are accepted.
+one event-stream frame per chunk as the function produces it. Function URLs are served here too
+(``url_routes``: ``{url}/lambda-url/{url-id}/...`` or a ``Host: {url-id}.lambda-url.{region}.on.aws`` header). We
+do not check SigV4 signatures: any credentials are accepted.
 """
 from __future__ import annotations
 
+from . import url_routes
 from .http import HttpServer, Pending, Request, Streaming, bind_loopback
 
 __all__ = ["InvokeServer"]
@@ -34,6 +36,10 @@ class InvokeServer:
         from ..wire.dispatcher import Waiting, WireRequest
         driver = self.session.driver
         driver.catch_up()
+        if url_routes.is_function_url(request):      # not an AWS API operation: the function URL front door
+            answer = url_routes.answer(self.lab, request)
+            driver._check_waiters()
+            return answer
         wire = WireRequest(request.method, request.path, request.query, request.headers, request.body)
         answer = self.lab.dispatcher.handle(wire, internal_errors=True)
         driver._check_waiters()

@@ -139,6 +139,7 @@ class ProcessRuntime:
         env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), self.task_dir, env.get("PATH", ""),
                                        os.environ.get("PATH", "")])
         env["PYTHONUNBUFFERED"] = "1"
+        env["AWS_ENDPOINT_URL"] = self.session.endpoint()     # plain boto3 in the process reaches this lab
         return {k: str(v) for k, v in env.items()}
 
     # --- hooks called by the execution environment --------------------------------------------------------

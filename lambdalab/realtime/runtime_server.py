@@ -5,7 +5,9 @@ microVM talk to. Here each environment of a process runtime gets one too, on its
 
 - ``/2018-06-01/runtime/...`` goes straight to the environment's ``RuntimeAPI`` object, the same state machine
   the in-process runtime uses, so status codes and error bodies are the model's. A ``/next`` with nothing to
-  hand out waits on ``api.waiter`` until the environment delivers an invocation (or the runtime hangs up).
+  hand out waits on ``api.waiter`` until the environment delivers an invocation (or the runtime hangs up). A
+  response posted with ``Lambda-Runtime-Function-Response-Mode: streaming`` (chunked) hands each chunk to the
+  caller as it arrives; the error trailers end it as a failure.
 - ``/2020-01-01/extension/...``: ``ExtensionsAPI`` below. Extensions register during Init (registration closes
   at the runtime's first ``/next``), then long-poll ``event/next`` for INVOKE and SHUTDOWN events.
 - ``/2022-07-01/telemetry``: an extension subscribes an HTTP destination; ``Telemetry`` buffers events
@@ -21,6 +23,7 @@ import asyncio
 import json
 import uuid
 
+from ..sandbox.runtime_api import STREAM_LIMIT
 from .http import HttpServer, Pending, Request, bind_loopback, http_post
 
 __all__ = ["RuntimeServer", "ExtensionsRoutes", "TelemetryRoutes"]
@@ -218,7 +221,8 @@ class RuntimeServer:
         self.runtime = None                  # the ProcessRuntime, set when it is made
         self.extensions = ExtensionsRoutes(self)
         self.telemetry = TelemetryRoutes(self)
-        self.http = HttpServer(bind_loopback(), self.handle, max_body=MAX_REQUEST_BYTES, name=f"runtime-{env.id}")
+        self.http = HttpServer(bind_loopback(), self.handle, max_body=MAX_REQUEST_BYTES, name=f"runtime-{env.id}",
+                               stream_body=self._stream_body)
         self.address = f"127.0.0.1:{self.http.port}"
         session.driver.spawn(self.http.serve)
 
@@ -237,6 +241,22 @@ class RuntimeServer:
             result = _error(404, "NotFound", f"{request.method} {path} is not a route of this API")
         driver._check_waiters()
         return result
+
+    def _stream_body(self, method: str, target: str, headers: dict):
+        """A response the runtime posts in streaming mode: each chunk goes on towards the caller as it arrives
+        (the whole body, and its trailers, still reach the Runtime API at the end)."""
+        if method != "POST" or headers.get("lambda-runtime-function-response-mode", "").lower() != "streaming":
+            return None
+        parts = target.partition("?")[0].split("/")      # /2018-06-01/runtime/invocation/{id}/response
+        if len(parts) != 6 or parts[3] != "invocation" or parts[5] != "response":
+            return None
+        request_id, api, driver = parts[4], self.env.api, self.session.driver
+
+        def sink(data: bytes) -> None:
+            driver.catch_up()
+            api.post_response_chunk(request_id, data)
+            driver._check_waiters()
+        return sink, STREAM_LIMIT + 1
 
     def _runtime(self, request: Request):
         env, runtime = self.env, self.runtime

@@ -56,8 +56,12 @@ class RealTimeSession:
             self._shim = tempfile.mkdtemp(prefix="lambdalab-shim-")
             os.makedirs(os.path.join(self._shim, "lambdalab"))
             with open(os.path.join(self._shim, "lambdalab", "__init__.py"), "w") as fh:
-                fh.write('"""Inside a runtime process time is real: ll.sleep is time.sleep."""\n'
-                         "from time import sleep  # noqa: F401\n")
+                fh.write('"""Inside a runtime process time is real: ll.sleep is time.sleep; ll.client is boto3\'s\n'
+                         '(AWS_ENDPOINT_URL points it at the lab)."""\n'
+                         "from time import sleep  # noqa: F401\n\n\n"
+                         "def client(service, **kwargs):\n"
+                         "    import boto3\n"
+                         "    return boto3.client(service, **kwargs)\n")
         return self._shim
 
     def forget(self, runtime: ProcessRuntime) -> None:
@@ -93,6 +97,10 @@ class RealTimeSession:
         server = self.driver.call(InvokeServer, self, host, port)
         self.invoke_servers.append(server)
         return server.url
+
+    def endpoint(self) -> str:
+        """What a runtime process's ``AWS_ENDPOINT_URL`` names: the first ``lab.serve()`` (started if need be)."""
+        return self.invoke_servers[0].url if self.invoke_servers else self.serve()
 
     # --- the driver seam (lambdalab.driver) --------------------------------------------------------------------
     def call(self, fn, *args, **kwargs):

@@ -214,6 +214,9 @@ class RuntimeAPI:
             return self.post_init_error(body, lower.get("lambda-runtime-function-error-type"))
         parts = rest.split("/")
         if len(parts) == 4 and parts[1] == "invocation" and method == "POST":
+            if parts[3] == "response" and lower.get("lambda-runtime-function-response-mode", "").lower() == \
+                    "streaming":
+                return self._end_of_stream(parts[2], body, lower)
             if parts[3] == "response":
                 return self.post_response(parts[2], body)
             if parts[3] == "error":
@@ -221,6 +224,19 @@ class RuntimeAPI:
         if rest in ("/invocation/next", "/init/error") or (len(parts) == 4 and parts[1] == "invocation"):
             return _error(405, "MethodNotAllowed", f"{method} is not allowed on {path}")
         return _error(404, "NotFound", f"{method} {path} is not a Runtime API route")
+
+    def _end_of_stream(self, request_id: str, body: bytes, headers: dict):
+        """The end of a response posted in streaming mode (its chunks went on as they came): done, or failed
+        part-way as the trailers ``Lambda-Runtime-Function-Error-Type`` / ``-Error-Body`` (base64) say."""
+        error_type = headers.get("lambda-runtime-function-error-type")
+        if error_type is None:
+            return self.post_response(request_id, body, streaming=True)
+        try:
+            detail = base64.b64decode(headers.get("lambda-runtime-function-error-body", ""), validate=True)
+        except ValueError:
+            detail = json.dumps({"errorMessage": "the error body trailer is not base64", "errorType": error_type})
+            detail = detail.encode()
+        return self.post_error(request_id, detail, error_type)
 
     def statistics(self) -> dict[str, Any]:
         return {"state": self.state, "current": self.current.request_id if self.current else None,

@@ -1,0 +1,156 @@
+"""The event-driven front doors in a real-time lab: function URLs served by lab.serve() (path and Host forms,
+streamed with chunked encoding), InvokeWithResponseStream over HTTP, a custom runtime streaming through the real
+Runtime API (chunked POST, error trailers), and runtime processes reaching the lab with plain boto3."""
+from __future__ import annotations
+
+import http.client
+import json
+import time
+
+import boto3
+import pytest
+
+from .conftest import create_many
+
+STREAMING_BOOTSTRAP = r'''#!/usr/bin/env python3
+# A custom runtime that streams: a chunked POST to /response with the streaming response mode, written piece by
+# piece as the work goes on; a failure part-way is reported in the trailers.
+import base64, http.client, json, os, time
+host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
+while True:
+    api = http.client.HTTPConnection(host, int(port))
+    api.request("GET", "/2018-06-01/runtime/invocation/next")
+    got = api.getresponse()
+    event, rid = json.loads(got.read() or b"{}"), got.getheader("Lambda-Runtime-Aws-Request-Id")
+    api.putrequest("POST", f"/2018-06-01/runtime/invocation/{rid}/response")
+    api.putheader("Lambda-Runtime-Function-Response-Mode", "streaming")
+    api.putheader("Transfer-Encoding", "chunked")
+    api.putheader("Trailer", "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body")
+    api.endheaders()
+    for i in range(3):
+        piece = f"piece {i};".encode()
+        api.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+        time.sleep(0.3)
+    trailer = b""
+    if event.get("fail"):
+        body = base64.b64encode(json.dumps({"errorMessage": "gave up", "errorType": "Stream.Broken"}).encode())
+        trailer = b"Lambda-Runtime-Function-Error-Type: Stream.Broken\r\nLambda-Runtime-Function-Error-Body: " + \
+            body + b"\r\n"
+    api.send(b"0\r\n" + trailer + b"\r\n")
+    api.getresponse().read()
+    api.close()
+'''
+
+TICKS = '''
+import time
+def handler(event, context):
+    yield {"statusCode": 200, "headers": {"content-type": "text/plain", "x-kind": "ticks"}}
+    for i in range(3):
+        time.sleep(0.3)
+        yield f"tick {i}\\n"
+'''
+HELLO = '''
+def handler(event, context):
+    return {"statusCode": 200, "body": "hello " + event["rawPath"], "cookies": ["a=1", "b=2"]}
+'''
+SENDER = '''
+import os
+import boto3
+def handler(event, context):
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName="from-process")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="sent by " + os.environ["AWS_LAMBDA_FUNCTION_NAME"])
+    return os.environ["AWS_ENDPOINT_URL"]
+'''
+
+
+@pytest.fixture
+def lab(real_lab):
+    create_many(real_lab, {
+        "streamer": (None, {"bootstrap": ["python3", "bootstrap"]},
+                     {"Runtime": "provided.al2023", "files": {"bootstrap": STREAMING_BOOTSTRAP}, "Timeout": 10}),
+        "ticks": (TICKS, {}, {"Timeout": 10}),
+        "hello": (HELLO, {}, {}),
+        "sender": (SENDER, {"process": True}, {"Timeout": 10}),
+    })
+    return real_lab
+
+
+def public_url(lab, name, mode="BUFFERED"):
+    lam = lab.client("lambda")
+    url = lam.create_function_url_config(FunctionName=name, AuthType="NONE", InvokeMode=mode)["FunctionUrl"]
+    lam.add_permission(FunctionName=name, StatementId="url", Action="lambda:InvokeFunctionUrl", Principal="*",
+                       FunctionUrlAuthType="NONE")
+    return url
+
+
+def get(base: str, path: str, headers: dict | None = None):
+    host, port = base.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("GET", path, headers=headers or {})
+    return conn.getresponse()
+
+
+def test_lab_serve_answers_function_urls_in_path_and_host_form(lab):
+    url = public_url(lab, "hello")
+    url_id = url.split("//")[1].split(".")[0]
+    base = lab.serve()
+    response = get(base, f"/lambda-url/{url_id}/items?x=1")
+    assert response.status == 200 and response.read() == b"hello /items"
+    assert sorted(v for k, v in response.getheaders() if k.lower() == "set-cookie") == ["a=1", "b=2"]
+    by_host = get(base, "/other", {"Host": url.split("//")[1].rstrip("/")})
+    assert by_host.status == 200 and by_host.read() == b"hello /other"
+    assert get(base, "/lambda-url/" + "z" * 32 + "/").status == 404
+
+
+def test_a_streaming_url_sends_chunks_as_the_function_writes_them(lab):
+    url_id = public_url(lab, "ticks", "RESPONSE_STREAM").split("//")[1].split(".")[0]
+    base = lab.serve()
+    response = get(base, f"/lambda-url/{url_id}/")
+    assert response.status == 200 and response.getheader("x-kind") == "ticks"
+    assert response.getheader("Transfer-Encoding") == "chunked"
+    arrivals, body = [], b""
+    while True:
+        piece = response.read1(65536)
+        if not piece:
+            break
+        arrivals.append(time.monotonic())
+        body += piece
+    assert body == b"tick 0\ntick 1\ntick 2\n"
+    assert len(arrivals) >= 2 and arrivals[-1] - arrivals[0] > 0.3      # pieces came apart, not at the end
+
+
+def test_invoke_with_response_stream_over_http_and_a_runtime_streaming_through_the_runtime_api(lab):
+    client = boto3.client("lambda", endpoint_url=lab.serve(), region_name="us-east-1", aws_access_key_id="x",
+                          aws_secret_access_key="x")
+    response = client.invoke_with_response_stream(FunctionName="streamer", Payload=b"{}")
+    arrivals, payload, complete = [], b"", None
+    for event in response["EventStream"]:
+        if "PayloadChunk" in event:
+            arrivals.append(time.monotonic())
+            payload += event["PayloadChunk"]["Payload"]
+        else:
+            complete = event["InvokeComplete"]
+    assert payload == b"piece 0;piece 1;piece 2;" and complete.get("ErrorCode") is None
+    assert len(arrivals) == 3 and arrivals[2] - arrivals[0] > 0.4
+    steps = [s for s in lab.trace if (s.component, s.action) == ("runtime_api", "stream")]
+    assert len(steps) == 3
+
+
+def test_an_error_trailer_ends_the_stream_as_a_failure(lab):
+    events = list(lab.client("lambda").invoke_with_response_stream(FunctionName="streamer",
+                                                                   Payload=b'{"fail": true}')["EventStream"])
+    assert [e["PayloadChunk"]["Payload"] for e in events[:-1]] == [b"piece 0;", b"piece 1;", b"piece 2;"]
+    complete = events[-1]["InvokeComplete"]
+    assert complete["ErrorCode"] == "Stream.Broken" and json.loads(complete["ErrorDetails"])["errorMessage"] == \
+        "gave up"
+
+
+def test_a_runtime_process_reaches_the_lab_with_plain_boto3(lab):
+    sqs = lab.client("sqs")
+    url = sqs.create_queue(QueueName="from-process")["QueueUrl"]
+    answer = json.loads(lab.client("lambda").invoke(FunctionName="sender")["Payload"].read())
+    assert answer.startswith("http://127.0.0.1:")
+    (message,) = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["AWSTraceHeader"])["Messages"]
+    assert message["Body"] == "sent by sender"
+    assert "Lineage=" in message["Attributes"]["AWSTraceHeader"]      # botocore sent _X_AMZN_TRACE_ID on
