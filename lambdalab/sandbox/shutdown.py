@@ -74,6 +74,7 @@ def kill(env) -> None:
         env.tmp_path = None
     env.worker.remove(env)
     env.lab.counters.environment_down(env.snapshot.function.name)
+    env.forget_parts()
 
 
 def reset_runtime(env, why: str, reason: str) -> None:
