@@ -47,19 +47,23 @@ _COMPANIONS = (("_inv", "_run", "_mem"),
 class PercentileDuration:
     """A duration distribution given by percentiles (ms), drawn from its own seeded stream.
 
-    ``dist(rng)`` ignores the lab's RNG on purpose: a trace function's durations must not depend on the other
-    functions replayed in the same Lab (so a replay sharded by app gives the same numbers as one in one piece).
+    The curve is linear between the given points. A draw interpolates in a table of the curve at every whole
+    percent, which is the curve itself when the points fall on whole percents (the trace's do: 0, 1, 25, 50,
+    75, 99, 100) and costs one multiplication instead of a search. ``dist(rng)`` ignores the lab's RNG on
+    purpose: a trace function's durations must not depend on the other functions replayed in the same Lab (so
+    a replay sharded by app gives the same numbers as one in one piece).
     """
-    __slots__ = ("qs", "seconds", "_random", "mean")
+    __slots__ = ("qs", "seconds", "mean", "_table", "_random")
 
     def __init__(self, points, stream: str) -> None:
         points = sorted(points)
         self.qs = [q for q, _ in points]
         self.seconds = [max(0.0, ms) / 1000.0 for _, ms in points]
-        self._random = random.Random(stream).random
         # the mean of the piecewise-linear curve: the average of each segment, weighted by its probability
         self.mean = sum((q1 - q0) * (s0 + s1) / 2 for q0, q1, s0, s1 in
                         zip(self.qs, self.qs[1:], self.seconds, self.seconds[1:]))
+        self._table = [self.quantile(k / 100) for k in range(101)]
+        self._random = random.Random(stream).random
 
     def quantile(self, u: float) -> float:
         qs, s = self.qs, self.seconds
@@ -72,7 +76,11 @@ class PercentileDuration:
         return s[i - 1] + (s[i] - s[i - 1]) * (u - q0) / (q1 - q0)
 
     def __call__(self, rng=None) -> float:
-        return self.quantile(self._random())
+        u = self._random() * 100.0
+        k = int(u)
+        table = self._table
+        low = table[k]
+        return low + (table[k + 1] - low) * (u - k)
 
 
 @dataclass(eq=False)
