@@ -16,11 +16,18 @@ functions (``app_cold_p75``: the 75th-percentile function) against the memory he
 (``wasted_memory_gb_seconds``). The overall cold-start share barely moves between policies on this trace:
 most invocations belong to a few busy functions that are always warm.
 
+The account's concurrency limit is shared by all functions, and this trace needs a lot of it: a few functions
+run for minutes at a time, so about 19,000 invocations run at once at the day's peak. AWS raises the default
+1,000 on request; give the Lab a limit above the peak (``Lab(account_concurrency=40_000)``), or the limit
+throttles requests and changes what the keep-alive comparison measures. ``result().labs`` says, per Lab, the
+peak concurrency against the limit (``limit_bound``).
+
 A replay can be split by app over processes or a Dask cluster (``replay_sharded``): apps are independent (each
-draws from its own random streams and keeps its own environments and keep-alive history), except for the
-account's concurrency limit, which all functions share. Each shard's Lab gets an equal share of the limit;
-the result reports throttles, and a replay whose limit never throttled anything (check ``throttles == 0``)
-gives the same per-function numbers in one piece or in shards.
+draws from its own random streams and keeps its own environments and keep-alive history), except for that
+limit and for worker hosts, which apps share. Each shard's Lab gets an equal share of the limit; when no
+shard's peak reached its share, the limit never bound. A worker host's lease end shuts down the idle
+environments on it, whoever's they are, so with worker leases a shard's results differ slightly from one
+piece's; with ``worker_lease=None`` (and the limit not binding) they are the same, row for row.
 """
 from __future__ import annotations
 
@@ -90,24 +97,29 @@ class Replay:
         """Per function: invocations, cold starts, throttles and idle memory so far (run the Lab first)."""
         lab = self.lab
         rows = []
+        idle = lab.fleet.idle_gb_seconds_by_function()
         for f in self.trace.functions:
             counts = lab.counters.function(f.name)
             rows.append({"function": f.name, "app": f.app_hash, "memory_mb": f.memory_mb,
                          "trace_invocations": f.invocations, "requests": counts.requests,
                          "invocations": counts.invocations, "cold_starts": counts.cold_starts,
-                         "throttles": counts.throttles,
-                         "wasted_memory_gb_seconds": lab.fleet.idle_gb_seconds(f.name)})
-        return ReplayResult(rows)
+                         "throttles": counts.throttles, "wasted_memory_gb_seconds": idle.get(f.name, 0.0)})
+        peak = lab.counters.busy_peak
+        return ReplayResult(rows, [{"functions": len(rows), "account_concurrency": lab.account_concurrency,
+                                    "max_concurrency": peak, "limit_bound": peak >= lab.account_concurrency,
+                                    "peak_mib": _peak_mib()}])
 
     def summary(self) -> dict:
         return self.result().summary()
 
 
 class ReplayResult:
-    """Per-function rows of a replay (``rows``) and the figures the policies are compared by (``summary()``)."""
+    """Per-function rows of a replay (``rows``), the figures policies are compared by (``summary()``), and per
+    Lab (one, or one per shard) its peak concurrency against its limit and its process's peak memory (``labs``)."""
 
-    def __init__(self, rows: list[dict]) -> None:
+    def __init__(self, rows: list[dict], labs: list[dict]) -> None:
         self.rows = rows
+        self.labs = labs
 
     def cold_shares(self) -> list[float]:
         """Each function's share of invocations that started cold (functions with no invocation left out)."""
@@ -129,6 +141,7 @@ class ReplayResult:
             "app_cold_p75": _percentile(shares, 0.75),
             "app_cold_p90": _percentile(shares, 0.90),
             "wasted_memory_gb_seconds": sum(r["wasted_memory_gb_seconds"] for r in rows),
+            "limit_bound": any(lab["limit_bound"] for lab in self.labs),
         }
 
     def __repr__(self) -> str:
@@ -145,6 +158,18 @@ def _percentile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
+def _peak_mib() -> float | None:
+    """This process's peak resident memory (VmHWM), Linux only."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def _replay_shard(params: dict, seed) -> dict:
     """One shard of ``replay_sharded`` (runs wherever the sweep sends it)."""
     from .lab import Lab
@@ -154,7 +179,8 @@ def _replay_shard(params: dict, seed) -> dict:
     lab = Lab(seed=seed, trace="off", **options)
     replay = lab.replay(trace, keep_alive=copy.deepcopy(params["keep_alive"]))
     lab.run(until=replay.end)
-    return {"rows": replay.result().rows}
+    result = replay.result()
+    return {"rows": result.rows, "labs": [dict(info, shard=params["shard"]) for info in result.labs]}
 
 
 def replay_sharded(trace, *, keep_alive=None, shards: int = 2, executor=None, seed=0, progress=True,
@@ -173,4 +199,4 @@ def replay_sharded(trace, *, keep_alive=None, shards: int = 2, executor=None, se
     failed = [r for r in out if r.get("error")]
     if failed:
         raise RuntimeError(f"shard {failed[0]['shard']} failed: {failed[0]['error']}")
-    return ReplayResult([row for r in out for row in r["rows"]])
+    return ReplayResult([row for r in out for row in r["rows"]], [lab for r in out for lab in r["labs"]])

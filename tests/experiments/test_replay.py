@@ -63,6 +63,17 @@ def test_the_hybrid_policy_cuts_the_typical_apps_cold_starts(quiet):
     assert longer["app_cold_p75"] < fixed["app_cold_p75"]
 
 
+def test_the_result_says_whether_the_account_limit_bound():
+    busy = ll.traces.azure2019(functions=["fn-bcbea1f2"], minutes=2)     # ~10 s invocations, hundreds a second
+    for limit, bound in ((100, True), (20_000, False)):
+        lab = ll.Lab(seed=0, trace="off", account_concurrency=limit)
+        replay = lab.replay(busy)
+        lab.run(until=replay.end)
+        (info,) = replay.result().labs
+        assert info["limit_bound"] is bound and replay.summary()["limit_bound"] is bound
+        assert info["account_concurrency"] == limit and (info["max_concurrency"] == limit) is bound
+
+
 def test_a_trace_replays_into_a_lab_of_its_own():
     trace = ll.traces.azure2019(functions=3, minutes=2)
     lab = ll.Lab(seed=0)
