@@ -15,11 +15,11 @@ from __future__ import annotations
 import base64
 import json
 
-from .control_plane.concurrency import MIN_UNRESERVED
 from .control_plane import errors
+from .control_plane.concurrency import MIN_UNRESERVED
 from .control_plane.errors import aws_error, error_code, error_message, error_status
 from .control_plane.recursion import MAX_CHAIN
-from .invocation import BulkLane, Invocation, LeanInvocation
+from .invocation import Invocation
 
 __all__ = ["Frontend", "StreamingBody", "SYNC_PAYLOAD_LIMIT", "ASYNC_PAYLOAD_LIMIT"]
 
@@ -27,6 +27,7 @@ SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
 ASYNC_PAYLOAD_LIMIT = 1024 * 1024
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 INVOKE_PARAMETERS = frozenset({"FunctionName", "InvocationType", "LogType", "ClientContext", "Payload", "Qualifier"})
+_new = object.__new__
 
 
 class StreamingBody:
@@ -72,11 +73,14 @@ class Frontend:
         # requests in flight: per function, Stats' busy count (``in_use``); those let in against the account's
         # unreserved pool are counted here in all and per function (``unreserved`` of the function's counters)
         self.unreserved_in_use = 0
-        self._lanes: dict = {}          # snapshot -> its BulkLane, or False if it may not take the bulk lane
         self._functions = lab.control_plane.functions
         self._bits = lab.ids.bits
         self._engine = lab.engine
         self._counters = lab.counters
+        self._counts = lab.counters.functions        # function name -> its counters (busy is the in-flight count)
+        self._trace = lab.trace
+        self._real_epoch = lab.epoch if lab.epoch != Invocation.epoch else None
+        self._answer_200 = self._answer             # (one bound method for every response)
 
     # --- the Invoke API ------------------------------------------------------------------------------------
     def invoke(self, **params) -> Invocation:
@@ -89,102 +93,149 @@ class Frontend:
                stream=None) -> Invocation:
         """Process one Invoke request now. Never raises: a refusal is recorded on the returned Invocation.
         ``trace_header``: the X-Ray header the request carried (it continues that request chain); ``stream``: the
-        caller's side of a streamed response (``lambdalab.streaming.ResponseStream``)."""
-        lab = self.lab
-        inv = Invocation(lab.ids.uuid(), b"", params.get("InvocationType", "RequestResponse"),
-                         params.get("LogType", "None"), params.get("ClientContext"), source)
-        inv.stream = stream
-        inv.t_arrival = lab.engine.now
-        name = params.get("FunctionName")
-        if lab.trace.full and source == "client":
-            lab.trace.emit("client", "invoke", f"Invoke {name} ({inv.invocation_type})", request_id=inv.request_id,
-                           function=name, target="frontend", invocation_type=inv.invocation_type)
+        caller's side of a streamed response (``lambdalab.streaming.ResponseStream``).
+
+        Every invoke takes this path, one from a notebook or a million from ``lab.poisson``; what only a reader
+        would see (the request id's text, a new chain's X-Ray header, the response dict, the Steps) is made when
+        it is read or when the trace is "full".
+        """
+        inv = _new(Invocation)
+        inv.bits = self._bits(128)                # the request id's random bits (its text is made when read)
+        inv.t_arrival = self._engine.now
+        inv.lines = None                          # (read on the way: set here, they are quicker reads)
+        inv.done = inv.cold = False
+        if source != "client":
+            inv.source = source
+        if self._real_epoch is not None:
+            inv.epoch = self._real_epoch
+        if stream is not None:
+            inv.stream = stream
+        full = self._trace.full
+        if full and source == "client":
+            name = params.get("FunctionName")
+            itype = params.get("InvocationType", "RequestResponse")
+            self._trace.emit("client", "invoke", f"Invoke {name} ({itype})", request_id=inv.request_id,
+                             function=name, target="frontend", invocation_type=itype)
         try:
-            self._accept(inv, params, trace_header)
+            get = params.get
+            name = get("FunctionName")
+            itype = get("InvocationType")
+            n = len(params)
+            # the usual request, a bare function name (and RequestResponse): nothing more to check or parse
+            fn = self._functions.get(name) if type(name) is str and \
+                (n == 1 or n == 2 and itype == "RequestResponse") else None
+            if fn is not None:
+                snap = fn.latest
+                version = "$LATEST"
+                itype = "RequestResponse"
+            else:
+                fn, snap, version = self._validate(inv, params)
+                itype = inv.invocation_type
+            state = snap.config.get("State", "Active")
+            if state != "Active":
+                raise aws_error("ResourceConflictException", "The operation cannot be performed at this time. "
+                                f"The function is currently in the following state: {state}", 409)
+            if trace_header is not None:      # a request made by (or caused by) another invocation's code
+                rounds = self._chain(inv, fn, trace_header)
         except errors.ClientError as error:      # (botocore's, looked up only when something was raised)
             self.reject(inv, error)
             return inv
-        if inv.invocation_type == "DryRun":
-            lab.trace.emit("frontend", "dry_run", "DryRun: the request is valid; nothing runs (204)",
-                           request_id=inv.request_id, function=inv.function.name, status=204)
+        inv.function = fn
+        inv.snapshot = snap
+        if full:
+            if itype == "RequestResponse":
+                words = (f"Resolve {fn.name}:{version}, check concurrency ({self.in_use.get(fn.name, 0):,} of "
+                         f"{self.limit_of(fn):,} in use)")
+            else:
+                words = f"Resolve {fn.name}:{version} and validate the {itype} request"
+            chain = {}
+            if trace_header:
+                caller = self.lab.calls.caller
+                chain = {"trace_root": inv.trace_id.partition(";")[0][5:], "chain_rounds": rounds}
+                if caller is not None:
+                    chain["caller"] = caller.request_id
+                    words += f" (called by {caller.function.name}, request {caller.request_id[:8]})"
+            self._trace.emit("frontend", "receive", words, request_id=inv.request_id, function=fn.name,
+                             version=version, payload_bytes=len(inv.payload), invocation_type=itype, **chain)
+        if itype == "RequestResponse":
+            self.run(inv)
+        elif itype == "Event":
+            self.lab.async_invoke.accept(inv)
+        else:
+            self._trace.emit("frontend", "dry_run", "DryRun: the request is valid; nothing runs (204)",
+                             request_id=inv.request_id, function=fn.name, status=204)
             inv.status = "ok"
-            inv.response = self._response(inv, 204, b"")
+            inv.response = self.response_for(inv, 204, b"")
             inv.finish()
-            return inv
-        if inv.invocation_type == "Event":
-            lab.async_invoke.accept(inv)
-            return inv
-        self.run(inv)
         return inv
 
-    def submit_lean(self, params: dict) -> Invocation:
-        """``submit(params)`` for a request nobody will look at: the bulk lane of ``lab.poisson``.
+    def _chain(self, inv: Invocation, fn, trace_header: str) -> int:
+        """The request continues a chain (``trace_header``): its X-Ray header, and how many times the chain has
+        now invoked ``fn``; past ``MAX_CHAIN`` a synchronous one is stopped (an Event one when the poller would
+        run it)."""
+        recursion = self.lab.recursion
+        inv.trace_id, rounds = recursion.descend(fn, trace_header, inv.request_id)
+        if rounds > MAX_CHAIN and inv.invocation_type != "Event" and recursion.mode(fn) == "Terminate":
+            recursion.dropped(fn)
+            raise recursion.error()
+        return rounds
 
-        Used when the trace is not "full" and ``params`` were checked once by the caller (only FunctionName, a
-        bare name, and InvocationType RequestResponse: no payload, no qualifier). When the function is a
-        synthetic one on ``$LATEST`` (no extensions, no provisioned concurrency), the request takes the same path
-        with the same decisions and draws as ``submit``, skipping what only a reader would see: the request id's
-        text (its random bits are still drawn), the X-Ray header, the boto3-shaped response. Anything else goes
-        through ``submit``.
-        """
-        name = params["FunctionName"]
-        fn = self._functions.get(name)
-        if fn is None:
-            return self.submit(params)
-        snap = fn.latest
-        lane = self._lanes.get(snap)
-        if lane is None:
-            model = snap.model
-            eligible = bool(model.get("synthetic")) and not model.get("extensions")
-            lane = self._lanes[snap] = eligible and BulkLane(snap, self._counters.function(name), self.lab.rng,
-                                                             self.lab.epoch)
-        if not lane or snap.provisioned is not None or snap.config["State"] != "Active":
-            return self.submit(params)
-        inv = LeanInvocation(self._bits(128), lane, self._engine.now)
-        # run(), for this request
-        counts = lane.stats
-        reserved = fn.reserved
-        if reserved is None:
-            unreserved = self.unreserved_in_use
-            # (at least MIN_UNRESERVED always stay unreserved, so below that there is nothing to add up)
-            if unreserved >= MIN_UNRESERVED and \
-                    unreserved >= self.lab.account_concurrency - self.lab.concurrency.total_reserved():
-                self._counters.request(name)
-                self.throttle(inv, "ConcurrentInvocationLimitExceeded")
-                return inv
-            self.unreserved_in_use = unreserved + 1
-            counts.unreserved += 1
-        elif counts.busy >= reserved:
-            self._counters.request(name)
-            self.throttle(inv, "ReservedFunctionConcurrentInvocationLimitExceeded")
-            return inv
-        self._counters.lean_start(counts)       # request + busy_change(name, 1)
-        inv.status = "running"
-        if self.lab.fleet.acquire_lean(inv):
-            return inv
-        self.release(name)                       # the scaling rate refused a new environment
-        self.throttle(inv, "ConcurrentInvocationLimitExceeded")
-        return inv
-
-    def _accept(self, inv: Invocation, params: dict, trace_header: str | None = None) -> None:
-        lab = self.lab
-        unknown = params.keys() - INVOKE_PARAMETERS
-        if unknown:
+    def _validate(self, inv: Invocation, params: dict):
+        """Every check of an Invoke request, in AWS's order; the first to fail raises its ClientError. Returns
+        (function, the version that runs, the version as traced)."""
+        if not INVOKE_PARAMETERS.issuperset(params):
+            unknown = params.keys() - INVOKE_PARAMETERS
             raise aws_error("InvalidParameterValueException",
                             f"Unsupported Invoke parameter(s): {', '.join(sorted(unknown))}", 400)
+        get = params.get
         if "FunctionName" not in params:
             raise aws_error("ValidationException", "1 validation error detected: Value null at 'functionName' "
                             "failed to satisfy constraint: Member must not be null", 400)
-        if inv.invocation_type not in INVOCATION_TYPES:
-            raise aws_error("ValidationException", f"1 validation error detected: Value '{inv.invocation_type}' at "
+        itype = get("InvocationType", "RequestResponse")
+        inv.invocation_type = itype
+        if itype not in INVOCATION_TYPES:
+            raise aws_error("ValidationException", f"1 validation error detected: Value '{itype}' at "
                             "'invocationType' failed to satisfy constraint: Member must satisfy enum value set: "
                             "[Event, RequestResponse, DryRun]", 400)
-        if inv.log_type not in ("None", "Tail"):
-            raise aws_error("ValidationException", f"1 validation error detected: Value '{inv.log_type}' at "
-                            "'logType' failed to satisfy constraint: Member must satisfy enum value set: "
-                            "[None, Tail]", 400)
-        payload = params.get("Payload")
-        payload = b"" if payload is None else payload_bytes(payload)
+        self._options(inv, get)
+        name = params["FunctionName"]
+        if type(name) is str and "Qualifier" not in params:
+            fn = self._functions.get(name)
+            if fn is not None:
+                return fn, fn.latest, "$LATEST"
+        return self._resolve(inv, name, get("Qualifier"))
+
+    def _options(self, inv: Invocation, get) -> None:
+        """The optional parameters: LogType, ClientContext, Payload (checked in that order)."""
+        log_type = get("LogType")
+        if log_type is not None and log_type != "None":
+            inv.log_type = log_type
+            if log_type != "Tail":
+                raise aws_error("ValidationException", f"1 validation error detected: Value '{log_type}' at "
+                                "'logType' failed to satisfy constraint: Member must satisfy enum value set: "
+                                "[None, Tail]", 400)
+            inv.lines = []
+        context = get("ClientContext")
+        if context is not None:
+            inv.client_context = context
+        payload = get("Payload")
+        if payload is not None:
+            self._payload(inv, payload)
+
+    def _resolve(self, inv: Invocation, name, qualifier):
+        """A qualified or ARN-shaped name: (function, the version that runs, the version as traced)."""
+        lab = self.lab
+        fn, qualifier, alias = lab.control_plane.resolve(name, qualifier)
+        version = alias.function_version if alias else (qualifier or "$LATEST")
+        if alias and alias.weights:
+            (extra, weight), = alias.weights.items()
+            if lab.rng.random() < weight:
+                version = extra
+        inv.qualifier = qualifier
+        return fn, fn.snapshot(version), version
+
+    def _payload(self, inv: Invocation, payload) -> None:
+        payload = payload_bytes(payload)
         limit = ASYNC_PAYLOAD_LIMIT if inv.invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
         if len(payload) > limit:
             raise aws_error("RequestEntityTooLargeException",
@@ -196,48 +247,7 @@ class Frontend:
                 raise aws_error("InvalidRequestContentException",
                                 f"Could not parse request body into json: Could not parse payload into json: {exc}",
                                 400) from None
-        inv.payload = payload
-        # a bare name of an existing function, no qualifier: nothing to parse (it was validated at creation)
-        name = params["FunctionName"]
-        fn = lab.control_plane.functions.get(name) if type(name) is str and "Qualifier" not in params else None
-        if fn is not None:
-            qualifier = alias = None
-        else:
-            fn, qualifier, alias = lab.control_plane.resolve(params["FunctionName"], params.get("Qualifier"))
-        version = alias.function_version if alias else (qualifier or "$LATEST")
-        if alias and alias.weights:
-            (extra, weight), = alias.weights.items()
-            if lab.rng.random() < weight:
-                version = extra
-        snap = fn.snapshot(version)
-        state = snap.config.get("State", "Active")
-        if state != "Active":
-            raise aws_error("ResourceConflictException", "The operation cannot be performed at this time. The "
-                            f"function is currently in the following state: {state}", 409)
-        inv.trace_id, rounds = lab.recursion.descend(fn, trace_header, inv.request_id)
-        if rounds > MAX_CHAIN and inv.invocation_type != "Event" and lab.recursion.mode(fn) == "Terminate":
-            lab.recursion.dropped(fn)        # (an Event invoke is stopped when the poller would run it)
-            raise lab.recursion.error()
-        inv.function, inv.snapshot, inv.qualifier = fn, snap, qualifier
-        inv.invoked_arn = f"{fn.arn}:{qualifier}" if qualifier else fn.arn
-        if inv.log_type == "Tail":
-            inv.lines = []
-        if lab.trace.full:
-            if inv.invocation_type == "RequestResponse":
-                words = (f"Resolve {fn.name}:{version}, check concurrency ({self.in_use.get(fn.name, 0):,} of "
-                         f"{self.limit_of(fn):,} in use)")
-            else:
-                words = f"Resolve {fn.name}:{version} and validate the {inv.invocation_type} request"
-            chain = {}
-            if trace_header:                  # a request made by (or caused by) another invocation's code
-                caller = lab.calls.caller
-                chain = {"trace_root": inv.trace_id.partition(";")[0][5:], "chain_rounds": rounds}
-                if caller is not None:
-                    chain["caller"] = caller.request_id
-                    words += f" (called by {caller.function.name}, request {caller.request_id[:8]})"
-            lab.trace.emit("frontend", "receive", words,
-                           request_id=inv.request_id, function=fn.name, version=version,
-                           payload_bytes=len(payload), invocation_type=inv.invocation_type, **chain)
+            inv.payload = payload
 
     def limit_of(self, fn) -> int:
         if fn.reserved is not None:
@@ -246,46 +256,41 @@ class Frontend:
 
     def run(self, inv: Invocation) -> bool:
         """The synchronous data plane for an accepted request. False if it was throttled."""
-        lab = self.lab
         fn = inv.function
-        name = fn.name
-        lab.counters.request(name)
-        counts = lab.counters.function(name)
-        reason = None
-        if fn.reserved is not None:
-            if counts.busy >= fn.reserved:
-                reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
-        elif self.unreserved_in_use >= lab.account_concurrency - lab.concurrency.total_reserved():
-            reason = "ConcurrentInvocationLimitExceeded"
-        if reason is None:
-            if fn.reserved is None:
-                self.unreserved_in_use += 1
-                counts.unreserved += 1
-            lab.counters.busy_change(name, 1)
-            if lab.trace.full:
-                lab.trace.emit("frontend", "dispatch", "Hand the request to the Worker Manager",
-                               request_id=inv.request_id, function=name, version=inv.snapshot.version,
-                               target="worker_manager")
-            inv.status = "running"
-            if lab.fleet.acquire(inv):
-                return True
-            self.release(name)               # the scaling rate refused a new environment
-            reason = "ConcurrentInvocationLimitExceeded"
-        self.throttle(inv, reason)
+        counts = self._counts.get(fn.name) or self._counters.function(fn.name)
+        counts.requests += 1
+        reserved = fn.reserved
+        if reserved is None:
+            unreserved = self.unreserved_in_use
+            # (at least MIN_UNRESERVED always stay unreserved, so below that there is nothing to add up)
+            if unreserved >= MIN_UNRESERVED and \
+                    unreserved >= self.lab.account_concurrency - self.lab.concurrency.total_reserved():
+                self.throttle(inv, "ConcurrentInvocationLimitExceeded")
+                return False
+            self.unreserved_in_use = unreserved + 1
+            counts.unreserved += 1
+        elif counts.busy >= reserved:
+            self.throttle(inv, "ReservedFunctionConcurrentInvocationLimitExceeded")
+            return False
+        self._counters.busy_up(counts)
+        if self._trace.full:
+            self._trace.emit("frontend", "dispatch", "Hand the request to the Worker Manager",
+                             request_id=inv.request_id, function=fn.name, version=inv.snapshot.version,
+                             target="worker_manager")
+        inv.status = "running"
+        if self.lab.fleet.acquire(inv):
+            return True
+        self.release(counts)                   # the scaling rate refused a new environment
+        self._counters.busy_down(counts)
+        self.throttle(inv, "ConcurrentInvocationLimitExceeded")
         return False
 
-    def release_lean(self, counts) -> None:
-        """``release`` on the bulk lane, whose busy count ``Stats.lean_done`` has already taken down."""
+    def release(self, counts) -> None:
+        """A request let in by ``run`` is over (``counts``: its function's counters, whose busy count
+        ``Stats.invocation_done`` has taken down)."""
         if counts.unreserved:
             counts.unreserved -= 1
             self.unreserved_in_use -= 1
-
-    def release(self, name: str) -> None:
-        counts = self.lab.counters.function(name)
-        if counts.unreserved:
-            counts.unreserved -= 1
-            self.unreserved_in_use -= 1
-        self.lab.counters.busy_change(name, -1)
 
     @property
     def in_use(self) -> dict[str, int]:
@@ -321,17 +326,13 @@ class Frontend:
         inv.finish()
 
     def respond(self, inv: Invocation) -> None:
-        """The invocation is over: build the 200 response and hand it back (to the caller or the poller)."""
-        lab = self.lab
-        inv.t_end = lab.engine.now
-        if type(inv) is LeanInvocation:   # the bulk lane: nobody reads a response, so none is built
-            inv.done = True
-            return
-        body = inv.body
-        if inv.status in ("timeout", "exit") or inv.status == "error":
-            pass
-        inv.response = self._response(inv, 200, body)
-        if lab.trace.full:
+        """The invocation is over: the 200 response goes back (to the caller or the poller). It is made when it
+        is first read, except a LogType=Tail one: its log tail is what was written by now."""
+        inv.answer = self._answer_200
+        if inv.lines is not None:
+            inv.response = self._answer(inv)
+        if self._trace.full:
+            lab = self.lab
             function_error = " (FunctionError: Unhandled)" if inv.function_error else ""
             lab.trace.emit("frontend", "return", f"Return 200 to the caller{function_error}",
                            request_id=inv.request_id, function=inv.function.name, version=inv.snapshot.version,
@@ -345,7 +346,11 @@ class Frontend:
             inv.stream.finish(inv)
         inv.finish()
 
-    def _response(self, inv: Invocation, status: int, body: bytes) -> dict:
+    def _answer(self, inv: Invocation) -> dict:
+        return self.response_for(inv, 200, inv.body)
+
+    def response_for(self, inv: Invocation, status: int, body: bytes) -> dict:
+        """The boto3-shaped invoke response for ``inv`` (200 with the function's answer, 202, 204)."""
         headers = {"content-type": "application/json", "x-amzn-requestid": inv.request_id}
         out = {"ResponseMetadata": {"RequestId": inv.request_id, "HTTPStatusCode": status, "HTTPHeaders": headers,
                                     "RetryAttempts": 0},

@@ -31,7 +31,7 @@ from .control_plane.recursion import Recursion
 from .control_plane.tags import Tags
 from .driver import VirtualDriver
 from .ecr import ImageRegistry
-from .engine.clock import Engine
+from .engine.clock import VIRTUAL_EPOCH, Engine
 from .engine.distributions import as_distribution
 from .engine.trace import Trace
 from .fleet.cost_model import CostModel
@@ -47,7 +47,6 @@ from .url_frontend import UrlFrontend, lab_http
 
 __all__ = ["Lab"]
 
-VIRTUAL_EPOCH = 1767225600.0     # 2026-01-01T00:00:00Z: what virtual time 0 reads as on a wall clock
 DEFAULT_ROLE = "arn:aws:iam::{account}:role/lambdalab-execution-role"
 
 
@@ -302,22 +301,19 @@ class Lab:
         """Start an invocation at virtual time ``at`` (default now) without waiting for it."""
         if at is None or at <= self.now:
             return self.frontend.submit(invoke_params)
-        holder = Invocation("", b"")
+        holder = Invocation(None)
         self.engine.at(at, self._arrive, holder, invoke_params)
         return holder
 
     def _arrive(self, holder: Invocation, params: dict) -> None:
-        callbacks = holder.callbacks           # the caller's, added before the arrival: keep them
+        callbacks = holder.__dict__.pop("callbacks", None)    # the caller's, added before the arrival: keep them
         inv = self.frontend.submit(params)
-        for name in Invocation.__slots__:
-            if name != "__weakref__":
-                setattr(holder, name, getattr(inv, name))
-        if inv.done:
-            holder.callbacks = []
-            for cb in callbacks:
-                cb(holder)
-        else:
+        _copy_fields(inv, holder)
+        if callbacks is not None:
             holder.callbacks = callbacks
+        if inv.done:
+            _copy_into(inv, holder)
+        else:
             inv.callbacks.append(lambda done: _copy_into(done, holder))
 
     @on_driver
@@ -336,10 +332,6 @@ class Lab:
         left = count if count is not None else -1
         uniform, engine = self.rng.random, self.engine
         submit = self.frontend.submit
-        if invocation_type == "RequestResponse" and payload is None and type(function_name) is str \
-                and ":" not in function_name and not self.trace.full:
-            # nobody holds these requests: outside trace="full" they may take the frontend's bulk lane
-            submit = self.frontend.submit_lean
 
         at = engine.at
 
@@ -431,12 +423,15 @@ class Lab:
                 f"environments={len(self.fleet.environments)} trace={self.trace.mode}>")
 
 
+def _copy_fields(inv: Invocation, holder: Invocation) -> None:
+    inv.request_id                          # (made now, so the holder has the same text)
+    holder.__dict__.update((k, v) for k, v in inv.__dict__.items() if k != "callbacks")
+
+
 def _copy_into(inv: Invocation, holder: Invocation) -> None:
-    callbacks = holder.callbacks
-    for name in Invocation.__slots__:
-        if name != "__weakref__":
-            setattr(holder, name, getattr(inv, name))
-    holder.callbacks = []
+    """``inv`` is done: ``holder`` (what ``lab.submit(at=...)`` returned) becomes it, and its callbacks run."""
+    callbacks = holder.__dict__.pop("callbacks", None) or ()
+    _copy_fields(inv, holder)
     for cb in callbacks:
         cb(holder)
 

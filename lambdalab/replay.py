@@ -77,8 +77,8 @@ class Replay:
         lab = self.lab
         engine = lab.engine
         params = {"FunctionName": name, "InvocationType": "RequestResponse"}
-        # nobody holds these requests: outside trace="full" they take the frontend's bulk lane, as poisson's do
-        submit = lab.frontend.submit if lab.trace.full else lab.frontend.submit_lean
+        # nobody holds these requests: outside trace="full" only counters are made of them, as of poisson's
+        submit = lab.frontend.submit
         following = iter(times).__next__
 
         def arrive() -> None:

@@ -147,7 +147,7 @@ class AsyncInvoke(EventInvokeConfigs):
                            f"event(s) now on the queue", request_id=inv.request_id, function=fn.name,
                            queue_depth=self.waiting[fn.name], payload_bytes=len(inv.payload))
         inv.status = "ok"
-        inv.response = lab.frontend._response(inv, 202, b"")
+        inv.response = lab.frontend.response_for(inv, 202, b"")
         if full and inv.source == "client":
             lab.trace.emit("client", "response", "202 Accepted: the caller has its request id and goes on",
                            request_id=inv.request_id, function=fn.name, status=202)

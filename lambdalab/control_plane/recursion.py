@@ -22,7 +22,7 @@ import hashlib
 
 from .errors import aws_error
 
-__all__ = ["Recursion", "MAX_CHAIN", "lineage_of", "merge_headers"]
+__all__ = ["Recursion", "MAX_CHAIN", "lineage_of", "merge_headers", "chain_start"]
 
 MAX_CHAIN = 16
 LOOP_MODES = ("Allow", "Terminate")
@@ -52,6 +52,18 @@ def _format(fields: dict[str, str], lineage: dict[str, int]) -> str:
     if lineage:
         text += ";Lineage=" + "|".join(f"{h}:{n}" for h, n in lineage.items())
     return text
+
+
+def chain_start(epoch_seconds: float, request_id: str, arn: str) -> str:
+    """The header of a request that starts a chain (it carried none): its own root, the first round of ``arn``.
+    (``Recursion.descend`` gives the same for such a request; an Invocation makes it when first read.)"""
+    span = request_id.replace("-", "")
+    fields = {"Root": f"1-{int(epoch_seconds):08x}-{span[:24]}", "Parent": span[-16:], "Sampled": "0"}
+    return _format(fields, {_lineage_hash(arn): 1})
+
+
+def _lineage_hash(arn: str) -> str:
+    return hashlib.sha256(arn.encode()).hexdigest()[:8]
 
 
 def merge_headers(headers) -> str | None:
@@ -100,7 +112,7 @@ class Recursion:
     def lineage_hash(self, fn) -> str:
         digest = self._hashes.get(fn.arn)
         if digest is None:
-            digest = self._hashes[fn.arn] = hashlib.sha256(fn.arn.encode()).hexdigest()[:8]
+            digest = self._hashes[fn.arn] = _lineage_hash(fn.arn)
         return digest
 
     def descend(self, fn, header: str | None, request_id: str) -> tuple[str, int]:

@@ -26,8 +26,9 @@ The public surface, all a component needs (nothing outside ``lambdalab.engine`` 
 - ``defer(time, callback, *args)`` makes a timer that takes its place in the order *now* (the sequence number
   ``at`` would give it) but waits off the heap until ``arm(timer)``. ``drop(timer)`` withdraws a timer whose
   callback would have done nothing when it came due: the clock still ends a run no earlier than its time, as
-  running it would have made it. Together they let a component keep one armed timer for many pending ones
-  (the Worker Manager's idle sweep) and still get the order and the clock of one event each.
+  running it would have made it.
+- ``TimerQueue(engine, callback)``: many pending timers whose times never go down, one heap entry (the Worker
+  Manager's idle sweep keeps one per pool), with the order and the clock of one event each.
 
 A ``Timer`` is the heap entry itself, a list ``[time, seq, callback, args]``: creating no other object keeps the
 hot path cheap. Treat it as a handle: read ``timer[0]`` for its time, change it only through the methods above.
@@ -36,14 +37,17 @@ from __future__ import annotations
 
 import gc
 import random
+from collections import deque
+from itertools import count
 from heapq import heappop, heappush
 from typing import Any, Callable
 
-__all__ = ["Engine", "Timer", "TICK_EVERY"]
+__all__ = ["Engine", "Timer", "TimerQueue", "TICK_EVERY", "VIRTUAL_EPOCH"]
 
 Timer = list  # [time, seq, callback | None, args]: see the module docstring
 FULL_COLLECTION_EVERY = 1000    # gc threshold2 while running: young collections between two full ones
 TICK_EVERY = 4096               # events between two calls of run()'s ``tick``
+VIRTUAL_EPOCH = 1767225600.0    # 2026-01-01T00:00:00Z: what virtual time 0 reads as on a wall clock
 
 
 class Engine:
@@ -54,7 +58,7 @@ class Engine:
     def __init__(self, seed: int | None = 0) -> None:
         self.now = 0.0
         self._heap: list[Timer] = []
-        self._seq = 0
+        self._seq = count(1)            # sequence numbers, one per timer made
         self.rng = random.Random(seed)
         #: called with the new earliest time when something is scheduled (the real-time driver listens)
         self.wake: Callable[[float], None] | None = None
@@ -66,8 +70,7 @@ class Engine:
         """Run ``callback(*args)`` at virtual time ``time`` (never in the past)."""
         if time < self.now:
             time = self.now
-        self._seq = seq = self._seq + 1
-        timer = [time, seq, callback, args]
+        timer = [time, next(self._seq), callback, args]
         heappush(self._heap, timer)
         if self.wake is not None:
             self.wake(time)
@@ -81,8 +84,7 @@ class Engine:
         """A timer for ``time`` that takes its place in the order now but stays off the heap until ``arm``."""
         if time < self.now:
             time = self.now
-        self._seq = seq = self._seq + 1
-        return [time, seq, callback, args]
+        return [time, next(self._seq), callback, args]
 
     def arm(self, timer: Timer) -> None:
         """Put a deferred timer on the heap (with the time and place it was given by ``defer``)."""
@@ -176,7 +178,7 @@ class Engine:
                 if callback is None:
                     continue
                 if callback is upkeep and self._quiet(time):
-                    heappush(heap, event)
+                    heappush(heap, event)             # (the same list: its owner may still cancel it)
                     return
                 self.now = time
                 callback(*args)
@@ -230,6 +232,72 @@ class Engine:
     def pending(self) -> int:
         """Number of scheduled events (cancelled ones included until they surface)."""
         return len(self._heap)
+
+
+class TimerQueue:
+    """Timers that come due in the order they were made (times never go down: a pool's idle expiries, each the
+    same keep-alive after its release), of which only the earliest is on the engine's heap.
+
+    ``push(time, *args)`` makes one (it takes its place in the order then, as ``at`` would) and returns it;
+    ``drop(timer)`` withdraws one that would have done nothing (the clock still ends a run no earlier than its
+    time), ``cancel(timer)`` one that must not run. When the armed timer runs, or is withdrawn, the next one in
+    line goes on the heap with the time and place it was given. So a thousand pending timers cost one heap entry
+    and still run at the same times and in the same order as a thousand ordinary events.
+    """
+
+    __slots__ = ("_engine", "_callback", "_timers", "_fire", "armed", "last")
+
+    def __init__(self, engine: Engine, callback: Callable[..., Any]) -> None:
+        self._engine = engine
+        self._callback = callback
+        self._timers: deque[Timer] = deque()       # pushed and not yet run, in order (withdrawn ones blanked)
+        self._fire = self._run                      # (bound once)
+        self.armed: Timer | None = None             # the one on the heap
+        self.last = float("-inf")                   # the latest time pushed so far
+
+    def push(self, time: float, *args: Any) -> Timer:
+        """A timer for ``time`` (at least ``last``): ``callback(*args)`` then."""
+        if time < self.last:
+            raise ValueError(f"a TimerQueue's times never go down: {time} < {self.last}")
+        timer = [time, next(self._engine._seq), self._fire, args]
+        self._timers.append(timer)
+        self.last = time
+        if self.armed is None:
+            self._arm()
+        return timer
+
+    def drop(self, timer: Timer) -> None:
+        """``Engine.drop`` for one of this queue's timers."""
+        timer[2] = None
+        engine = self._engine
+        if timer[0] > engine._horizon:
+            engine._horizon = timer[0]
+        if timer is self.armed:
+            self.armed = None
+            self._arm()
+        elif self._timers[-1] is timer:            # the latest one (a pool reuses its newest first): gone now
+            self._timers.pop()
+
+    def cancel(self, timer: Timer) -> None:
+        """``Engine.cancel`` for one of this queue's timers."""
+        horizon = self._engine._horizon
+        self.drop(timer)
+        self._engine._horizon = horizon
+
+    def _arm(self) -> None:
+        timers = self._timers
+        while timers and timers[0][2] is None:
+            timers.popleft()
+        if timers:
+            self.armed = timers[0]
+            self._engine.arm(self.armed)
+
+    def _run(self, *args: Any) -> None:
+        self._timers.popleft()                      # the armed one: always the first in line
+        self.armed = None
+        self._callback(*args)
+        if self.armed is None:
+            self._arm()
 
 
 def _upkeep(callback: Callable[..., Any], args: tuple) -> None:

@@ -9,7 +9,8 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Union
 
-__all__ = ["Fixed", "Exponential", "Uniform", "LogNormal", "CpuBound", "cpu_share", "as_distribution", "Distribution"]
+__all__ = ["Fixed", "Exponential", "Uniform", "LogNormal", "CpuBound", "cpu_share", "as_distribution", "draw_from",
+           "Distribution"]
 
 
 @dataclass(frozen=True)
@@ -129,3 +130,18 @@ def as_distribution(value) -> Callable | None:
     if callable(value):
         return value
     raise TypeError(f"expected seconds, a distribution (ll.Fixed, ll.Exponential, ...) or a callable, got {value!r}")
+
+
+def draw_from(dist, rng) -> Callable[[], float] | None:
+    """``lambda: dist(rng)`` for code that draws from one distribution many times (an environment's modelled
+    duration): the same numbers from the same RNG, with the exponential's draw written out as
+    ``random.expovariate`` does it (``-log(1 - random()) / rate``), which saves two calls per draw."""
+    if dist is None:
+        return None
+    if type(dist) is Exponential and dist.mean > 0:
+        rate, random, log = 1.0 / dist.mean, rng.random, math.log
+        return lambda: -log(1.0 - random()) / rate
+    if type(dist) is Fixed:
+        seconds = dist.seconds
+        return lambda: seconds
+    return lambda: dist(rng)

@@ -15,12 +15,12 @@ on-demand one and never reclaimed for idleness; one recycled (lifetime, draining
 
 Idle expiry is one armed timer per pool, not one heap event per release (the "idle sweep"). A pool keeps its
 idle environments in the order they became idle and the keep-alive is the same for all, so they expire in that
-order: only the oldest needs to be on the heap. Each release makes its expiry with ``engine.defer`` (it takes
-the place in the order an ordinary event would have had) and the sweep arms the oldest one, so reclaims happen
-at the same virtual times and in the same order as with one event per release. When an environment is reused,
-the expiry it leaves behind would have done nothing: ``engine.drop`` withdraws it, and the clock still ends a
-run where running it would have. An expiry that the maximum lifetime brings forward, or one that a shorter
-keep-alive set mid-run puts before earlier ones, is an ordinary event.
+order: only the oldest needs to be on the heap. Each pool's expiries are an ``engine.TimerQueue``: each release
+pushes one (it takes the place in the order an ordinary event would have had) and only the first in line is
+armed, so reclaims happen at the same virtual times and in the same order as with one event per release. When
+an environment is reused, the expiry it leaves behind would have done nothing: it is dropped, and the clock
+still ends a run where running it would have. An expiry that the maximum lifetime brings forward, or one that a
+shorter keep-alive set mid-run puts before earlier ones, is an ordinary event.
 
 The keep-alive is a policy (``keep_alive``, see ``lambdalab.keepalive``): ``Fixed(idle_timeout)`` is the idle
 sweep above; any other policy decides each on-demand environment's idle window and pre-warms through
@@ -30,6 +30,7 @@ where environments enter and leave the idle pools: the time each spent idle, tim
 from __future__ import annotations
 
 from ..keepalive import Fixed
+from ..engine.clock import TimerQueue
 from ..sandbox.environment import ExecutionEnvironment
 from .keep_alive import PolicyKeepAlive
 from .placement import PlacementService
@@ -39,16 +40,6 @@ __all__ = ["WorkerManager"]
 
 SCALING_BURST = 1000.0          # environments a function may add at once
 SCALING_REFILL = 100.0          # ... refilled at 1,000 per 10 s
-
-
-class _IdleSweep:
-    """The expiries of one pool's idle environments: ``timer`` is the one on the heap (the oldest environment's,
-    or None), ``last`` the latest expiry time given to the sweep so far."""
-    __slots__ = ("timer", "last")
-
-    def __init__(self) -> None:
-        self.timer = None
-        self.last = 0.0
 
 
 class WorkerManager:
@@ -71,12 +62,13 @@ class WorkerManager:
         self.placement = PlacementService(self)
         self.retired_keys: set[int] = set()
         self._scaling: dict[str, list] = {}         # function -> [tokens, last refill time]
-        self._sweeps: dict[int, _IdleSweep] = {}
+        self._sweeps: dict[int, TimerQueue] = {}     # snapshot key -> its pool's idle expiries
         self._policy: PolicyKeepAlive | None = None     # a keep-alive policy other than Fixed (see keep_alive)
         self._idle_gone: dict[str, float] = {}      # function -> MB-seconds idle of its environments now gone
         self._engine = lab.engine
         #: where an environment's answers go: the frontend, which holds the caller's request
         self.respond = lab.frontend.respond
+        self._release = lab.frontend.release
         self._env_seq = 0
         self._worker_seq = 0
 
@@ -105,7 +97,7 @@ class WorkerManager:
             for env in pool:
                 expire = previous.forget(env)
                 if keeper is None:
-                    self._schedule_expiry(env, env.idle_since)
+                    self._schedule_expiry(env, env.idle_since, env.snapshot.key, pool)
                 else:
                     keeper.keep(env, expire)
 
@@ -116,15 +108,20 @@ class WorkerManager:
         policy = self._policy
         if policy is not None and policy.learns:
             policy.invoked(snap.function.name)
-        pool = self.provisioned_pools.get(snap.key)
+        # (a version without provisioned concurrency has no provisioned pool: its environments went with it)
+        pool = self.provisioned_pools.get(snap.key) if snap.provisioned is not None else None
         if not pool:
             pool = self.pools.get(snap.key)
         if pool:
-            env = self._pick(pool)
-            del pool[env]
+            if self.reuse == "most_recent":
+                env = pool.popitem()[0]
+            else:
+                env = self._pick(pool)
+                del pool[env]
             env.idle_seconds += self._engine.now - env.idle_since
-            if env.idle_swept:
-                self._claimed(env, pool)
+            if env.idle_sweep is not None:    # its expiry would have done nothing now: dropped
+                env.idle_sweep.drop(env.idle_event)
+                env.idle_event = env.idle_sweep = None
             if self.lab.trace.full:
                 kind = "provisioned" if env.init_type != "on-demand" else "idle"
                 self.lab.trace.emit("worker_manager", "claim", f"Reuse {kind} environment {env.id} of "
@@ -146,22 +143,9 @@ class WorkerManager:
         env.boot(inv)
         return True
 
-    def acquire_lean(self, inv) -> bool:
-        """``acquire`` for a request on the bulk lane: a warm start takes the same environment, without a Step."""
-        pool = self.pools.get(inv.lane.key)      # (no provisioned concurrency on the bulk lane: no provisioned pool)
-        if pool and self.reuse == "most_recent":
-            policy = self._policy
-            if policy is not None and policy.learns:
-                policy.invoked(inv.lane.name)
-            env = pool.popitem()[0]               # the last one to become idle, as _pick chooses
-            env.idle_seconds += self._engine.now - env.idle_since
-            if env.idle_swept:
-                self._claimed(env, pool)
-            env.thaw_lean(inv)
-            return True
-        return self.acquire(inv)
-
     def _pick(self, pool: dict):
+        """The idle environment a warm start takes under the ``reuse`` policy (``most_recent``: the last one to
+        become idle, which ``acquire`` pops itself)."""
         if self.reuse == "most_recent":
             return next(reversed(pool))
         if self.reuse == "least_recent":
@@ -195,131 +179,81 @@ class WorkerManager:
         return self.lifetime
 
     # --- back from an invoke --------------------------------------------------------------------------------
-    def release(self, env: ExecutionEnvironment, request_id: str | None = None) -> None:
-        """``env`` is free: after an invoke (``request_id`` given), or pre-initialised for provisioned concurrency.
-        (An environment shut down under its invoke only lets the request go.)"""
-        if request_id is not None:
-            self.lab.frontend.release(env.snapshot.function.name)
-        if env.state == "Idle":
-            self._back(env, request_id)
-
-    def _back(self, env: ExecutionEnvironment, request_id: str | None) -> None:
-        lab = self.lab
-        now = lab.now
+    def release(self, env: ExecutionEnvironment, inv=None) -> None:
+        """``env`` is free: after the invoke ``inv``, or pre-initialised for provisioned concurrency (no ``inv``).
+        It goes back to its pool, unless it must go (its version retired, its worker draining, its lifetime
+        over) or the keep-alive policy says otherwise. (An environment shut down under its invoke only lets the
+        request go.)"""
+        now = self._engine.now
         policy = self._policy
-        if request_id is not None and policy is not None:
+        if inv is not None:
+            self._release(env.stats.fs)            # the frontend's concurrency
+        if env.state != "Idle":
+            return
+        if inv is not None and policy is not None:
             policy.ended(env.snapshot.function.name, now)
-        reason = None
-        if env.snapshot.key in self.retired_keys:
-            reason = "its function version changed or was deleted"
-        elif env.worker.draining:
-            reason = "its worker is draining"
-        elif now >= env.expires_at:
-            reason = "it reached its maximum lifetime"
-        if reason:
+        key = env.snapshot.key
+        if key in self.retired_keys or env.worker.draining or now >= env.expires_at:
+            if key in self.retired_keys:
+                reason = "its function version changed or was deleted"
+            elif env.worker.draining:
+                reason = "its worker is draining"
+            else:
+                reason = "it reached its maximum lifetime"
             self.reclaim(env, reason)
             return
         if env.init_type != "on-demand":
             if env.snapshot.provisioned is None:
                 self.reclaim(env, "its provisioned concurrency config was removed")
                 return
-            if request_id is None:                # its Init is done: ready, and recycled at the end of its lifetime
-                lab.provisioned.ready(env)
+            if inv is None:                       # its Init is done: ready, and recycled at the end of its lifetime
+                self.lab.provisioned.ready(env)
                 if env.expires_at != float("inf"):
-                    env.idle_event = lab.engine.upkeep(env.expires_at, self._recycle, env)
-            self.provisioned_pools.setdefault(env.snapshot.key, {})[env] = None
+                    env.idle_event = self._engine.upkeep(env.expires_at, self._recycle, env)
+            self.provisioned_pools.setdefault(key, {})[env] = None
         elif policy is None:
-            self.pools.setdefault(env.snapshot.key, {})[env] = None
-            self._schedule_expiry(env, now)
+            pool = self.pools.get(key)
+            if pool is None:
+                pool = self.pools[key] = {}
+            pool[env] = None
+            self._schedule_expiry(env, now, key, pool)
         elif policy.idle(env, now):
-            self.pools.setdefault(env.snapshot.key, {})[env] = None
+            self.pools.setdefault(key, {})[env] = None
         else:
             return                                # shut down at once (a pre-warm may follow)
         env.idle_since = now
-        if lab.trace.full:
-            lab.trace.emit("worker_manager", "release", f"{env.id} is idle again and back in the pool",
-                           request_id=request_id, function=env.snapshot.name,
-                           version=env.snapshot.version, env_id=env.id, worker_id=env.worker.id)
+        if self.lab.trace.full:
+            self.lab.trace.emit("worker_manager", "release", f"{env.id} is idle again and back in the pool",
+                                request_id=inv.request_id if inv is not None else None, function=env.snapshot.name,
+                                version=env.snapshot.version, env_id=env.id, worker_id=env.worker.id)
 
     # --- the idle sweep (see the module docstring) -------------------------------------------------------------
-    def _schedule_expiry(self, env: ExecutionEnvironment, now: float) -> None:
-        """``env`` just became idle in its on-demand pool: it expires ``idle_timeout`` from now."""
-        engine = self._engine
+    def _schedule_expiry(self, env: ExecutionEnvironment, now: float, key: int, pool: dict) -> None:
+        """``env`` just became idle in its on-demand ``pool``: it expires ``idle_timeout`` from now."""
         expire = now + self.idle_timeout
-        key = env.snapshot.key
         sweep = self._sweeps.get(key)
         if sweep is None:
-            sweep = self._sweeps[key] = _IdleSweep()
+            sweep = self._sweeps[key] = TimerQueue(self._engine, self._sweep)
         if env.expires_at < expire or expire < sweep.last:
-            env.idle_event = engine.at(min(expire, env.expires_at), self._expire, env, env.invocations)
-            env.idle_swept = False
+            env.idle_event = self._engine.at(min(expire, env.expires_at), self._expire, env, env.invocations)
+            env.idle_sweep = None
             return
-        env.idle_event = engine.defer(expire, self._sweep, sweep, env)
-        env.idle_swept = True
-        sweep.last = expire
-        if sweep.timer is None:
-            self._arm(sweep, self.pools[key])
+        env.idle_event = sweep.push(expire, env)
+        env.idle_sweep = sweep
 
-    def _arm(self, sweep: _IdleSweep, pool: dict) -> None:
-        """Put the expiry of the pool's oldest swept environment on the heap (its time, its place in the order)."""
-        for env in pool:
-            if env.idle_swept:
-                sweep.timer = env.idle_event
-                self._engine.arm(sweep.timer)
-                return
-
-    def _sweep(self, sweep: _IdleSweep, env: ExecutionEnvironment) -> None:
-        sweep.timer = None
-        env.idle_event = None
-        env.idle_swept = False
+    def _sweep(self, env: ExecutionEnvironment) -> None:
+        """The pool's oldest idle environment has been idle for the whole keep-alive."""
+        env.idle_event = env.idle_sweep = None
         self._expire(env, env.invocations)
-        pool = self.pools.get(env.snapshot.key)
-        if pool:
-            self._arm(sweep, pool)
-
-    def _claimed(self, env: ExecutionEnvironment, pool: dict) -> None:
-        """A swept environment left its pool to serve a request: its expiry would have done nothing, so it is
-        dropped (and if it was the one on the heap, the next oldest is armed)."""
-        timer = env.idle_event
-        env.idle_event = None
-        env.idle_swept = False
-        self._engine.drop(timer)
-        sweep = self._sweeps[env.snapshot.key]
-        if sweep.timer is timer:
-            sweep.timer = None
-            self._arm(sweep, pool)
 
     def cancel_idle(self, env: ExecutionEnvironment) -> None:
-        """``env`` is shut down: its pending expiry is cancelled (and its pool's timer moves on if it was first)."""
-        timer = env.idle_event
-        env.idle_event = None
-        env.idle_swept = False
-        self._engine.cancel(timer)
-        sweep = self._sweeps.get(env.snapshot.key)
-        if sweep is not None and timer is not None and sweep.timer is timer:
-            sweep.timer = None
-            pool = self.pools.get(env.snapshot.key)
-            if pool:
-                self._arm(sweep, pool)
-
-    def release_lean(self, env: ExecutionEnvironment, inv) -> None:
-        """``release`` after a bulk-lane invoke (whose busy count is down already): an on-demand environment that
-        may stay goes back to its pool."""
-        lab = self.lab
-        lane = inv.lane
-        engine = self._engine
-        now = engine.now
-        lab.frontend.release_lean(lane.stats)
-        key = lane.key
-        if key in self.retired_keys or env.worker.draining or now >= env.expires_at or self._policy is not None:
-            self._back(env, inv.request_id)       # (on-demand: thaw_lean)
-            return
-        pool = self.pools.get(key)
-        if pool is None:
-            pool = self.pools[key] = {}
-        pool[env] = None
-        env.idle_since = now
-        self._schedule_expiry(env, now)
+        """``env`` is shut down: its pending expiry is cancelled."""
+        timer, sweep = env.idle_event, env.idle_sweep
+        env.idle_event = env.idle_sweep = None
+        if sweep is not None:
+            sweep.cancel(timer)
+        else:
+            self._engine.cancel(timer)
 
     def _expire(self, env: ExecutionEnvironment, served: int) -> None:
         """``env``'s keep-alive is over, unless it served another request since it went idle (``served``)."""
@@ -331,7 +265,7 @@ class WorkerManager:
 
     def _recycle(self, env: ExecutionEnvironment) -> None:
         """A provisioned environment reached its maximum lifetime: if idle it goes now (a busy one goes when its
-        invoke is over, see ``_back``), and a new one takes its place."""
+        invoke is over, see ``release``), and a new one takes its place."""
         if env.state == "Idle":
             self.reclaim(env, "it reached its maximum lifetime")
 

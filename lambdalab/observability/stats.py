@@ -93,6 +93,18 @@ class _FunctionStats:
         return self.busy * now - self.busy_signed
 
 
+class _VersionStats:
+    """One function version's view of the counters: its function's ``_FunctionStats`` and what its bill needs
+    (a version's memory and architecture never change)."""
+    __slots__ = ("fs", "snapshot", "memory", "arm")
+
+    def __init__(self, fs: _FunctionStats, snapshot) -> None:
+        self.fs = fs
+        self.snapshot = snapshot
+        self.memory = snapshot.memory
+        self.arm = snapshot.config["Architectures"] == ["arm64"]
+
+
 class Stats:
     def __init__(self, lab) -> None:
         self.lab = lab
@@ -112,83 +124,13 @@ class Stats:
         return fs
 
     # --- updates (called by the components) -----------------------------------------------------------------
-    def request(self, function: str) -> None:
-        (self.functions.get(function) or self.function(function)).requests += 1
-
     def throttle(self, function: str) -> None:
         self.function(function).throttles += 1
         self.put(function, "Throttles", 1)
 
-    def busy_change(self, function: str, delta: int) -> None:
+    def busy_up(self, fs: _FunctionStats) -> None:
+        """A request of ``fs``'s function is let in (the frontend's concurrency count)."""
         now = self._engine.now
-        fs = self.functions.get(function) or self.function(function)
-        fs.busy_signed += delta * now
-        fs.busy = busy = fs.busy + delta
-        self.busy += delta
-        if delta > 0:
-            if busy > fs.busy_peak:
-                fs.busy_peak = busy
-            if self.busy > self.busy_peak:
-                self.busy_peak = self.busy
-            if now >= fs.cc_end:
-                self._close_cc(fs, int(now // 60))
-            if busy > fs.m_cc:
-                fs.m_cc = busy
-
-    def environment_up(self, function: str) -> None:
-        now = self.lab.now
-        self.function(function).environments.add(now, 1)
-        self.environments.add(now, 1)
-
-    def environment_down(self, function: str) -> None:
-        now = self.lab.now
-        self.function(function).environments.add(now, -1)
-        self.environments.add(now, -1)
-
-    def invocation_done(self, inv, snapshot) -> None:
-        name = snapshot.function.name
-        fs = self.functions.get(name) or self.function(name)
-        if inv.cold:
-            fs.cold_starts += 1
-            fs.cold_waits.append(inv.t_start - inv.t_arrival)
-        else:
-            fs.warm_starts += 1
-        failed = inv.status != "ok"
-        if failed:
-            fs.errors += 1
-            if inv.status == "timeout":
-                fs.timeouts += 1
-        now = self._engine.now
-        if now >= fs.minute_end:
-            self._close(fs, int(now // 60))
-        if failed:
-            fs.m_errors += 1
-        fs.durations.append(inv.duration)
-        gb_s = inv.billed_ms / 1000.0 * snapshot.memory / 1024.0
-        if snapshot.config["Architectures"] == ["arm64"]:
-            fs.arm_gb_seconds += gb_s
-        fs.billed_gb_seconds += gb_s
-        if inv.init_type not in (None, "on-demand"):
-            fs.pc_gb_seconds += gb_s
-        if self.records is not None:
-            self.records.append((inv.request_id, snapshot.function.name, snapshot.version, inv.t_arrival,
-                                 inv.t_start, inv.t_end, inv.cold, inv.status, inv.duration, inv.billed_ms,
-                                 inv.env_id))
-        if snapshot.provisioned is not None:
-            # with provisioned concurrency configured, each invoke ran on it or spilled over to on-demand
-            self.put(name, "ProvisionedConcurrencyInvocations" if inv.init_type == "provisioned-concurrency"
-                     else "ProvisionedConcurrencySpilloverInvocations", 1)
-            allocated = snapshot.provisioned["AllocatedProvisionedConcurrentExecutions"]
-            if allocated:
-                # the share of provisioned environments busy as this invoke ends (it still holds its own)
-                idle = len(self.lab.fleet.provisioned_pools.get(snapshot.key, ()))
-                self.put(name, "ProvisionedConcurrencyUtilization", (allocated - idle) / allocated)
-
-    # --- the bulk lane (Frontend.submit_lean): the same updates as the methods above, in one call each -----------
-    def lean_start(self, fs: _FunctionStats) -> None:
-        """``request`` + ``busy_change(function, 1)`` for a bulk-lane request that was let in."""
-        now = self._engine.now
-        fs.requests += 1
         fs.busy_signed += now
         fs.busy = busy = fs.busy + 1
         if busy > fs.busy_peak:
@@ -201,33 +143,70 @@ class Stats:
         if busy > fs.m_cc:
             fs.m_cc = busy
 
-    def lean_done(self, inv, lane, duration: float, billed_ms: int, cold: bool) -> None:
-        """``invocation_done`` for a bulk-lane request that returned, then ``busy_change(function, -1)``.
+    def busy_down(self, fs: _FunctionStats) -> None:
+        """... and is over without running (``invocation_done`` takes it down for one that ran)."""
+        fs.busy_signed -= self._engine.now
+        fs.busy -= 1
+        self.busy -= 1
 
-        ``duration``, ``billed_ms`` and ``cold`` are ``inv``'s, passed along to save reading them; ``lane`` is
-        its function version's ``BulkLane``."""
+    def environment_up(self, function: str) -> None:
+        now = self.lab.now
+        self.function(function).environments.add(now, 1)
+        self.environments.add(now, 1)
+
+    def environment_down(self, function: str) -> None:
+        now = self.lab.now
+        self.function(function).environments.add(now, -1)
+        self.environments.add(now, -1)
+
+    def version(self, snapshot) -> "_VersionStats":
+        """What ``invocation_done`` needs of one function version, looked up once (an environment keeps it)."""
+        return _VersionStats(self.function(snapshot.function.name), snapshot)
+
+    def invocation_done(self, inv, version: "_VersionStats") -> None:
+        """An invocation is over (its invoke phase ended): it is no longer busy; count it, its minute's metrics,
+        its bill, its record."""
+        fs = version.fs
         now = self._engine.now
-        fs = lane.stats
-        if now >= fs.minute_end:
-            self._close(fs, int(now // 60))
-        if cold:
+        fs.busy_signed -= now             # (busy_down)
+        fs.busy -= 1
+        self.busy -= 1
+        if inv.cold:
             fs.cold_starts += 1
             fs.cold_waits.append(inv.t_start - inv.t_arrival)
         else:
             fs.warm_starts += 1
-        fs.durations.append(duration)
-        gb_s = billed_ms / 1000.0 * lane.memory / 1024.0
-        if lane.arm:
+        if now >= fs.minute_end:
+            self._close(fs, int(now // 60))
+        status = inv.status
+        if status != "ok":
+            fs.errors += 1
+            fs.m_errors += 1
+            if status == "timeout":
+                fs.timeouts += 1
+        fs.durations.append(inv.duration)
+        gb_s = inv.billed_ms / 1000.0 * version.memory / 1024.0
+        if version.arm:
             fs.arm_gb_seconds += gb_s
-        fs.billed_gb_seconds += gb_s             # (on-demand: the bulk lane never runs on provisioned concurrency)
+        fs.billed_gb_seconds += gb_s
+        init_type = inv.init_type
+        if init_type is not None and init_type != "on-demand":
+            fs.pc_gb_seconds += gb_s
         if self.records is not None:
-            self.records.append((inv.request_id, fs.name, lane.snapshot.version, inv.t_arrival, inv.t_start,
-                                 inv.t_end, cold, "ok", duration, billed_ms, inv.env_id))
-        if lane.snapshot.provisioned is not None:       # configured since this request arrived: it spilled over
-            self.put(fs.name, "ProvisionedConcurrencySpilloverInvocations", 1)
-        fs.busy_signed -= now
-        fs.busy -= 1
-        self.busy -= 1
+            self.records.append((inv.request_id, fs.name, version.snapshot.version, inv.t_arrival, inv.t_start,
+                                 inv.t_end, inv.cold, status, inv.duration, inv.billed_ms, inv.env_id))
+        if version.snapshot.provisioned is not None:
+            self._provisioned(fs.name, version.snapshot, init_type)
+
+    def _provisioned(self, name: str, snapshot, init_type) -> None:
+        """With provisioned concurrency configured, each invoke ran on it or spilled over to on-demand."""
+        self.put(name, "ProvisionedConcurrencyInvocations" if init_type == "provisioned-concurrency"
+                 else "ProvisionedConcurrencySpilloverInvocations", 1)
+        allocated = snapshot.provisioned["AllocatedProvisionedConcurrentExecutions"]
+        if allocated:
+            # the share of provisioned environments busy as this invoke ends (it still holds its own)
+            idle = len(self.lab.fleet.provisioned_pools.get(snapshot.key, ()))
+            self.put(name, "ProvisionedConcurrencyUtilization", (allocated - idle) / allocated)
 
     # --- per-minute metrics -------------------------------------------------------------------------------------
     def _close(self, fs: _FunctionStats, minute: int) -> None:

@@ -30,7 +30,7 @@ import math
 from . import vtime
 from .python_runtime import Outcome
 
-__all__ = ["ColdStart", "phases_for", "ms"]
+__all__ = ["ColdStart", "phases_for", "init_started", "init_finished", "ms"]
 
 
 def ms(seconds: float) -> str:
@@ -184,3 +184,50 @@ def modelled_init(chain: ColdStart) -> float:
     outcome = env.runtime.init(vtime.Budget(lab.now, math.inf, lab.epoch))
     outcome.elapsed = seconds
     return chain.end(outcome, seconds)
+
+
+def init_started(env) -> None:
+    """INIT_START: the Init phase proper begins."""
+    env.log(f"INIT_START Runtime Version: {env.lab.runtime_version(env.snapshot.runtime)}\t"
+            f"Runtime Version ARN: {env.lab.runtime_version_arn(env.snapshot.runtime)}")
+    env.init_started_at = env.lab.now
+    env.emit("environment", "init_start", f"Init phase starts in {env.id} (INIT_START)", init_type=env.init_type)
+    env.companions.init_start("init")
+
+
+def init_finished(env, outcome, seconds: float) -> None:
+    """The Init phase is over (``seconds`` long): the runtime asks for work, or Init failed and is retried inside
+    the first invoke."""
+    if env.state != "Init":
+        return
+    env.init_duration = seconds
+    if outcome.status == "ok":
+        env.companions.init_done("success", None, seconds)
+        env.emit("environment", "init_done", f"Init phase done in {env.id}: Init Duration {ms(seconds)}",
+                 duration=seconds)
+        if not env.runtime_is_external:
+            env.api.next()           # the runtime asks for its first invocation: Init is over
+        return
+    status = "timeout" if outcome.status == "timeout" else "error"
+    error_type = outcome.error_type or ("Sandbox.Timedout" if status == "timeout" else "Runtime.Unknown")
+    env.companions.init_done(status, error_type if status == "error" else None, seconds)
+    if status == "error":
+        env.api.post_init_error(outcome.body, error_type)
+    line = f"INIT_REPORT Init Duration: {ms(seconds)}\tPhase: init\tStatus: {status}"
+    if status == "error":
+        line += f"\tError Type: {error_type}"
+    env.log(line)
+    env.init_reported = True
+    env.emit("environment", "init_failed", f"Init failed in {env.id} ({status}"
+             f"{': ' + error_type if status == 'error' else ''}); Init will be retried in the next invoke",
+             status=status, error_type=error_type, duration=seconds)
+    env.runtime.reset()
+    env.api.reset()
+    env.companions.need_init = bool(env.extensions)   # the retry is a whole Init, extensions included
+    if env.init_type != "on-demand" and env.pending is None:
+        env.lab.fleet.provisioned_init_failed(env)
+        return
+    if env.runtime_is_external:      # [realtime] retry Init inside the invoke with a fresh process
+        env.runtime_ready()
+        return
+    env.api.next()

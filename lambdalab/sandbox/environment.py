@@ -31,11 +31,11 @@ Each phase that takes time is a heap event; zero-time hops are method calls that
 from __future__ import annotations
 
 import json
-import math
 import tempfile
 from math import ceil, log
 
-from ..invocation import LeanInvocation
+from ..engine.distributions import Exponential, draw_from
+from . import coldstart as _coldstart
 from . import invoke as _invoke
 from . import shutdown as _shutdown
 from .coldstart import ColdStart, ms
@@ -69,7 +69,7 @@ class ExecutionEnvironment:
         self.created_at = lab.now
         self.expires_at = lab.now + lab.fleet.environment_lifetime()
         self.idle_event = None                    # its pending expiry timer while idle (see fleet.worker_manager)
-        self.idle_swept = False                   # ... kept by its pool's idle sweep
+        self.idle_sweep = None                    # ... its pool's idle sweep, when that keeps it
         self.idle_since = 0.0                     # when it last went idle, and its idle seconds before that (the
         self.idle_seconds = 0.0                   # Worker Manager's count of memory held by idle environments)
         self.prewarmed = False                    # initialised ahead of any request by a keep-alive policy
@@ -98,8 +98,21 @@ class ExecutionEnvironment:
         # bulk runs (trace off/summary) of a synthetic function with no extensions skip the Runtime API's protocol
         # objects, which nothing can observe there; see _bulk_invoke
         self._bulk = synthetic and not lab.trace.full and not self.companions.specs
-        self._lean = self._bulk and init_type == "on-demand"      # ... and may serve the bulk lane (thaw_lean)
-        self._on_lean_done = self._lean_done                      # (one bound method, not one per invoke)
+        # ... and a warm start of it needs no thaw either (no trace, no telemetry, nothing frozen)
+        self._plain = self._bulk and not self._freezes
+        # nothing beyond the counters watches how its invokes end: no trace, logs, extensions, telemetry or process
+        self._quiet = not lab.trace.full and not self.companions.specs and not self._freezes \
+            and not self.runtime_is_external
+        self._draw = draw_from(snapshot.model.get("duration"), lab.rng)   # the modelled duration, or None
+        duration = snapshot.model.get("duration")
+        self._rate = 1.0 / duration.mean if type(duration) is Exponential and duration.mean > 0 else None
+        self._random = lab.rng.random
+        self.timeout_s = float(snapshot.timeout)
+        self.stats = lab.counters.version(snapshot)      # its version's counters (observability.stats)
+        self._engine = lab.engine
+        self._counters = lab.counters
+        self._respond, self._release = lab.fleet.respond, lab.fleet.release
+        self._complete, self._timeout = self.complete, self.timeout   # (bound once, not per invoke)
         lab.counters.environment_up(snapshot.function.name)
 
     # --- bookkeeping --------------------------------------------------------------------------------------
@@ -176,49 +189,13 @@ class ExecutionEnvironment:
         return max(130.0, float(self.snapshot.timeout))
 
     def init_started(self) -> None:
-        """INIT_START: the Init phase proper begins."""
-        self.log(f"INIT_START Runtime Version: {self.lab.runtime_version(self.snapshot.runtime)}\t"
-                 f"Runtime Version ARN: {self.lab.runtime_version_arn(self.snapshot.runtime)}")
-        self.init_started_at = self.lab.now
-        self.emit("environment", "init_start", f"Init phase starts in {self.id} (INIT_START)", init_type=self.init_type)
-        self.companions.init_start("init")
+        """INIT_START: the Init phase proper begins (see ``coldstart``)."""
+        _coldstart.init_started(self)
 
     def init_finished(self, outcome, seconds: float) -> None:
         """The Init phase is over (``seconds`` long): the runtime asks for work, or Init failed and is retried
         inside the first invoke. A process runtime calls this itself (its first /next, an init error, an exit)."""
-        if self.state != "Init":
-            return
-        self.init_duration = seconds
-        if outcome.status == "ok":
-            self.companions.init_done("success", None, seconds)
-            self.emit("environment", "init_done", f"Init phase done in {self.id}: Init Duration {ms(seconds)}",
-                      duration=seconds)
-            if not self.runtime_is_external:
-                self.api.next()           # the runtime asks for its first invocation: Init is over
-            return
-        status = "timeout" if outcome.status == "timeout" else "error"
-        error_type = outcome.error_type or ("Sandbox.Timedout" if status == "timeout" else "Runtime.Unknown")
-        self.companions.init_done(status, error_type if status == "error" else None, seconds)
-        if status == "error":
-            self.api.post_init_error(outcome.body, error_type)
-        line = f"INIT_REPORT Init Duration: {ms(seconds)}\tPhase: init\tStatus: {status}"
-        if status == "error":
-            line += f"\tError Type: {error_type}"
-        self.log(line)
-        self.init_reported = True
-        self.emit("environment", "init_failed", f"Init failed in {self.id} ({status}"
-                  f"{': ' + error_type if status == 'error' else ''}); Init will be retried in the next invoke",
-                  status=status, error_type=error_type, duration=seconds)
-        self.runtime.reset()
-        self.api.reset()
-        self.companions.need_init = bool(self.extensions)   # the retry is a whole Init, extensions included
-        if self.init_type != "on-demand" and self.pending is None:
-            self.lab.fleet.provisioned_init_failed(self)
-            return
-        if self.runtime_is_external:      # [realtime] retry Init inside the invoke with a fresh process
-            self.runtime_ready()
-            return
-        self.api.next()
+        _coldstart.init_finished(self, outcome, seconds)
 
     def runtime_ready(self) -> None:
         """The runtime called /next (the Runtime API's ``on_next``): hand it the waiting invocation, or freeze."""
@@ -237,29 +214,34 @@ class ExecutionEnvironment:
             self._deliver(invocation)
 
     # --- Invoke ---------------------------------------------------------------------------------------------
-    def thaw(self, invocation) -> None:
+    def thaw(self, inv) -> None:
         """Warm start: a frozen environment resumes for this invocation."""
-        self.transition("Invoking")
+        if self.state != "Idle":
+            self.transition("Invoking")   # (raises: only an idle environment can be thawed)
+        self.state = "Invoking"           # Idle -> Invoking
+        if self._plain and inv.lines is None:
+            self._invoke_bulk(inv)
+            return
         if self.lab.trace.full:
-            self.emit("environment", "thaw", f"Thaw {self.id}: warm start, no Init",
-                      request_id=invocation.request_id, state="invoking")
+            self.emit("environment", "thaw", f"Thaw {self.id}: warm start, no Init", request_id=inv.request_id,
+                      state="invoking")
         if self.telemetry is not None:
             self.telemetry.thaw()         # batches that fell due while frozen go out now
         if self._freezes:
             self.runtime.thaw()           # its processes were stopped while it was idle
-        self._deliver(invocation)
+        self._deliver(inv)
 
     def _deliver(self, inv) -> None:
+        if self._bulk and inv.lines is None:
+            self._invoke_bulk(inv)
+            return
         lab = self.lab
         self.current = inv
         self.invocations += 1
         inv.t_start = lab.now
         inv.env_id = self.id
         inv.init_type = self.init_type
-        if self._bulk and inv.lines is None:
-            self._bulk_invoke(inv)
-            return
-        deadline = lab.now + self.snapshot.timeout
+        deadline = lab.now + self.timeout_s
         rinv = RuntimeInvocation(inv.request_id, inv.payload, int((lab.epoch + deadline) * 1000), inv.invoked_arn,
                                  inv.trace_id or "", inv.client_context)
         self.api.deliver(rinv)
@@ -269,76 +251,34 @@ class ExecutionEnvironment:
         else:                             # [realtime] the process answers over HTTP
             self.runtime.deliver(inv, rinv)
             _invoke.start_lines(self, inv)
-            self.deadline = lab.engine.schedule(self.snapshot.timeout, self._deadline_hit, inv)
+            self.deadline = lab.engine.schedule(self.timeout_s, self._deadline_hit, inv)
 
     def _deadline_hit(self, inv) -> None:
         if self.current is inv and not inv.done and self.state == "Invoking":
             self.deadline = None
             self.timeout(inv)
 
-    def _bulk_invoke(self, inv) -> None:
+    def _invoke_bulk(self, inv) -> None:
         """The invoke of a synthetic function in a bulk run: same draws, events and outcome as the full path.
 
         The handler returns null after its modelled duration (or is cut at the timeout), exactly as
         ``run_in_process`` + ``post_outcome`` would decide, with one heap event either way, so stats are
         identical across trace modes; only the Runtime API bookkeeping (invisible without a trace) is skipped.
         """
-        dist = self.snapshot.model.get("duration")
-        elapsed = dist(self.lab.rng) if dist is not None else 0.0
-        timeout = self.snapshot.timeout
-        if elapsed >= timeout:
-            self.lab.engine.schedule(float(timeout), self.timeout, inv)
-        elif type(inv) is LeanInvocation and self._lean:
-            self.lab.engine.schedule(elapsed, self._lean_done, inv)
-        else:
-            self.lab.engine.schedule(elapsed, self.complete, inv, "ok", b"null", None)
-
-    def thaw_lean(self, inv) -> None:
-        """``thaw`` + ``_deliver`` for a request on the bulk lane (``Frontend.submit_lean``): a frozen synthetic
-        environment with no extensions and no trace, so there is no Step, telemetry or Runtime API to feed."""
-        if not self._lean or self.state != "Idle":
-            self.thaw(inv)
-            return
-        self.state = "Invoking"                   # Idle -> Invoking, a legal move
+        now = inv.t_start = self._engine.now
         self.current = inv
         self.invocations += 1
-        engine = self.lab.engine
-        now = inv.t_start = engine.now
-        inv.env_id = self.id                      # (and init_type "on-demand", Invocation's default in records)
-        lane = inv.lane
-        rate = lane.rate
-        if rate is not None:
-            elapsed = -log(1.0 - lane.random()) / rate       # rng.expovariate(rate)
+        inv.env_id = self.id
+        inv.init_type = self.init_type
+        rate = self._rate
+        if rate:                          # an exponential duration, drawn as random.expovariate does
+            elapsed = -log(1.0 - self._random()) / rate
         else:
-            dist = lane.duration
-            elapsed = dist(self.lab.rng) if dist is not None else 0.0
-        if elapsed >= lane.timeout:
-            engine.schedule(float(lane.timeout), self.timeout, inv)
+            elapsed = self._draw() if self._draw is not None else 0.0
+        if elapsed >= self.timeout_s:
+            self._engine.at(now + self.timeout_s, self._timeout, inv)
         else:
-            engine.at(now + elapsed, self._on_lean_done, inv)
-
-    def _lean_done(self, inv) -> None:
-        """``complete("ok")`` + ``report`` + the frontend's answer for a bulk-lane request whose handler returned:
-        the same figures in the same order, without the log lines, response and Steps nobody would read."""
-        if inv is not self.current or inv.done:
-            return                        # already answered (the environment was shut down under it)
-        lab = self.lab
-        now = inv.t_end = lab.engine.now
-        inv.status = "ok"                         # (body b"null" and error_type None: LeanInvocation's defaults)
-        duration = round((now - inv.t_start) * 1e9) / 1e9    # to the nanosecond, as complete does
-        billed = ceil(duration * 1000 - 1e-9) or 1                # (at least 1 ms)
-        cold = self.invocations == 1 and not self.prewarmed   # (an on-demand environment: see thaw_lean)
-        if not self.init_reported:
-            billed += ceil(self.init_duration * 1000 - 1e-9)
-        self.current = None
-        self.init_reported = True
-        lab.counters.lean_done(inv, inv.lane, duration, billed, cold)
-        if self.state != "Invoking":
-            lab.frontend.release_lean(inv.lane.stats)
-        else:
-            self.state = "Idle"                   # Invoking -> Idle
-            lab.fleet.release_lean(self, inv)
-        inv.done = True                           # what frontend.respond does for a LeanInvocation
+            self._engine.at(now + elapsed, self._complete, inv, "ok", b"null", None)
 
     # --- how an invoke ends -----------------------------------------------------------------------------------
     def _on_response(self, rinv, body: bytes) -> None:
@@ -394,53 +334,68 @@ class ExecutionEnvironment:
         and, once the extensions are done too, REPORT is written and the environment is given back."""
         if inv is not self.current or inv.done:
             return                        # already answered (the environment was shut down under it)
-        lab = self.lab
-        now = lab.now
+        now = inv.t_end = self._engine.now
+        inv.status = status
+        inv.body = body
+        if error_type is not None:
+            inv.error_type = error_type
+        if self._quiet:
+            ext = 0.0
+            duration = round((now - inv.t_start) * 1e9) / 1e9            # to the ns (no float dust)
+        else:
+            ext = self._observed_end(inv, status, body, error_type)
+            duration = round((now - inv.t_start) * 1e9) / 1e9 + ext
+        inv.duration = duration
+        billed = ceil(duration * 1000 - 1e-9) or 1                        # (at least 1 ms)
+        cold = False
+        if not self.init_reported:
+            cold = self.init_type == "on-demand"                          # REPORT shows (and bills) Init
+            if cold:
+                inv.init_duration = self.init_duration
+                billed += ceil(self.init_duration * 1000 - 1e-9)
+        if self.invocations == 1:         # the first request of an on-demand environment started cold
+            inv.cold = self.init_type == "on-demand" and not self.prewarmed
+        inv.billed_ms = billed
+        if ext:
+            self._respond(inv)            # the caller's answer does not wait for extensions
+            self._engine.schedule(ext, self.report, inv, cold)
+        else:
+            self.report(inv, cold)
+            self._respond(inv)
+
+    def _observed_end(self, inv, status: str, body: bytes, error_type: str | None) -> float:
+        """What the end of an invoke means beyond the counters: the deadline timer, the extensions' work after
+        the response (its seconds are returned), platform.runtimeDone."""
         if self.deadline is not None:
-            lab.engine.cancel(self.deadline)
+            self._engine.cancel(self.deadline)
             self.deadline = None
-        inv.status, inv.body, inv.error_type = status, body, error_type
-        inv.t_end = now
         ext = self.companions.after_response(inv) if self.extensions and self.state == "Invoking" else 0.0
         if self.telemetry is not None:
             self.companions.runtime_done(inv, status, body, error_type)
-        duration = round((now - inv.t_start) * 1e9) / 1e9 + ext      # to the nanosecond (no float dust)
-        inv.duration = duration
-        cold = not self.init_reported and self.init_type == "on-demand"
-        inv.cold = self.invocations == 1 and self.init_type == "on-demand" and not self.prewarmed
-        if cold:
-            inv.init_duration = self.init_duration
-        billed = max(1, math.ceil(duration * 1000 - 1e-9))
-        if cold:
-            billed += math.ceil(self.init_duration * 1000 - 1e-9)
-        inv.billed_ms = billed
-        if ext:
-            lab.fleet.respond(inv)        # the caller's answer does not wait for extensions
-            lab.engine.schedule(ext, self.report, inv, cold)
-        else:
-            self.report(inv, cold)
-            lab.fleet.respond(inv)
+        return ext
 
     def report(self, inv, cold: bool) -> None:
         """The invoke phase is over: END and REPORT, counters, freeze, and back to the Worker Manager."""
-        lab = self.lab
         if self.current is not inv:
             return                        # already reported (the environment was shut down meanwhile)
         self.current = None
-        if lab.log_store.enabled or inv.lines is not None:
-            self._report_lines(inv, cold)
+        quiet = self._quiet
+        if not quiet or inv.lines is not None:
+            if inv.lines is not None or self.lab.log_store.enabled:
+                _invoke.report_lines(self, inv, cold)
+            if self.telemetry is not None:
+                self.companions.report(inv, cold)
         self.init_reported = True
-        if self.telemetry is not None:
-            self.companions.report(inv, cold)
-        lab.counters.invocation_done(inv, self.snapshot)
+        self._counters.invocation_done(inv, self.stats)
         if self.state == "Invoking":      # (shut down mid-invoke: nothing to freeze, only the request to let go)
-            self.transition("Idle")
-            if lab.trace.full:
-                self.emit("environment", "freeze", f"Invoke done; freeze {self.id} (Duration {ms(inv.duration)}"
-                          + (f", Init Duration {ms(self.init_duration)}" if cold else "") + ")",
-                          request_id=inv.request_id, state="frozen", billed_ms=inv.billed_ms)
-            self._freeze()
-        lab.fleet.release(self, inv.request_id)
+            self.state = "Idle"           # Invoking -> Idle
+            if not quiet:
+                if self.lab.trace.full:
+                    self.emit("environment", "freeze", f"Invoke done; freeze {self.id} (Duration "
+                              f"{ms(inv.duration)}" + (f", Init Duration {ms(self.init_duration)}" if cold else "")
+                              + ")", request_id=inv.request_id, state="frozen", billed_ms=inv.billed_ms)
+                self._freeze()
+        self._release(self, inv)
 
     def _freeze(self) -> None:
         """Idle: nothing runs in a frozen microVM (telemetry batches wait, the runtime's processes stop)."""
@@ -448,25 +403,6 @@ class ExecutionEnvironment:
             self.telemetry.freeze()
         if self._freezes:
             self.runtime.freeze()
-
-    def _report_lines(self, inv, cold: bool) -> None:
-        end = f"END RequestId: {inv.request_id}"
-        self.log(end)
-        if inv.lines is not None:
-            inv.lines.append(end)
-        snap = self.snapshot
-        memory = self.lab.cost.memory_base_mb + snap.config["CodeSize"] // (1024 * 1024)
-        line = (f"REPORT RequestId: {inv.request_id}\tDuration: {ms(inv.duration)}\tBilled Duration: "
-                f"{inv.billed_ms} ms\tMemory Size: {snap.memory} MB\tMax Memory Used: {min(memory, snap.memory)} MB")
-        if cold:
-            line += f"\tInit Duration: {ms(self.init_duration)}"
-        if inv.status in ("error", "timeout", "exit"):
-            line += f"\tStatus: {'timeout' if inv.status == 'timeout' else 'error'}"
-            if inv.status != "timeout":
-                line += f"\tError Type: {inv.error_type}"
-        self.log(line)
-        if inv.lines is not None:
-            inv.lines.append(line)
 
     # --- Shutdown -------------------------------------------------------------------------------------------
     def shutdown(self, reason: str) -> None:

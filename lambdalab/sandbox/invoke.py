@@ -21,7 +21,7 @@ from .companions import TELEMETRY_STATUS, ms
 from .python_runtime import LambdaContext, NullRuntime, Outcome
 from .runtime_api import MAX_RESPONSE_BYTES
 
-__all__ = ["start_lines", "run_in_process", "post_outcome"]
+__all__ = ["start_lines", "run_in_process", "post_outcome", "report_lines"]
 
 _RUN_WORDS = {"ok": "returns", "timeout": "is still running at the deadline", "exit": "exits the runtime process"}
 _NEVER_RUNS = {"timeout": "never runs: the suppressed init reached the deadline",
@@ -158,3 +158,24 @@ def post_outcome(env, inv, outcome: Outcome) -> None:
         env.timeout(inv)
     else:
         env.crash(inv, outcome.body)
+
+
+def report_lines(env, inv, cold: bool) -> None:
+    """END and REPORT, to the log stream and a LogType=Tail invocation's lines."""
+    end = f"END RequestId: {inv.request_id}"
+    env.log(end)
+    if inv.lines is not None:
+        inv.lines.append(end)
+    snap = env.snapshot
+    memory = env.lab.cost.memory_base_mb + snap.config["CodeSize"] // (1024 * 1024)
+    line = (f"REPORT RequestId: {inv.request_id}\tDuration: {ms(inv.duration)}\tBilled Duration: "
+            f"{inv.billed_ms} ms\tMemory Size: {snap.memory} MB\tMax Memory Used: {min(memory, snap.memory)} MB")
+    if cold:
+        line += f"\tInit Duration: {ms(env.init_duration)}"
+    if inv.status in ("error", "timeout", "exit"):
+        line += f"\tStatus: {'timeout' if inv.status == 'timeout' else 'error'}"
+        if inv.status != "timeout":
+            line += f"\tError Type: {inv.error_type}"
+    env.log(line)
+    if inv.lines is not None:
+        inv.lines.append(line)

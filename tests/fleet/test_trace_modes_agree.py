@@ -1,7 +1,7 @@
-"""The bulk lane (Frontend.submit_lean and friends) and the idle sweep are shortcuts, never different decisions.
+"""Bulk runs take the one invocation path: every trace mode makes the same decisions, and the idle sweep is exact.
 
-``lab.poisson`` traffic to a synthetic function takes the bulk lane outside trace="full"; these runs mix it
-with everything that makes it fall back (cold starts, timeouts, throttles, a shutdown under a running invoke,
+``lab.poisson`` traffic to a synthetic function outside trace="full" records counters only; these runs mix it
+with everything that changes its course (cold starts, timeouts, throttles, a shutdown under a running invoke,
 lifetimes, drains, a code update, a deleted function) and check that every trace mode gives the same numbers,
 the same per-invocation records (request ids included) and the same clock.
 """
