@@ -158,9 +158,13 @@ class UrlFrontend:
         config = lab.function_urls.resolve(url_id) if url_id else None
         full = lab.trace.full
         if full:
-            lab.trace.emit("url", "request", f"HTTP {method} {path}{'?' + query if query else ''} to a function URL "
+            lab.trace.emit("client", "http", f"HTTP {method} {path}{'?' + query if query else ''} to a function URL "
                            f"({len(body):,} bytes)", method=method, path=path, url_id=url_id,
                            function=config.fn.name if config else None, target="url")
+            lab.trace.emit("url", "request", "The URL's front door finds the configuration of "
+                           f"{url_id or '(no id)'}" + (f": {config.fn.name}, AuthType {config.auth_type}, "
+                                                        f"{config.invoke_mode}" if config else ": none"),
+                           url_id=url_id, function=config.fn.name if config else None)
         if config is None:
             return self._refuse(404, "Not Found", None, "no function URL has this id")
         fn = config.fn

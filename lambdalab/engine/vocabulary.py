@@ -12,6 +12,7 @@ from __future__ import annotations
 
 ACTIONS: dict[str, dict[str, str]] = {
     "client": {
+        "http": "a caller sends an HTTP request to a function URL",
         "invoke": "a caller sends an Invoke request",
         "response": "the caller receives the Invoke response",
     },
@@ -120,6 +121,7 @@ ACTIONS: dict[str, dict[str, str]] = {
         "delete_object": "an object is deleted from a bucket",
         "notify": "S3 sends an event notification (a function: asynchronous invoke; or a queue or topic)",
         "undeliverable": "a notification cannot be delivered (the target is gone or not allowed): recorded",
+        "serve": "S3 serves image chunks both code caches missed (and both keep a copy)",
     },
     "sns": {
         "publish": "a message is published to a topic",
@@ -128,9 +130,6 @@ ACTIONS: dict[str, dict[str, str]] = {
     },
     "az_cache": {
         "serve": "the AZ-level cache serves chunks the worker did not hold (and the worker keeps a copy)",
-    },
-    "s3": {
-        "serve": "S3 serves what both caches missed (and both keep a copy)",
     },
     "destination": {
         "deliver": "a record is delivered to a destination or dead-letter queue",

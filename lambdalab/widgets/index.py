@@ -22,7 +22,7 @@ __all__ = ["TraceIndex", "Cursor", "COUNTERS", "BUSY_STATES"]
 
 COMPONENT_NAMES = frozenset((
     "client", "frontend", "async_queue", "poller", "event_source_mapping", "worker_manager", "placement",
-    "worker", "environment", "runtime_api", "runtime", "extension", "function", "destination"))
+    "worker", "environment", "runtime_api", "runtime", "extension", "function", "destination", "url", "sns", "s3"))
 
 COUNTERS = ("requests", "invocations", "cold_starts", "warm_starts", "throttles", "errors",
             "concurrency", "max_concurrency", "environments", "workers", "queue_depth")

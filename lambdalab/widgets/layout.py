@@ -3,7 +3,8 @@
 Requests flow left to right, the way the architecture is usually drawn: client, frontend, Worker Manager,
 worker hosts, and on the right one execution environment opened up to show its Runtime API, runtime,
 extensions and handler. The asynchronous path (internal queue, pollers, destinations) runs along the top, event
-source mapping pollers sit at the bottom. Coordinates are in diagram units (16 x 10); the positions never
+source mapping pollers sit at the bottom, and the event-driven front doors (a function URL, SNS and S3) stand
+left of the frontend, beside the client. Coordinates are in diagram units (16 x 10); the positions never
 move, so a learner's eye can follow one request across many steps.
 """
 from __future__ import annotations
@@ -34,6 +35,10 @@ _BOXES = {
     "runtime": (12.78, 4.45, 1.66, 0.95),
     "extension": (14.72, 4.45, 1.66, 0.95),
     "function": (12.78, 2.6, 1.66, 0.95),
+    # the event-driven front doors, left of the frontend: a function URL in front of it, SNS and S3 pushing to it
+    "url": (0.95, 6.1, 1.5, 0.95),
+    "sns": (0.95, 7.55, 1.5, 0.95),
+    "s3": (0.95, 1.6, 1.5, 0.95),
 }
 
 # hops drawn as lines; a hop between two components is highlighted on the line that joins them
@@ -42,6 +47,7 @@ _EDGES = (
     ("poller", "destination"), ("event_source_mapping", "frontend"), ("frontend", "worker_manager"),
     ("worker_manager", "placement"), ("placement", "worker"), ("worker_manager", "worker"),
     ("runtime_api", "runtime"), ("runtime", "function"), ("extension", "runtime_api"),
+    ("client", "url"), ("url", "frontend"), ("sns", "frontend"), ("s3", "frontend"),
 )
 
 _LINES = 3        # lines of worker hosts

@@ -26,6 +26,9 @@ NAMES = {
     "extension": "Extensions",
     "function": "Function",
     "destination": "Destination",
+    "url": "Function URL",
+    "sns": "Amazon SNS",
+    "s3": "Amazon S3",
 }
 
 # box labels on the diagram (two short lines at most)
@@ -44,6 +47,9 @@ LABELS = {
     "extension": "Extensions",
     "function": "Function\nhandler",
     "destination": "Destinations\n/ DLQ",
+    "url": "Function\nURL",
+    "sns": "SNS\ntopic",
+    "s3": "S3\nbucket",
 }
 
 ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILLION, PURPLE = (

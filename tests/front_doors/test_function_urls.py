@@ -197,6 +197,6 @@ def test_each_request_is_steppable(lab):
     with lab.scene("a URL request") as scene:
         lab.http("GET", url)
     steps = [(s.component, s.action) for s in scene.steps]
-    assert steps[:3] == [("url", "request"), ("url", "invoke"), ("frontend", "receive")]
+    assert steps[:4] == [("client", "http"), ("url", "request"), ("url", "invoke"), ("frontend", "receive")]
     assert steps[-1] == ("url", "respond")
     assert lab.now > 0
