@@ -404,8 +404,12 @@ class Lab:
         digest = hashlib.sha256(f"lambdalab-{runtime}".encode()).hexdigest()
         return f"arn:aws:lambda:{self.region}::runtime:{digest}"
 
-    def on_close(self, closer) -> None:
-        self._closers.append(closer)
+    def on_close(self, closer, *, last: bool = False) -> None:
+        """Call ``closer()`` at ``close()`` (closers run newest first; ``last=True``: after all the others)."""
+        if last:
+            self._closers.insert(0, closer)
+        else:
+            self._closers.append(closer)
 
     def close(self) -> None:
         """Stop every process and server this lab started."""

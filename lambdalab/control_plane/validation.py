@@ -117,8 +117,15 @@ def check_environment(environment, operation: str) -> dict:
             raise aws_error("InvalidParameterValueException",
                             f"Lambda was unable to configure your environment variables because the environment "
                             f"variables you have provided contains an invalid key: {key}", 400, operation=operation)
-    measured = json.dumps(variables, separators=(",", ":"))
-    if len(measured.encode()) > MAX_ENV_BYTES:
+    for key, value in variables.items():
+        if "\0" in value:                  # a process environment cannot hold it (execve stops at NUL)
+            raise aws_error("InvalidParameterValueException",
+                            "Lambda was unable to configure your environment variables because the environment "
+                            f"variables you have provided contains an invalid value for key {key}: the NUL "
+                            "character is not allowed.", 400, operation=operation)
+    # measured as AWS does: the variables as compact JSON, in UTF-8 bytes (é is 2 bytes, not a 6-byte \u escape)
+    measured = json.dumps(variables, separators=(",", ":"), ensure_ascii=False)
+    if len(measured.encode("utf-8")) > MAX_ENV_BYTES:
         raise aws_error("InvalidParameterValueException",
                         "Lambda was unable to configure your environment variables because the environment "
                         f"variables you have provided exceeded the 4KB limit. String measured: {measured[:200]}...",
@@ -139,7 +146,9 @@ def check_upload(zip_bytes, operation: str) -> None:
 def unzip_code(zip_bytes, operation: str) -> dict[str, bytes]:
     """Open a deployment package: {path: bytes}. Size limits and corrupt archives fail like Lambda.
 
-    The unzipped size is measured by decompressing (``archives``), never taken from the zip's directory.
+    The unzipped size is measured by decompressing (``archives``), never taken from the zip's directory, and
+    before any member is kept, so a zip bomb is refused without being held in memory.
     """
     check_upload(zip_bytes, operation)
+    archives.unzipped_size(zip_bytes, operation)    # measure first, keeping nothing: a bomb costs no memory
     return archives.read_members(zip_bytes, operation)

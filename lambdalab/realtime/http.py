@@ -6,9 +6,18 @@ arrive in ``data_received``, the parser calls back, a complete request goes to t
 and a quick answer is written before the call returns. No task, task group or cancel scope per connection or
 request: on loopback, each loop iteration saved is latency saved per invoke. This module adds what a server
 exposed to learner code needs: loopback binding, TCP_NODELAY on every accepted socket (small request/response
-pairs otherwise wait on Nagle + delayed ACKs, ~40 ms each), and bounds on everything read (header size, body
-size, how long a request may take to arrive, how long an idle keep-alive connection lives). A malformed request
-gets a 4xx and that connection is closed; the listener keeps serving the others.
+pairs otherwise wait on Nagle + delayed ACKs, ~40 ms each), and bounds on everything read: header size, how
+long a request may take to arrive, how long an idle keep-alive connection lives, how many connections a server
+holds (``max_connections``: past it the longest-idle connection is closed to make room, and a new one is refused
+if none is idle, so hundreds of idle sockets cannot exhaust the kernel's file descriptors; each connection costs
+one descriptor), and body size. A body over its limit (``body_limit(method, path, headers)``, decided when the
+headers are in) is answered at once, as soon as it is known to be too large: the request goes to
+``too_large(request)`` with an empty body and ``request.too_large`` set to the size, so each API answers 413 in
+its own words (the Invoke API's ``RequestEntityTooLargeException``, the Runtime API's
+``RequestEntityTooLarge``); the rest of the body is read and dropped, never kept (a client that writes the whole
+body before reading still gets the 413, not a reset), and the connection closes after it; a body past
+``DISCARD_MAX`` is not read on. A malformed request gets a 4xx and that connection is closed; the
+listener keeps serving the others.
 
 A handler is a plain function ``handler(request)`` on the loop thread. It returns ``(status, body, headers)`` at
 once, a ``Streaming`` answer whose body is written in chunks as it is produced (an event stream), or a
@@ -38,6 +47,8 @@ READ_TIMEOUT = 30.0          # a started request must arrive completely within t
 IDLE_TIMEOUT = 300.0         # an idle keep-alive connection is closed after this
 TIMER_STEP = 1.0             # each connection's one timer checks its deadline this often (no timer per request)
 MAX_PIPELINE = 16            # requests parsed ahead while an earlier one on the connection is unanswered
+MAX_CONNECTIONS = 128        # connections one server holds at once (an idle one is closed to make room)
+DISCARD_MAX = 256 * 1024 * 1024   # bytes of an over-limit body read (and dropped) before the connection is cut
 REASONS = {200: b"OK", 202: b"Accepted", 204: b"No Content", 400: b"Bad Request", 403: b"Forbidden",
            404: b"Not Found", 405: b"Method Not Allowed", 408: b"Request Timeout", 409: b"Conflict",
            410: b"Gone", 413: b"Payload Too Large", 429: b"Too Many Requests",
@@ -46,7 +57,8 @@ STATUS_LINES = {status: b"HTTP/1.1 %d %s\r\n" % (status, reason) for status, rea
 
 
 class Request:
-    __slots__ = ("method", "target", "path", "query", "headers", "body", "closed", "sock", "keep_alive")
+    __slots__ = ("method", "target", "path", "query", "headers", "body", "closed", "sock", "keep_alive",
+                 "too_large")
 
     def __init__(self, method: str, target: str, headers: dict[str, str], body: bytes) -> None:
         self.method = method
@@ -57,6 +69,7 @@ class Request:
         self.closed = False                  # the peer hung up while the answer was pending
         self.sock = None                     # the raw socket, for peer_gone()
         self.keep_alive = True               # False: the connection ends after this answer
+        self.too_large = 0                   # bytes of a body over the limit (then ``body`` is empty)
 
     def peer_gone(self) -> bool:
         """Has the client closed its end? A non-blocking peek: cheap, and sees a FIN the loop has not read yet."""
@@ -128,6 +141,11 @@ def _error_body(status: int, message: str) -> bytes:
     return json.dumps({"errorMessage": message, "errorType": REASONS.get(status, b"Error").decode()}).encode()
 
 
+def _generic_too_large(request: Request):
+    return 413, _error_body(413, f"Request body of {request.too_large} bytes is over this server's limit"), {
+        "Content-Type": "application/json"}
+
+
 def _head(status: int, headers: dict, close: bool, length: int | None) -> list[bytes]:
     line = STATUS_LINES.get(status) or b"HTTP/1.1 %d \r\n" % status
     parts = [line]
@@ -178,6 +196,7 @@ class _Connection(asyncio.Protocol):
         self._reset()
         self.deadline = self.loop.time() + IDLE_TIMEOUT
         self.timer = None
+        self.last_active = self.loop.time()
 
     def _reset(self) -> None:
         self.url = b""
@@ -187,20 +206,36 @@ class _Connection(asyncio.Protocol):
         self.started = False
         self.chunks: list[bytes] = []
         self.size = 0
+        self.limit = self.server.max_body    # this request's body limit (see on_headers_complete)
+        self.dropping = False                # the body is over the limit (answered already): read on, keep nothing
         self.sink = None                     # where a streamed request body goes as it arrives (stream_body)
-        self.max_body = self.server.max_body
 
     # --- transport callbacks --------------------------------------------------------------------------------
     def connection_made(self, transport) -> None:
         self.transport = transport
+        if not self.server.make_room():
+            self.closing = True                   # every connection is busy: refuse this one
+            transport.abort()
+            return
         raw = transport.get_extra_info("socket")
         try:
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.peek = socket.fromfd(raw.fileno(), raw.family, raw.type)   # a duplicate, for peer_gone()
+            # the transport's own descriptor, for peer_gone(): no duplicate (one fd per connection); it is
+            # detached, never closed, when the connection goes
+            self.peek = socket.socket(raw.family, raw.type, fileno=raw.fileno())
         except (OSError, AttributeError):
             self.peek = None
         self.server.connections.add(self)
         self.timer = self.loop.call_at(self.loop.time() + TIMER_STEP, self._on_timer)
+
+    @property
+    def idle(self) -> bool:
+        return not (self.started or self.queue or self.inflight is not None or self.closing)
+
+    def release_socket(self) -> None:
+        if self.peek is not None:
+            self.peek.detach()
+            self.peek = None
 
     def connection_lost(self, exc) -> None:
         self.closing = True
@@ -208,11 +243,9 @@ class _Connection(asyncio.Protocol):
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        if self.peek is not None:
-            self.peek.close()
-            self.peek = None
         for request in self.queue:
             request.closed = True
+        self.release_socket()
         pending = self.pending
         if pending is not None and pending.watch:
             pending.event.set()
@@ -231,6 +264,7 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.error is not None or self.closing:
             return
+        self.last_active = self.loop.time()
         if not self.head_done:
             self.head_size += len(data)
             if not self.started:
@@ -272,27 +306,52 @@ class _Connection(asyncio.Protocol):
                 sum(len(k) + len(v) + 4 for k, v in headers.items()) + len(self.url) > MAX_HEADER_BYTES:
             raise _Reject(431, f"Request headers exceed {MAX_HEADER_BYTES} bytes")
         self.head_done = True
+        server = self.server
+        method = self.parser.get_method().decode("ascii", "replace")
+        if server.body_limit is not None:
+            self.limit = server.body_limit(method, self.url.decode("latin-1").partition("?")[0], headers)
+        if server.stream_body is not None:
+            found = server.stream_body(method, self.url.decode("latin-1"), dict(headers))
+            if found is not None:
+                self.sink, self.limit = found
         length = headers.get("content-length")
-        max_body = self.max_body
-        if length is not None and length.isdigit() and int(length) > max_body:
-            raise _Reject(413, f"Request body of {length} bytes exceeds the server's {max_body} byte limit")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            if int(length) > self.limit + DISCARD_MAX:
+                raise _Reject(413, f"Request body of {length} bytes is far over this server's limit")
+            self._too_large(int(length))
+            return
         if headers.get("expect", "").lower() == "100-continue" and self.transport is not None:
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        if self.server.stream_body is not None:
-            found = self.server.stream_body(self.parser.get_method().decode("ascii", "replace"),
-                                            self.url.decode("latin-1"), dict(headers))
-            if found is not None:
-                self.sink, self.max_body = found
 
     def on_body(self, body: bytes) -> None:
         self.size += len(body)
-        if self.size > self.max_body:
-            raise _Reject(413, f"Request body exceeds {self.max_body} bytes")
+        if self.size > self.limit + DISCARD_MAX:
+            raise _Reject(413, f"Request body exceeds {self.limit} bytes by far")
+        if self.dropping:
+            return
+        if self.size > self.limit:                # a chunked body that grew past the limit
+            self.chunks = []
+            self._too_large(self.size)
+            return
         self.chunks.append(body)
         if self.sink is not None:
             self.sink(body)
 
+    def _too_large(self, size: int) -> None:
+        """Queue the request now, bodiless; the rest of its body is dropped and the connection ends after it."""
+        request = Request(self.parser.get_method().decode("ascii", "replace"), self.url.decode("latin-1"),
+                          self.headers, b"")
+        request.too_large, request.keep_alive, request.sock = size, False, self.peek
+        self.queue.append(request)
+        self.dropping = True
+
     def on_message_complete(self) -> None:
+        if self.dropping:                         # the end of a body already answered (413): now close
+            self._reset()
+            if not self.queue and self.inflight is None:
+                self.closing = True
+                self.transport.close()            # (else its answer, still to come, closes it)
+            return
         parser = self.parser
         request = Request(parser.get_method().decode("ascii", "replace"), self.url.decode("latin-1"),
                           self.headers, b"".join(self.chunks))
@@ -310,7 +369,7 @@ class _Connection(asyncio.Protocol):
             self.inflight = request
             self.server.requests += 1
             try:
-                answer = self.server.handler(request)
+                answer = self.server.too_large(request) if request.too_large else self.server.handler(request)
                 if isinstance(answer, (tuple, Streaming)):
                     self._send(request, answer)
                     if self.inflight is not None:
@@ -361,6 +420,7 @@ class _Connection(asyncio.Protocol):
         if self.queue and self.queue[0] is request:
             self.queue.pop(0)
         self.inflight = None
+        self.last_active = self.loop.time()
         if request.closed or self.closing:
             self.closing = True
             self.transport.close()
@@ -377,7 +437,7 @@ class _Connection(asyncio.Protocol):
         except ValueError as exc:
             data = _response(500, _error_body(500, str(exc)), {"Content-Type": "application/json"}, close)
         self.transport.write(data)
-        if close:
+        if close and not self.dropping:           # (an answered oversize body: close once it has been read)
             self.closing = True
             self.transport.close()
 
@@ -424,7 +484,7 @@ class _Connection(asyncio.Protocol):
             return
         now = self.loop.time()
         if self.inflight is None and now >= self.deadline:
-            if self.started:
+            if self.started and not self.dropping:
                 self._reject(_Reject(408, "The request did not arrive in time"))
             else:
                 self.closing = True
@@ -438,15 +498,21 @@ class HttpServer:
     """Serves one listening socket until ``close()``: an asyncio server on the driver's loop."""
 
     def __init__(self, sock: socket.socket, handler: Callable[[Request], object], *,
-                 max_body: int = 7 * 1024 * 1024, name: str = "http", stream_body=None) -> None:
+                 max_body: int = 7 * 1024 * 1024, name: str = "http", body_limit: Callable | None = None,
+                 too_large: Callable[[Request], object] | None = None, stream_body=None,
+                 max_connections: int = MAX_CONNECTIONS) -> None:
         self.sock = sock
         self.port = sock.getsockname()[1]
         self.handler = handler
         self.max_body = max_body
+        self.body_limit = body_limit          # (method, path, headers) -> the body limit of that request
+        self.too_large = too_large or _generic_too_large
         #: ``stream_body(method, target, headers) -> (sink, max_body) | None``, asked once a request's headers are
         #: in: ``sink(data)`` then gets each piece of its body as it arrives (a streamed Runtime API response);
         #: the handler still gets the whole request, trailers among its headers, once it is complete
         self.stream_body = stream_body
+        self.max_connections = max_connections
+        self.reaped = 0
         self.name = name
         self.requests = 0
         self.rejected = 0
@@ -468,12 +534,28 @@ class HttpServer:
         finally:
             self._shutdown()
 
+    def make_room(self) -> bool:
+        """Room for one more connection: at the limit, close the longest-idle one (False: all are busy)."""
+        if len(self.connections) < self.max_connections:
+            return True
+        idle = [c for c in self.connections if c.idle]
+        if not idle:
+            return False
+        oldest = min(idle, key=lambda c: c.last_active)
+        oldest.closing = True
+        self.connections.discard(oldest)
+        oldest.release_socket()
+        oldest.transport.abort()
+        self.reaped += 1
+        return True
+
     def _shutdown(self) -> None:
         if self._server is not None:
             self._server.close()
             self._server = None
         for conn in list(self.connections):
             conn.closing = True
+            conn.release_socket()
             if conn.transport is not None:
                 conn.transport.abort()
         self.connections.clear()

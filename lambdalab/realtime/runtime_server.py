@@ -23,12 +23,11 @@ import asyncio
 import json
 import uuid
 
-from ..sandbox.runtime_api import STREAM_LIMIT
+from ..sandbox.runtime_api import MAX_RESPONSE_BYTES, STREAM_LIMIT
 from .http import HttpServer, Pending, Request, bind_loopback, http_post
 
 __all__ = ["RuntimeServer", "ExtensionsRoutes", "TelemetryRoutes"]
 
-MAX_REQUEST_BYTES = 7 * 1024 * 1024    # above the 6 MB response limit, so RuntimeAPI can answer its own 413
 SETTLE_TURNS = 8                        # loop turns a process's POST may wait for its output to be logged
 EMPTY_EVENT = b"{}"                     # an Invoke without a Payload reaches the runtime as {}
 
@@ -190,21 +189,23 @@ class TelemetryRoutes:
         return status, out, {"Content-Type": "application/json"}
 
     def _sender(self, body: dict):
+        from ..sandbox.telemetry import destination_address
         dest = body.get("destination") if isinstance(body, dict) else None
         if not isinstance(dest, dict) or dest.get("protocol") != "HTTP":
             raise ValueError("destination must be {\"protocol\": \"HTTP\", \"URI\": "
                              "\"http://sandbox.localdomain:PORT/\"} (the TCP protocol is not served by lambdalab)")
-        uri = str(dest.get("URI", ""))
-        host_port, _, path = uri[len("http://"):].partition("/")
-        host, _, port = host_port.partition(":")
-        if host in ("sandbox.localdomain", "sandbox", "localhost"):
-            host = "127.0.0.1"            # AWS's in-sandbox name for the extension's own listener
-        port = int(port or 80)
+        host, port, path = destination_address(dest)       # loopback only (else a 400, nothing contacted)
         spawn = self.server.session.driver.spawn
 
         def send(batch: list) -> None:
-            spawn(http_post, host, port, "/" + path, json.dumps(batch).encode(), {"Content-Type": "application/json"})
+            spawn(http_post, host, port, path, json.dumps(batch).encode(), {"Content-Type": "application/json"})
         return send
+
+
+def _body_limit(method: str, path: str, headers: dict) -> int:
+    """6,291,556 bytes for a response or error; 200 MB for a response the runtime streams."""
+    streaming = headers.get("lambda-runtime-function-response-mode", "").lower() == "streaming"
+    return STREAM_LIMIT if streaming else MAX_RESPONSE_BYTES
 
 
 def _uuid() -> str:
@@ -221,8 +222,9 @@ class RuntimeServer:
         self.runtime = None                  # the ProcessRuntime, set when it is made
         self.extensions = ExtensionsRoutes(self)
         self.telemetry = TelemetryRoutes(self)
-        self.http = HttpServer(bind_loopback(), self.handle, max_body=MAX_REQUEST_BYTES, name=f"runtime-{env.id}",
-                               stream_body=self._stream_body)
+        # a body over 6,291,556 bytes is never read into memory: the request comes with ``too_large`` set
+        self.http = HttpServer(bind_loopback(), self.handle, max_body=MAX_RESPONSE_BYTES, name=f"runtime-{env.id}",
+                               body_limit=_body_limit, too_large=self.too_large, stream_body=self._stream_body)
         self.address = f"127.0.0.1:{self.http.port}"
         session.driver.spawn(self.http.serve)
 
@@ -256,7 +258,19 @@ class RuntimeServer:
             driver.catch_up()
             api.post_response_chunk(request_id, data)
             driver._check_waiters()
-        return sink, STREAM_LIMIT + 1
+        return sink, STREAM_LIMIT
+
+    def too_large(self, request: Request):
+        """A body over its limit (never read into memory): the Runtime API's 413; on a response, the invoke fails
+        with Function.ResponseSizeTooLarge."""
+        driver = self.session.driver
+        driver.catch_up()
+        limit = _body_limit(request.method, request.path, request.headers)
+        result = _error(413, "RequestEntityTooLarge", f"Exceeded maximum allowed payload size ({limit} bytes).")
+        if self.runtime is not None and request.path.startswith("/2018-06-01/runtime"):
+            self.runtime.after_route(request, result)
+        driver._check_waiters()
+        return result
 
     def _runtime(self, request: Request):
         env, runtime = self.env, self.runtime

@@ -31,12 +31,12 @@ Each phase that takes time is a heap event; zero-time hops are method calls that
 from __future__ import annotations
 
 import json
-import tempfile
 from math import ceil, log
 
 from ..engine.distributions import Exponential, draw_from
 from . import coldstart as _coldstart
 from . import invoke as _invoke
+from . import scratch
 from . import shutdown as _shutdown
 from .coldstart import ColdStart, ms
 from .companions import Companions
@@ -131,7 +131,7 @@ class ExecutionEnvironment:
     def tmp_dir(self) -> str:
         """The directory standing in for this environment's /tmp (made on first use, removed at shutdown)."""
         if self.tmp_path is None:
-            self.tmp_path = tempfile.mkdtemp(prefix=f"lambdalab-{self.id}-")
+            self.tmp_path = scratch.make_directory(self.lab, f"tmp-{self.id}-")
         return self.tmp_path
 
     def _environment_variables(self) -> dict:

@@ -19,9 +19,9 @@ import errno
 import io
 import os
 import shutil
-import tempfile
 import zipfile
 
+from . import scratch
 from .companions import ms
 
 __all__ = ["extract_layers", "opt_directory", "opt_real_path", "opt_module_path", "read_opt_source"]
@@ -55,7 +55,7 @@ def opt_directory(lab, layers) -> str:
     if path is None:
         if not store:
             lab.on_close(lambda: _remove_all(store))
-        path = store[key] = tempfile.mkdtemp(prefix="lambdalab-opt-")
+        path = store[key] = scratch.make_directory(lab, "opt-")
         for layer in layers:                   # later layers overwrite earlier ones
             with zipfile.ZipFile(io.BytesIO(layer.zip_bytes)) as archive:
                 archive.extractall(path)       # (extractall keeps every member inside ``path``)

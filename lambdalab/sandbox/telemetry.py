@@ -25,6 +25,7 @@ extensions print nothing. The error type for a bad subscription is our choice (`
 from __future__ import annotations
 
 import json
+import urllib.parse
 
 __all__ = ["Subscription", "TelemetryAPI", "TelemetryValidationError", "TYPES", "SCHEMA_VERSIONS", "DEFAULTS"]
 
@@ -72,13 +73,37 @@ def validate(body: dict) -> dict:
     if isinstance(destination, dict):
         if destination.get("protocol") not in ("HTTP", "TCP"):
             raise TelemetryValidationError("destination.protocol must be HTTP or TCP")
-        if destination["protocol"] == "HTTP" and not str(destination.get("URI", "")).startswith("http://"):
-            raise TelemetryValidationError("destination.URI must be an http:// address for the HTTP protocol")
+        if destination["protocol"] == "HTTP":
+            destination_address(destination)
         if destination["protocol"] == "TCP" and "port" not in destination:
             raise TelemetryValidationError("destination.port is required for the TCP protocol")
     elif not (isinstance(destination, list) or callable(destination)):
         raise TelemetryValidationError("destination must be a list, a callable, or {protocol, URI}")
     return buffering
+
+
+LOCAL_HOSTS = ("sandbox.localdomain", "sandbox", "localhost", "127.0.0.1", "::1")
+
+
+def destination_address(destination: dict) -> tuple[str, int, str]:
+    """(host, port, path) of an HTTP destination, which must be the extension's own listener: in AWS the
+    Telemetry API only delivers inside the microVM (``http://sandbox.localdomain:PORT/...``). Anything else is
+    refused (400) and never contacted, so learner code cannot point the lab at another machine."""
+    uri = str(destination.get("URI", ""))
+    try:
+        parts = urllib.parse.urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        raise TelemetryValidationError(f"destination.URI is not a valid address: {uri!r}") from None
+    if parts.scheme != "http" or not parts.hostname:
+        raise TelemetryValidationError("destination.URI must be an http:// address for the HTTP protocol")
+    host = parts.hostname
+    if host not in LOCAL_HOSTS and not host.startswith("127."):
+        raise TelemetryValidationError(f"destination.URI must name the sandbox itself (http://sandbox.localdomain:"
+                                       f"PORT/...); {host!r} is not reachable from an execution environment")
+    if port is None:
+        raise TelemetryValidationError("destination.URI needs the port the extension listens on")
+    return ("127.0.0.1" if not host.startswith("127.") and host != "::1" else host), port, parts.path or "/"
 
 
 class Subscription:
