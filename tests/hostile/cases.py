@@ -344,10 +344,10 @@ CASES = [
         """), "Runtime.MarshalError"),
     Case("fill_tmp", code("""
         def handler(event, context):
-            with open("/tmp/filler", "wb") as f:
-                for _ in range(128):
-                    f.write(b"\\0" * 8 * 1024 * 1024)
-        """), "OSError", wall=5.0, check=log_has("No space left on device")),
+            video = bytes(600 * 1024 * 1024)          # a download bigger than EphemeralStorage (512 MB)
+            with open("/tmp/video.mp4", "wb") as f:
+                f.write(video)
+        """), "OSError", memory=1024, check=log_has("No space left on device")),
     Case("tmp_escape", code("""
         def handler(event, context):
             with open("/tmp/secret.txt", "w") as f:
