@@ -239,6 +239,47 @@ reserved concurrency that keeps throttles under 1% of requests?
 smallest_limit = {answer}   # a whole number of environments
 """, f"next(c for c in limits if erlang_b(c, rate * mean) < {c05.THROTTLE_BUDGET})"),
         check_cell("lab05.min_reserved", "smallest_limit"),
+        md("""
+## 5. Your turn: rate against a limit
+
+Move the sliders: the **rate** of requests (per second, each taking 0.5 s on average) and the function's
+**reserved concurrency**. Each time you let go, the lab runs half an hour of that traffic afresh and redraws.
+On the left, each minute's invocations and throttles; on the right, the Erlang-B curve for this load with the
+lab's measurement at your limit. Try: at 8 requests per second, how high must the limit go before the red
+disappears? What happens to the answer when the rate doubles?
+"""),
+        code("""
+MEAN = 0.5    # seconds per request
+
+
+def rate_against_limit(fig, rate, reserved_concurrency):
+    lab = ll.Lab(seed=5, trace="off")
+    lab.create_function("api", None, timeout=60, duration=ll.Exponential(MEAN), init_duration=ll.Fixed(0.0))
+    lab.client("lambda").put_function_concurrency(FunctionName="api",
+                                                  ReservedConcurrentExecutions=reserved_concurrency)
+    lab.poisson("api", rate, duration=1800)
+    lab.run()
+    s = lab.stats("api")
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    ran = [v for _, v in lab.metrics("api", "Invocations")]
+    refused = [v for _, v in lab.metrics("api", "Throttles")] or [0] * len(ran)
+    minutes = range(len(ran))
+    left.bar(minutes, ran, color="tab:green", label="invocations")
+    left.bar(minutes, refused[:len(ran)], bottom=ran, color="tab:red", label="throttled (429)")
+    left.set_xlabel("minute"); left.set_ylabel("requests per minute"); left.legend(loc="lower right")
+    limits = list(range(1, 31))
+    right.semilogy(limits, [max(erlang_b(c, rate * MEAN), 1e-6) for c in limits], "k-", label="Erlang-B")
+    right.semilogy([reserved_concurrency], [max(s["p_throttle"], 1e-6)], "o", color="tab:red", ms=9,
+                   label="measured")
+    right.set_xlabel("reserved concurrency"); right.set_ylabel("share throttled"); right.legend()
+    fig.tight_layout()
+    return (f"{s['requests']:,} requests, {s['p_throttle']:.2%} throttled (Erlang-B: "
+            f"{erlang_b(reserved_concurrency, rate * MEAN):.2%}), at most {s['max_concurrency']} running at once")
+
+
+ll.widgets.Explorer(rate_against_limit, title="Rate against a concurrency limit",
+                    rate=(1.0, 20.0, 1.0, 8.0), reserved_concurrency=(1, 30, 1, 5))
+"""),
         what_aws_does_differently([
             "The scaling rate here is today's (since late 2023): per function, 1,000 environments every 10 s. "
             "Before that an account-wide burst of 500-3,000 (by region) was followed by +500 per minute.",
@@ -403,8 +444,8 @@ policy = {answer}   # the policy name, spelt as for the reuse= option
         md("""
 ## 3. What it costs
 
-On demand you pay for two things: **requests** ($0.20 per million) and **compute**: billed duration (rounded
-up to the millisecond) × memory, in GB-seconds, at $0.0000166667 per GB-second (x86). Idle environments cost
+On demand you pay for two things: **requests** (\\$0.20 per million) and **compute**: billed duration (rounded
+up to the millisecond) × memory, in GB-seconds, at \\$0.0000166667 per GB-second (x86). Idle environments cost
 you nothing, which is why the keep-alive hardly moved the bill above; but since August 2025 the Init phase of
 a cold start is billed too. Every REPORT line shows the billed duration; `lab.stats()` adds it all up.
 """),
@@ -421,8 +462,8 @@ s = small.stats("thumb")
 print(f"billed GB-s {s['billed_gb_seconds']:.4f}, cost ${s['cost_usd']:.8f}")
 """),
         md("""
-**Provisioned concurrency** is billed differently: $0.0000041667 per GB-second for as long as it is
-allocated, used or not, plus $0.0000097222 per GB-second of duration on it (cheaper than on-demand compute).
+**Provisioned concurrency** is billed differently: \\$0.0000041667 per GB-second for as long as it is
+allocated, used or not, plus \\$0.0000097222 per GB-second of duration on it (cheaper than on-demand compute).
 Here is the same day with 2 provisioned environments on a published version:
 """),
         code("""
@@ -455,6 +496,52 @@ monthly_bill = {answer}   # US dollars
 """, f"{c06.MONTH_REQUESTS} * 0.20 / 1e6 + {c06.MONTH_REQUESTS} * {c06.MONTH_DURATION_MS / 1000} * "
      f"{c06.MONTH_MEMORY_MB} / 1024 * 0.0000166667"),
         check_cell("lab06.monthly_cost", "monthly_bill"),
+        md("""
+## 4. Your turn: keep-alive, traffic and memory
+
+Three sliders for the single-environment function of section 1: the **rate** of requests, the **idle
+timeout** (keep-alive) and the **memory size**. Each time you let go, the lab replays 3,000 requests afresh.
+On the left, the share of cold starts against the keep-alive (the curve is e^(−λT); the dot is the lab's
+measurement at your setting); on the right, what a million such requests cost, split into the request charge,
+the compute charge of the invokes and that of the billed Init phases. Which slider moves the bill most? Which
+one moves the cold share?
+"""),
+        code("""
+import numpy as np
+
+PRICE_PER_REQUEST = 0.20 / 1e6
+
+
+def keep_alive_and_cost(fig, rate, idle_timeout, memory):
+    lab = ll.Lab(seed=6, trace="off", idle_timeout=idle_timeout, environment_lifetime=None, worker_lease=None)
+    lab.create_function("rare", None, memory=memory, timeout=60, duration=ll.Exponential(1.991),
+                        init_duration=ll.Fixed(0.4))
+    lab.client("lambda").put_function_concurrency(FunctionName="rare", ReservedConcurrentExecutions=1)
+    lab.poisson("rare", rate, count=3000)
+    lab.run()
+    s = lab.stats("rare")
+    cold = s["cold_starts"] / s["invocations"]
+    left, right = fig.subplots(1, 2)
+    keep = np.geomspace(10, 3600, 80)
+    left.semilogx(keep, np.exp(-rate * keep), "k-", label="e^(−λT)")
+    left.semilogx([idle_timeout], [cold], "o", color="tab:orange", ms=9, label="measured")
+    left.set_xlabel("idle timeout T (s)"); left.set_ylabel("share of requests cold"); left.legend()
+    per_million = 1e6 / s["invocations"]
+    init_gb_s = s["cold_starts"] * 0.4 * memory / 1024 * per_million
+    compute = s["cost_usd"] * per_million - 1e6 * PRICE_PER_REQUEST
+    parts = {"requests": 1e6 * PRICE_PER_REQUEST, "invoke compute": compute - init_gb_s * 0.0000166667,
+             "Init compute": init_gb_s * 0.0000166667}
+    right.bar(list(parts), list(parts.values()), color=["tab:gray", "tab:green", "tab:orange"])
+    right.set_ylabel("US dollars per million requests")
+    fig.tight_layout()
+    return (f"{cold:.1%} of requests cold, {s['avg_environments']:.2f} environments alive on average, "
+            f"{s['cost_usd'] * per_million:.2f} dollars per million requests")
+
+
+ll.widgets.Explorer(keep_alive_and_cost, title="Keep-alive, traffic and memory",
+                    rate=(0.002, 0.05, 0.002, 0.01), idle_timeout=(30, 1800, 30, 600),
+                    memory=(128, 3008, 64, 512))
+"""),
         what_aws_does_differently([
             "AWS does not publish its keep-alive or its reuse policy. Idle environments are observed to last "
             "roughly 5-15 minutes, with no guarantee, and every environment is recycled after a few hours "
