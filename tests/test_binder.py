@@ -113,10 +113,10 @@ def test_binder_environment_runs_every_lab(tmp_path):
     check = _run([py, "-c", "import importlib.util as u; print([m for m in ('hypothesis', 'playwright', 'dask') "
                             "if u.find_spec(m)])"], cwd=repo, env=env, timeout=60, what="inspect the venv")
     assert check.stdout.strip() == "[]", f"test extras in the Binder venv: {check.stdout}"
-    r = subprocess.run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", "--nbval-current-env",
+    r = subprocess.run([py, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "--nbval-lax", "--nbval-current-env",
                         "--nbval-cell-timeout=300", "labs/"],
                        cwd=repo, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=1500)
-    print(r.stdout[-3000:])
+    print(r.stdout.splitlines()[-1] if r.stdout else "")
     assert r.returncode == 0, f"nbval of labs/ in the Binder env failed (exit {r.returncode}):\n" \
                               f"{r.stdout[-8000:]}\n{r.stderr[-3000:]}"
     missing = [p.relative_to(ROOT).as_posix() for p in labs if p.relative_to(ROOT).as_posix() not in r.stdout]

@@ -85,6 +85,7 @@ def nav(index: int) -> str:
     if index > 0:
         parts.append(f"⬅ back: {link(index - 1)}")
     parts.append("[course map](00_start_here.ipynb#The-course-map)")
+    parts.append("[glossary](GLOSSARY.md)")
     if index + 1 < len(COURSE):
         parts.append(f"next: {link(index + 1)} ➡")
     return " · ".join(parts)
@@ -161,12 +162,15 @@ lam = lab.client("lambda")
 """),
         code(f"""
 {CHECK}
-response = lam.invoke(FunctionName="hello", Payload=b'{{"name": "Ada"}}')
+with lab.scene("your first invoke") as first_invoke:
+    response = lam.invoke(FunctionName="hello", Payload=b'{{"name": "Ada"}}')
 print("StatusCode:", response["StatusCode"])
 print("Payload:   ", response["Payload"].read().decode())
 """),
         md("""
-That one call travelled through most of Lambda's architecture. The lab recorded every hop in `lab.trace`:
+That one call travelled through most of Lambda's architecture. The lab recorded every hop in `lab.trace`; the
+`with lab.scene(...)` block around the call marked those hops as one story, `first_invoke`, for the Stepper
+below. (A scene records nothing of its own: it only remembers where in the trace its story starts and ends.)
 """),
         code("""
 print(f"{len(lab.trace)} steps, from t = {lab.trace[0].t:.3f} s to t = {lab.trace[-1].t:.3f} s (virtual time)")
@@ -192,13 +196,17 @@ a component in `lambdalab/` with the same name.
 | **function** | your code: module-level code once per environment, the handler once per request |
 
 Boxes you will meet later: the **async queue** and **poller** (lab 03), **event source mapping** pollers
-(lab 04) and **destinations** (lab 03).
+(lab 04) and **destinations** (lab 03). Every term has an entry in the [glossary](GLOSSARY.md).
+
+On a projector, `ll.widgets.Stepper(first_invoke, presentation=True)` draws the same story larger, for the back
+of the room.
 """),
         md("""
 ## 4. Driving the Stepper
 
-The next cell shows the trace as a **Stepper**: the architecture diagram with the acting component lit up,
-the timeline of the execution environments, the step in words, and the log lines written so far.
+The next cell shows the scene as a **Stepper**: the architecture diagram with the acting component lit up,
+the timeline of the execution environments, the step in words, and the log lines written so far. It starts at
+step 1 of the scene, whatever else the lab did before or after.
 
 - **Step** moves one hop forward, **Back** one hop back (the trace is a recording, so going back is free).
 - **Play** walks forward on its own; press it again to pause. **Reset** returns to the first step.
@@ -207,7 +215,7 @@ the timeline of the execution environments, the step in words, and the log lines
 Try it now: press **Step** a few times and watch the highlighted box move from the client into Lambda.
 """),
         code("""
-stepper = ll.widgets.Stepper(lab)
+stepper = ll.widgets.Stepper(first_invoke)
 stepper
 """),
         md("""
@@ -310,12 +318,14 @@ print(f"virtual time after deploying: {{lab.now:.1f}} s")
         md("""
 ## 2. Invoke it, synchronously
 
-`InvocationType="RequestResponse"` (the default) means the caller waits for the handler's result.
+`InvocationType="RequestResponse"` (the default [invocation type](GLOSSARY.md#invocation-type)) means the
+caller waits for the handler's result.
 `LogType="Tail"` asks Lambda to send back the end of the invocation's log as well (section 6).
 """),
         code(f"""
 {CHECK}
-r_cold = lam.invoke(FunctionName="hello", Payload=b'{{"name": "Ada"}}', LogType="Tail")
+with lab.scene("a cold start") as cold_start:
+    r_cold = lam.invoke(FunctionName="hello", Payload=b'{{"name": "Ada"}}', LogType="Tail")
 cold_id = r_cold["ResponseMetadata"]["RequestId"]
 print("StatusCode:     ", r_cold["StatusCode"])
 print("ExecutedVersion:", r_cold["ExecutedVersion"])
@@ -324,8 +334,8 @@ print("Payload:        ", r_cold["Payload"].read().decode())
         md("""
 ## 3. Follow the request
 
-Press **Step** and follow the lit box. This first request is a **cold start**: no environment exists yet, so
-Lambda has to build one before it can run the handler. Watch for these hops:
+Press **Step** and follow the lit box. This first request is a [cold start](GLOSSARY.md#cold-start): no
+environment exists yet, so Lambda has to build one before it can run the handler. Watch for these hops:
 
 1. **client → frontend**: the Invoke API resolves `hello` to `$LATEST` and checks there is concurrency left.
 2. **frontend → worker manager**: is there an idle environment for this function version? Not yet.
@@ -338,7 +348,7 @@ Lambda has to build one before it can run the handler. Watch for these hops:
 8. The environment is **frozen**, goes back to the pool, and the frontend returns the result to the caller.
 """),
         code("""
-stepper = ll.widgets.Stepper(lab)
+stepper = ll.widgets.Stepper(cold_start)
 stepper
 """),
         md("""
@@ -371,10 +381,11 @@ picks_worker = {answer}   # a component name from the diagram
 ## 4. Cold vs warm
 
 Invoke the same function again. The environment from the first call is frozen in the pool, so this time the
-Worker Manager can simply *thaw* it.
+Worker Manager can simply *thaw* it: a [warm start](GLOSSARY.md#warm-start).
 """),
         code("""
-r_warm = lam.invoke(FunctionName="hello", Payload=b'{"name": "Grace"}')
+with lab.scene("a warm start") as warm_start:
+    r_warm = lam.invoke(FunctionName="hello", Payload=b'{"name": "Grace"}')
 warm_id = r_warm["ResponseMetadata"]["RequestId"]
 show(warm_id)
 """),
@@ -390,13 +401,11 @@ for name, rid in (("cold", cold_id), ("warm", warm_id)):
           f"components: {sorted({s.component for s in steps})}")
 """),
         md("""
-The Stepper above has grown: the warm request's steps were added to the end of its trace. Drag the slider to
-the right and step through the second request, or open a second Stepper that starts where the warm request
-does:
+Step through the warm start on its own Stepper and compare it with the cold one above: which boxes never light
+up?
 """),
         code("""
-first_warm_step = steps_of(warm_id)[0].seq
-ll.widgets.Stepper(lab, position=first_warm_step)
+ll.widgets.Stepper(warm_start)
 """),
         md("""
 **Exercise 2.** Name the lifecycle phase that the second (warm) invoke skips entirely.
@@ -517,7 +526,8 @@ error_key = {answer}   # a key of the response dict
         md("""
 ## 8. Your turn (optional)
 
-The console below invokes any function of this lab and points its own Stepper at the new request. Things to
+The console below invokes any function of this lab and points its own Stepper at the new request (that
+Stepper follows the whole lab, so it keeps every request you make). Things to
 try: `hello` again (warm: how many steps now?), `fussy` with the payload `{}`, `slow`, and `hello` with
 the `DryRun` type (the request is checked, nothing runs, and you get 204).
 """),
@@ -585,7 +595,8 @@ def notebook(cells: list, solved: bool) -> dict:
 def relink(text: str) -> str:
     for stem, *_ in COURSE:
         text = text.replace(f"]({stem}.ipynb", f"](../{stem}.ipynb")
-    return text.replace("](INSTRUCTORS.md)", "](../INSTRUCTORS.md)").replace("](solutions/)", "](./)")
+    text = text.replace("](INSTRUCTORS.md)", "](../INSTRUCTORS.md)").replace("](GLOSSARY.md", "](../GLOSSARY.md")
+    return text.replace("](solutions/)", "](./)")
 
 
 def execute(nb: dict, cwd: pathlib.Path) -> dict:

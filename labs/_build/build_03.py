@@ -54,24 +54,28 @@ lab.create_function("hello", "def handler(event, context):\\n    return {{'hi': 
 lam = lab.client("lambda")
 
 t0 = lab.now
-r_sync = lam.invoke(FunctionName="hello", Payload=b'{{"name": "sync"}}')
+with lab.scene("a synchronous invoke") as sync_scene:
+    r_sync = lam.invoke(FunctionName="hello", Payload=b'{{"name": "sync"}}')
 print(f"sync : StatusCode {{r_sync['StatusCode']}}, payload {{r_sync['Payload'].read()}}, "
       f"caller waited {{(lab.now - t0) * 1000:.0f}} ms")
 
 t0 = lab.now
-r_async = lam.invoke(FunctionName="hello", InvocationType="Event", Payload=b'{{"name": "async"}}')
+with lab.scene("an asynchronous invoke") as async_scene:
+    r_async = lam.invoke(FunctionName="hello", InvocationType="Event", Payload=b'{{"name": "async"}}')
+    waited = lab.now - t0
+    lab.advance(5)          # five virtual seconds: the pollers take the event and invoke the function
 print(f"async: StatusCode {{r_async['StatusCode']}}, payload {{r_async['Payload'].read()}}, "
-      f"caller waited {{(lab.now - t0) * 1000:.0f}} ms")
+      f"caller waited {{waited * 1000:.0f}} ms")
 sync_id = r_sync["ResponseMetadata"]["RequestId"]
 async_id = r_async["ResponseMetadata"]["RequestId"]
 """),
         md("""
-The asynchronous call came back after **zero** virtual milliseconds with an empty payload: nothing has run
-yet. The event is on the function's internal queue. Let the lab's clock run so the pollers can do their job:
+The asynchronous call came back after **zero** virtual milliseconds with `202` and an empty payload: nothing
+had run yet. The event was on the function's internal [async queue](GLOSSARY.md#async-queue); inside the
+scene, `lab.advance(5)` let the clock run so an [async poller](GLOSSARY.md#async-poller) could take it:
 """),
         code(f"""
 {CHECK}
-lab.advance(5)          # five virtual seconds: plenty for the pollers
 print(lab.async_invoke.events[async_id])
 """),
         md("""
@@ -89,20 +93,16 @@ print()
 print("async:", " → ".join(path(async_id)))
 """),
         md("""
-Two Steppers, one per request. Each gets the slice of the trace from its request's first step to its last.
-Step through the synchronous one first, then the asynchronous one, and watch where they part ways.
+Two Steppers, one per scene. Step through the synchronous one first, then the asynchronous one, and watch
+where they part ways: the `202` goes back to the client before anything runs, and the **Queue depth** tile
+counts the waiting event.
 """),
         code("""
-def span(request_id):
-    seqs = [s.seq for s in lab.trace.filter(request_id=request_id)]
-    return lab.trace[min(seqs):max(seqs) + 1]
-
-
-sync_stepper = ll.widgets.Stepper(span(sync_id))
+sync_stepper = ll.widgets.Stepper(sync_scene)
 sync_stepper
 """),
         code("""
-async_stepper = ll.widgets.Stepper(span(async_id))
+async_stepper = ll.widgets.Stepper(async_scene)
 async_stepper
 """),
         md("""
@@ -136,9 +136,18 @@ lam.put_function_event_invoke_config(
     FunctionName="flaky",
     DestinationConfig={"OnFailure": {"Destination": failed_arn}},
 )
-flaky_id = lam.invoke(FunctionName="flaky", InvocationType="Event",
-                      Payload=b'{"order": 42}')["ResponseMetadata"]["RequestId"]
-lab.advance(300)        # five virtual minutes: long enough for every retry
+with lab.scene("a failing event: retries, then the destination") as retries_scene:
+    flaky_id = lam.invoke(FunctionName="flaky", InvocationType="Event",
+                          Payload=b'{"order": 42}')["ResponseMetadata"]["RequestId"]
+    lab.advance(300)        # five virtual minutes: long enough for every retry
+"""),
+        md("""
+Step through the whole story: the enqueue and the `202`, the poller's first invoke and its error, the
+minute-long waits on the queue (squeezed on the timeline), the two retries with the same request id, and the
+record going to the **destination**.
+"""),
+        code("""
+ll.widgets.Stepper(retries_scene)
 """),
         code(f"""
 {CHECK}

@@ -87,22 +87,23 @@ Now seven orders arrive, half a second apart. Each line below is one step of the
 """),
         code(f"""
 {CHECK}
-for n in range(7):
-    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({{"order": n}}))
-    lab.advance(0.5)
-lab.advance(10)
+with lab.scene("a batch forms") as batching:
+    for n in range(7):
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({{"order": n}}))
+        lab.advance(0.5)
+    lab.advance(10)
 
 for step in lab.trace.filter(component="event_source_mapping"):
     print(f"{{step.t:6.2f}} s  {{step.action:<10}} {{step.text}}")
 """),
         md("""
-Step through the same story on the diagram. Watch the **ESM pollers** box: messages are received one by one
-into the forming batch, the batch leaves, the invoke goes to the **frontend**, and when the function has
-answered the pollers delete the messages.
+Step through the same story on the diagram. Watch the **ESM pollers** box (the
+[event source mapping](GLOSSARY.md#event-source-mapping)): messages are received one by one into the forming
+batch, the batch leaves, the invoke goes to the **frontend**, and when the function has answered the pollers
+delete the messages.
 """),
         code("""
-first_poll = lab.trace.filter(component="event_source_mapping", action="poll")[0]
-ll.widgets.Stepper(lab, position=first_poll.seq)
+ll.widgets.Stepper(batching)
 """),
         md("""
 **Exercise 1.** The first batch left because it was full. Why did the second one leave? Answer with the reason
@@ -249,12 +250,14 @@ print({{k: info[k] for k in ("shardId", "batchSize")}})
 print("the bad record's sequence number:", info["startSequenceNumber"] == bad_record["SequenceNumber"])
 """),
         md("""
-Step through the splits on the diagram (the Stepper starts at the first `bisect` step), then look at
-`IteratorAge` again: once the bad record is given up, the shard catches up within a minute.
+Step through the minute in which the mapping corners the bad record (the `bisect_scene` above): the failing
+batch, each split in two (a [bisect batch](GLOSSARY.md#bisect-batch)), the halves that succeed, and the last
+record given up to the destination. Drag the slider to about a third of the way for the first split. Then look
+at `IteratorAge` ([iterator age](GLOSSARY.md#iterator-age)) again: once the bad record is given up, the shard
+catches up within a minute.
 """),
         code("""
-first_split = farm.trace.filter(component="event_source_mapping", action="bisect")[0]
-ll.widgets.Stepper(farm, position=first_split.seq)
+ll.widgets.Stepper(bisect_scene)
 """),
         code("""
 plot_iterator_age("bisect isolates the bad record; the shard catches up")

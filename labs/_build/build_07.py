@@ -191,7 +191,8 @@ request id):
 lab.create_function("bash-echo", runtime="provided.al2023", Handler="function.handler",
                     Code=package({{"bootstrap": BOOTSTRAP}}))
 lam = lab.client("lambda")
-reply = lam.invoke(FunctionName="bash-echo", Payload=json.dumps({{"name": "Grace"}}), LogType="Tail")
+with lab.scene("a bash runtime answers over HTTP") as bash_invoke:
+    reply = lam.invoke(FunctionName="bash-echo", Payload=json.dumps({{"name": "Grace"}}), LogType="Tail")
 print(reply["StatusCode"], reply["Payload"].read())
 """),
         md("""
@@ -215,8 +216,8 @@ Which response header of `/next` does the bootstrap read to know which invocatio
         md("""
 ## 4. The real runtime client, and the real SDK
 
-The managed Python runtime does exactly what your bash loop does, in the **AWS Lambda Runtime Interface
-Client** (`awslambdaric`, on PyPI). With `process=True`, lambdalab runs your handler under the unmodified
+The managed Python runtime does exactly what your bash loop does, in the AWS Lambda
+[runtime interface client](GLOSSARY.md#runtime-interface-client) (`awslambdaric`, on PyPI). With `process=True`, lambdalab runs your handler under the unmodified
 client, as its own process, talking to this environment's Runtime API.
 """),
         code("""
@@ -305,20 +306,19 @@ Which `platform.*` event says "the runtime has posted its answer" (it comes betw
 ## 7. The same trace, the same vocabulary
 
 A real-time lab records the same steps as a virtual one, so everything from the earlier labs (the Stepper,
-`lab.trace.filter`) works on it. Here is the path of the bash invoke from section 3, with the Runtime API's
-`next` and `response` hops coming from real HTTP requests:
+`lab.trace.filter`) works on it. Here is the bash invoke of section 3 (its scene, `bash_invoke`), with the
+Runtime API's `next` and `response` hops coming from real HTTP requests of the bootstrap's curl:
 """),
         code("""
-for step in lab.trace.filter(function="with-logger"):
-    if step.request_id == request_id:
-        print(f"{step.t:8.3f} s  {step.component:15} {step.action:10} {step.text[:80]}")
+for step in bash_invoke.steps:
+    print(f"{step.t:8.3f} s  {step.component:15} {step.action:10} {step.text[:80]}")
 """),
         md("""
-The Stepper replays it like any other trace: press **Step** and watch the hops light up on the diagram (the
+The Stepper replays that scene like any other: press **Step** and watch the hops light up on the diagram (the
 real-time lab keeps running underneath; the Stepper only reads what was recorded).
 """),
         code("""
-ll.widgets.Stepper(lab)
+ll.widgets.Stepper(bash_invoke)
 """),
         what_aws_does_differently([
             "The Runtime API lives inside each microVM at a fixed address (`127.0.0.1:9001`); here each "

@@ -28,8 +28,12 @@ Using it in a notebook::
     ll.check.answer("lab03.retries", my_answer)
     # … lab03.retries: fill in your answer above, then run this cell again
 
+Every right answer is also recorded in a small local file; ``ll.check.progress()`` shows which exercises of
+which labs have been passed (``check.record``).
+
 ``hint`` may also be a callable ``value -> str`` to tailor the hint to the wrong answer given (it still must
-not reveal the right one).
+not reveal the right one), or a list of hints that lead to the answer in steps: the first wrong try gets the
+first, each further wrong try the next (the last one repeats), each shown as "hint 2 of 3".
 """
 from __future__ import annotations
 
@@ -38,9 +42,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Union
 
-__all__ = ["register", "answer", "registered", "get", "load_all", "Check", "Result", "words"]
+__all__ = ["register", "answer", "registered", "get", "load_all", "progress", "Check", "Result", "words"]
 
-Hint = Union[str, Callable[[Any], str]]
+Hint = Union[str, Callable[[Any], str], "tuple[str, ...]"]
 
 _KEY = re.compile(r"^(lab\d\d)\.[A-Za-z0-9_.\-]+$")
 
@@ -65,7 +69,11 @@ class Check:
         except Exception:  # a wrong type or shape is a wrong answer, not a crash in the learner's notebook
             return False
 
-    def hint_for(self, value: Any) -> str:
+    def hint_for(self, value: Any, attempt: int = 1) -> str:
+        """The hint for a wrong ``value`` on the learner's ``attempt``-th wrong try (1 = first)."""
+        if isinstance(self.hint, tuple):
+            step = max(1, min(attempt, len(self.hint)))
+            return f"(hint {step} of {len(self.hint)}) {self.hint[step - 1]}"
         if callable(self.hint):
             try:
                 text = self.hint(value)
@@ -102,6 +110,7 @@ class Result:
 
 
 _REGISTRY: dict[str, Check] = {}
+_WRONG_TRIES: dict[str, int] = {}   # per check, wrong answers so far in this kernel (for hints in steps)
 
 
 def register(key: str, *, verify: Callable[[Any], bool], hint: Hint, right, wrong, explain: str = "") -> Check:
@@ -109,6 +118,10 @@ def register(key: str, *, verify: Callable[[Any], bool], hint: Hint, right, wron
     if not _KEY.match(key):
         raise ValueError(f"check key {key!r} must look like 'lab01.name'")
     right, wrong = tuple(right), tuple(wrong)
+    if isinstance(hint, (list, tuple)):
+        hint = tuple(str(h) for h in hint)
+        if not hint:
+            raise ValueError(f"check {key!r}: give at least one hint")
     if not right or not wrong:
         raise ValueError(f"check {key!r} needs at least one example right answer and one wrong answer")
     check = Check(key=key, verify=verify, hint=hint, right=right, wrong=wrong, explain=explain)
@@ -145,8 +158,11 @@ def answer(key: str, value: Any, *, quiet: bool = False) -> Result:
         elif check.is_right(value):
             tail = f" — {check.explain}" if check.explain else ""
             result = Result(key, True, f"✓ {key}: correct{tail}")
+            from .record import record_pass
+            record_pass(key)
         else:
-            result = Result(key, False, f"✗ {key}: not yet — hint: {check.hint_for(value)}")
+            _WRONG_TRIES[key] = tries = _WRONG_TRIES.get(key, 0) + 1
+            result = Result(key, False, f"✗ {key}: not yet — hint: {check.hint_for(value, tries)}")
     if not quiet:
         print(result.message)
         result = Result(result.key, result.ok, result.message, result.filled, printed=True)
@@ -176,3 +192,9 @@ def load_all() -> dict[str, Check]:
 def registered() -> list[str]:
     """Keys of the checks registered so far (call ``load_all()`` first to see every lab's)."""
     return sorted(_REGISTRY)
+
+
+def progress():
+    """Which exercises of which labs the learner has passed (see ``lambdalab.check.record``)."""
+    from .record import progress as _progress
+    return _progress()

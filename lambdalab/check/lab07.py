@@ -89,8 +89,12 @@ def _status(value) -> int:
 register(
     "lab07.wrong_id_status",
     verify=lambda v: _status(v) == 400,
-    hint="Post a response to /2018-06-01/runtime/invocation/<some made-up id>/response and read the status "
-         "the Runtime API answers with (and the errorType in its body).",
+    hint=["Run the cell above the exercise: it POSTs a response for an invocation id that does not exist. The "
+          "first thing call() prints is the HTTP status the Runtime API answered with.",
+          "A status in the 4xx range means the request itself was at fault. Which 4xx says 'your request is "
+          "malformed or names the wrong thing', rather than 'not allowed now' or 'not found'?",
+          "Read the body printed after the status: its errorType says the request id was invalid. The status "
+          "that goes with an invalid request is the plain 'Bad Request' one."],
     right=[400, "400"],
     wrong=[403, 404, 202],
     explain="an id that is not the invocation in progress is a bad request: 400 with errorType InvalidRequestID.",
@@ -99,7 +103,12 @@ register(
 register(
     "lab07.second_response_status",
     verify=lambda v: _status(v) == 403,
-    hint="Answer the same invocation twice: the first POST is accepted; what does the second one get?",
+    hint=["Run the cell above: it answers one invocation twice and prints both replies. The first one is the "
+          "202 you expect; copy the status of the second one.",
+          "The id is right this time, so it is not the invalid-request status of exercise 1. The runtime is in "
+          "the wrong state for a second answer: which 4xx means 'you may not do that now'?",
+          "Look at the errorType printed with the second answer, InvalidStateTransition: the Runtime API "
+          "answers it with the 'Forbidden' status."],
     right=[403, "403 Forbidden"],
     wrong=[400, 202, 409],
     explain="the id is right but the runtime already answered: posting again is a state transition the Runtime "
@@ -109,7 +118,9 @@ register(
 register(
     "lab07.request_id_header",
     verify=lambda v: words(v).replace(" ", "-") == "lambda-runtime-aws-request-id",
-    hint="Look at the headers of the /next response your bootstrap parses with grep.",
+    hint=["Open the BOOTSTRAP script of section 3 and find the line that sets REQUEST_ID.",
+          "That line greps one header out of the file curl wrote with -D: the response headers of /next.",
+          "Copy the header name between '^' and ':' in that grep (its case does not matter)."],
     right=["Lambda-Runtime-Aws-Request-Id", "lambda-runtime-aws-request-id"],
     wrong=["Lambda-Runtime-Trace-Id", "x-amzn-RequestId", "RequestId"],
     explain="/next carries the event in its body and its metadata in Lambda-Runtime-* headers; the request id "
@@ -119,8 +130,10 @@ register(
 register(
     "lab07.runtime_done_event",
     verify=lambda v: words(v).replace(" ", ".") == "platform.runtimedone",
-    hint="Among the event types the telemetry extension printed, find the one Lambda sends when the runtime "
-         "has posted its answer (it comes after platform.start and before platform.report).",
+    hint=["Look at the [telemetry] batch lines the extension printed in section 6: each lists event types.",
+          "Put them in the order of one invoke: platform.start, then the event sent when the runtime has "
+          "posted its answer, then platform.report.",
+          "Its name says the runtime is done: platform.runtime... (mind the capital letter)."],
     right=["platform.runtimeDone"],
     wrong=["platform.start", "platform.report", "function"],
     explain="platform.runtimeDone marks the moment the runtime answered; platform.report (with the billed "

@@ -79,10 +79,25 @@ def _reveals(message: str, right) -> bool:
 @pytest.mark.parametrize("key", KEYS)
 def test_no_hint_gives_the_answer_away(key):
     c = CHECKS[key]
+    steps = len(c.hint) if isinstance(c.hint, tuple) else 1
     for value in c.wrong:
-        hint = c.hint_for(value)
-        leaked = [r for r in c.right if _reveals(hint, r)]
-        assert not leaked, f"{key}: the hint for {value!r} states a right answer {leaked!r}: {hint}"
+        for attempt in range(1, steps + 1):                  # every step of a stepped hint, too
+            hint = c.hint_for(value, attempt)
+            leaked = [r for r in c.right if _reveals(hint, r)]
+            assert not leaked, f"{key}: the hint for {value!r} states a right answer {leaked!r}: {hint}"
+
+
+def test_stepped_hints_lead_on_with_each_wrong_try():
+    check.register("lab99.steps", verify=lambda v: v == 7, hint=["look at A", "now at B", "B's second field"],
+                   right=[7], wrong=[1])
+    try:
+        said = [check.answer("lab99.steps", 1, quiet=True).message for _ in range(4)]
+        assert [m.split("hint: ")[1] for m in said] == ["(hint 1 of 3) look at A", "(hint 2 of 3) now at B",
+                                                        "(hint 3 of 3) B's second field",
+                                                        "(hint 3 of 3) B's second field"]
+        assert check.answer("lab99.steps", 7, quiet=True).ok
+    finally:
+        check._REGISTRY.pop("lab99.steps", None)
 
 
 @pytest.mark.parametrize("key", KEYS)
