@@ -17,7 +17,7 @@ from . import layout
 from .index import Cursor, TraceIndex
 from .render import Canvas, new_figure
 from .source import message_html, resolve
-from .theme import LABELS, NAMES, PHASE_NAMES, STATE_COLOURS, theme
+from .theme import LABELS, LEGEND, NAMES, PHASE_COLOURS, PHASE_NAMES, STATE_COLOURS, STATE_PHASES, theme
 
 __all__ = ["ArchitectureDiagram"]
 
@@ -41,7 +41,7 @@ class ArchitectureDiagram(widgets.VBox):
         self.source = _source or resolve(source, "ArchitectureDiagram")
         self.theme = theme(presentation)
         self.caption = caption
-        self.index = index or TraceIndex(self.source.trace)
+        self.index = index or TraceIndex(self.source.trace, cells=self.theme.cells)
         self.cursor = Cursor(self.index)
         self.graph = layout.architecture_graph()
         self.position = -1
@@ -49,6 +49,7 @@ class ArchitectureDiagram(widgets.VBox):
         self.hop: tuple[str, str] | None = None
         # never taller than about two thirds of the window, so the controls and the sentence stay in view
         self.image = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width="min(1400px, 125vh)"))
+        self.image.add_class("ll-diagram")
         self.message = widgets.HTML()
         self._build()
         super().__init__([self.message, self.image])
@@ -76,6 +77,10 @@ class ArchitectureDiagram(widgets.VBox):
     def shown_environments(self) -> list[str]:
         """The environments that have a place on the drawing at this step (at most lines x cells)."""
         return [env_id for _, _, envs in self.cursor.lines() for _, env_id, _ in envs]
+
+    def min_text_px(self) -> float:
+        """The smallest label on the diagram, in PNG pixels (times the on-screen scale: what a learner sees)."""
+        return self.canvas.min_text_px()
 
     def png(self) -> bytes:
         """The current frame as PNG bytes (what the Image widget shows)."""
@@ -129,14 +134,16 @@ class ArchitectureDiagram(widgets.VBox):
         self._build_sprites(ax)
 
     def _legend(self, ax) -> None:
+        """The phases' colours (the timeline's legend uses the same), laid out by the width of their words."""
         th = self.theme
-        x = 0.25
-        ax.text(x, -0.18, "Environment state:", fontsize=th.small, color=th.ink, va="center")
-        x += 2.45 if not th.presentation else 3.0
-        for state, colour in STATE_COLOURS.items():
-            ax.add_patch(Rectangle((x, -0.34), 0.32, 0.32, fc=colour, ec=th.ink, lw=0.8))
-            ax.text(x + 0.42, -0.18, state, fontsize=th.small, color=th.ink, va="center")
-            x += 1.55 if not th.presentation else 1.9
+        renderer = self.canvas.agg.get_renderer()
+        units_per_px = (layout.XLIM[1] - layout.XLIM[0]) / self.figure.bbox.width
+        label = ax.text(0.25, -0.18, "Environment phase:", fontsize=th.small, color=th.ink, va="center")
+        x = 0.25 + label.get_window_extent(renderer).width * units_per_px + 0.3
+        for phase, words in LEGEND[2:]:
+            ax.add_patch(Rectangle((x, -0.34), 0.32, 0.32, fc=PHASE_COLOURS[phase], ec=th.ink, lw=0.8))
+            text = ax.text(x + 0.42, -0.18, words, fontsize=th.small, color=th.ink, va="center")
+            x += 0.42 + text.get_window_extent(renderer).width * units_per_px + 0.35
 
     def _build_sprites(self, ax) -> None:
         th = self.theme
@@ -171,10 +178,10 @@ class ArchitectureDiagram(widgets.VBox):
             artists = [_box(x, y, w, h, fc="#E9EEF3", ec=th.ink, lw=th.line, zorder=1),
                        ax.text(tx, ty, "", ha="left", va="center", fontsize=th.small, color=th.ink, zorder=2)]
             for cell in range(self.index.cells):
-                ex, ey, ew, eh = layout.env_box(line, cell)
+                ex, ey, ew, eh = layout.env_box(line, cell, self.index.cells)
                 artists.append(_box(ex, ey, ew, eh, fc="white", ec=th.ink, lw=th.line, zorder=2))
                 artists.append(ax.text(ex + ew / 2, ey + eh / 2, "", ha="center", va="center", color="black",
-                                       fontsize=th.small - (1.5 if th.presentation else 0), zorder=3,
+                                       fontsize=th.small, zorder=3,
                                        linespacing=1.3))
             for artist in artists:
                 if isinstance(artist, FancyBboxPatch):
@@ -244,8 +251,8 @@ class ArchitectureDiagram(widgets.VBox):
             title = f"{focus} · {function or '?'} · on {worker_id or '?'}"
             detail = step.detail or {}
             phase = detail.get("phase") if step.env_id == focus else None
-            band_state, band = env_state, env_state.upper()
-            if phase in PHASE_NAMES:
+            band_state, band = env_state, PHASE_NAMES.get(STATE_PHASES.get(env_state), env_state).upper()
+            if phase in PHASE_NAMES and PHASE_NAMES[phase].upper() != band:
                 duration = detail.get("duration")
                 band += f" · {PHASE_NAMES[phase]}" + (f" {duration * 1000:.0f} ms" if duration else "")
         self._header("environment", comp == "environment", title)
@@ -253,17 +260,18 @@ class ArchitectureDiagram(widgets.VBox):
 
     def _header(self, name, hot, note) -> None:
         sprite = self.headers[name]
-        sprite.look((hot, note), lambda: self._style_header(sprite, hot, note))
+        sprite.look((hot, note), lambda: self._style_header(name, hot, note))
 
     # ---- styles (called only when a sprite's look changes)
-    def _style_header(self, sprite, hot, note) -> None:
+    def _style_header(self, name, hot, note) -> None:
         th = self.theme
-        bar, head, text = sprite.artists
+        bar, head, text = self.headers[name].artists
         bar.set_facecolor(th.hot_fill if hot else "#FAFAFA")
         bar.set_edgecolor(th.hot if hot else "none")
         bar.set_linewidth(th.hot_line if hot else 0)
         head.set_color(th.hot if hot else th.ink)
-        text.set_text(note)
+        width = self.graph.nodes[name]["box"][2] - (0.36 if name == "environment" else 2.6)
+        self._fit(text, note, width)
 
     def _style_row(self, sprite, worker_id, status, first, more, hot, cells) -> None:
         th = self.theme
@@ -276,8 +284,8 @@ class ArchitectureDiagram(widgets.VBox):
         if status == "draining":
             words.append("draining")
         if more > 0:
-            words.append(f"+{more} more environments")
-        label.set_text(" · ".join(words))
+            words.append(f"+{more} more")
+        self._fit(label, " · ".join(words), layout.line_box(0)[2] - 0.3)
         label.set_fontweight("bold" if hot else "normal")
         label.set_color(th.ink if first else "#777777")
         for artist in slots:
@@ -288,7 +296,7 @@ class ArchitectureDiagram(widgets.VBox):
             ebox.set_facecolor(STATE_COLOURS.get(env_state, "white"))
             ebox.set_edgecolor(th.hot if lit else th.ink)
             ebox.set_linewidth(th.hot_line if lit else (th.line * 2.2 if focused else th.line))
-            text.set_text(f"{env_id}\n{env_state}")
+            text.set_text(f"{env_id}\n{PHASE_NAMES.get(STATE_PHASES.get(env_state), env_state)}")
             text.set_fontweight("bold" if focused else "normal")
             text.set_visible(True)
 
@@ -296,7 +304,25 @@ class ArchitectureDiagram(widgets.VBox):
         rect, text = self.zoom_band.artists
         rect.set_facecolor(STATE_COLOURS.get(band_state, "#EEEEEE"))
         rect.set_visible(bool(band))              # no environment in focus: no empty state band either
-        text.set_text(band)
+        # two lines when one would not fit the band (the projector's larger type)
+        width = layout.ZOOM_AREA[2] - 0.6
+        if not self._fits(text, band, width) and " · " in band:
+            band = band.replace(" · ", "\n", 1)
+        self._fit(text, band, width)
+
+    def _fits(self, artist, text, width_units) -> bool:
+        artist.set_text(text)
+        units_per_px = (layout.XLIM[1] - layout.XLIM[0]) / self.figure.bbox.width
+        return artist.get_window_extent(self.canvas.agg.get_renderer()).width * units_per_px <= width_units
+
+    def _fit(self, artist, text, width_units) -> None:
+        """Set ``text``, shortened with an ellipsis (line by line) until it fits ``width_units``."""
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
+            while len(line) > 4 and not self._fits(artist, line, width_units):
+                line = line[:-2].rstrip(" ·") + "…"
+            lines[i] = line
+        artist.set_text("\n".join(lines))
 
     def _style_caption(self, text) -> None:
         self.caption_text.set_text("\n".join(textwrap.wrap(text, 74 if self.theme.presentation else 88)[:2]))

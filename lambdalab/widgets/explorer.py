@@ -14,6 +14,7 @@ import html
 import io
 
 import ipywidgets as widgets
+from matplotlib import rc_context
 
 from .render import new_figure
 from .source import message_html
@@ -47,14 +48,23 @@ class Explorer(widgets.VBox):
         self.theme = theme(presentation)
         self.size = size
         self.sliders = {name: _slider(name, spec) for name, spec in sliders.items()}
-        self.heading = widgets.HTML(f'<div style="font-size:{"28px" if presentation else "17px"};'
-                                    f'font-weight:bold">{html.escape(title)}</div>' if title else "")
+        # on a projector the slider labels and readouts grow with the rest (ipywidgets has no style for them)
+        style = (f"<style>.lambdalab-explorer.lambdalab-presentation .widget-label, .lambdalab-explorer"
+                 f".lambdalab-presentation .widget-readout {{font-size:{self.theme.panel_size};"
+                 f"line-height:1.3}}</style>") if presentation else ""
+        self.heading = widgets.HTML(style + (f'<div style="font-size:{"28px" if presentation else "17px"};'
+                                             f'font-weight:bold">{html.escape(title)}</div>' if title else ""))
         self.image = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width="1100px"))
         self.caption = widgets.HTML()
         self.draws = 0
         for slider in self.sliders.values():
             slider.observe(lambda _change: self.redraw(), names="value")
         super().__init__([self.heading, widgets.VBox(list(self.sliders.values())), self.image, self.caption])
+        self.add_class("lambdalab-explorer")
+        if presentation:
+            self.add_class("lambdalab-presentation")
+        self.image.add_class("ll-plot")
+        self.caption.add_class("ll-caption")
         self.redraw()
 
     @property
@@ -68,16 +78,18 @@ class Explorer(widgets.VBox):
 
     def redraw(self) -> None:
         fig = new_figure(*self.size, self.theme.dpi)
-        try:
-            note = self.draw(fig, **self.values)
-        except Exception as exc:  # the learner's draw function: show what went wrong, keep the sliders
-            self.caption.value = message_html(f"The plot could not be drawn: {type(exc).__name__}: {exc}",
-                                              tone="warn")
-            return
+        # matplotlib's sizes are relative to font.size: 10 pt in a notebook, 15 pt (about 19 px) on a projector
+        with rc_context({"font.size": 15 if self.theme.presentation else 10}):
+            try:
+                note = self.draw(fig, **self.values)
+            except Exception as exc:  # the learner's draw function: show what went wrong, keep the sliders
+                self.caption.value = message_html(f"The plot could not be drawn: {type(exc).__name__}: {exc}",
+                                                  tone="warn")
+                return
+            out = io.BytesIO()
+            fig.savefig(out, format="png", dpi=self.theme.dpi)
         self.draws += 1
-        out = io.BytesIO()
-        fig.savefig(out, format="png", dpi=self.theme.dpi)
         self.image.value = out.getvalue()
-        size = "22px" if self.theme.presentation else "15px"
+        size = "24px" if self.theme.presentation else "15px"
         self.caption.value = (f'<div style="font-size:{size};padding:2px 4px">{html.escape(str(note))}</div>'
                               if note else "")

@@ -82,11 +82,11 @@ def tag_point(line: int) -> tuple[float, float]:
     return x + 0.12, y + h - _TAG / 2 - 0.02
 
 
-def env_box(line: int, cell: int) -> tuple[float, float, float, float]:
-    """(x, y, width, height) of environment ``cell`` on line ``line``."""
+def env_box(line: int, cell: int, cells: int = _CELLS) -> tuple[float, float, float, float]:
+    """(x, y, width, height) of environment ``cell`` on line ``line`` (of ``cells`` per line)."""
     x, y, w, h = line_box(line)
     gap = 0.1
-    width = (w - gap * (_CELLS + 1)) / _CELLS
+    width = (w - gap * (cells + 1)) / cells
     return x + gap + cell * (width + gap), y + 0.1, width, h - _TAG - 0.14
 
 

@@ -84,11 +84,12 @@ class LogPanel(widgets.VBox):
             rows.append(f'<b style="color:#FFD28A">{text}</b>' if i in newest else text)
         name = f" /aws/lambda/{self.function}" if self.function else ""
         count = f"{upto} of {len(self._events)} lines" if self._events else ""
-        self.title.value = (f'<div style="font-weight:bold;font-size:{self.theme.html_size}">CloudWatch Logs{name} '
+        size = self.theme.panel_size if self.theme.presentation else self.theme.html_size
+        self.title.value = (f'<div style="font-weight:bold;font-size:{size}">CloudWatch Logs{name} '
                             f'<span style="font-weight:normal;color:#666;font-size:smaller">{count}</span></div>'
                             + (message_html(self._note) if self._note else ""))
-        height = "16em" if not self.theme.presentation else "12em"
-        size = "12px" if not self.theme.presentation else "17px"
+        height = "16em" if not self.theme.presentation else "10.5em"
+        size = self.theme.panel_size
         empty = "(no log lines yet at this step)" if self._events or not self._note else ""
         self.body.value = f'<pre style="{_PRE.format(size=size, height=height)}">' + (
             "\n".join(rows) if rows else f'<span style="color:#888">{empty}</span>') + "</pre>"
@@ -164,8 +165,8 @@ class MetricsPanel(widgets.VBox):
         n = self.index.n
         self.position = max(0, min(int(position), n - 1)) if n else -1
         self.values = self.index.counters_at(self.position)
-        big = "26px" if self.theme.presentation else "20px"
-        small = "14px" if self.theme.presentation else "11px"
+        big = "28px" if self.theme.presentation else "20px"
+        small = self.theme.panel_size if self.theme.presentation else "11px"
         tiles = []
         for key, label, meaning in _TILES:
             value = self.values[key]
@@ -174,5 +175,6 @@ class MetricsPanel(widgets.VBox):
             tiles.append(f'<div title="{html.escape(meaning)}" style="border:1px solid #CCC;border-radius:4px;'
                          f'padding:4px 8px;background:#FAFAFA"><div style="font-size:{small};color:#555">{label}</div>'
                          f'<div style="font-size:{big};font-weight:bold;color:{colour}">{value:,}</div></div>')
-        self.body.value = ('<div style="display:grid;grid-template-columns:repeat(2,minmax(7em,1fr));gap:6px">'
-                           + "".join(tiles) + "</div>")
+        # tiles wrap to as many columns as fit (two in the notebook's side panel); no label is ever cut off
+        self.body.value = (f'<div style="display:grid;font-size:{small};grid-template-columns:repeat(auto-fill,'
+                           f'minmax(8.5em,1fr));gap:6px">' + "".join(tiles) + "</div>")

@@ -172,6 +172,14 @@ class Canvas:
         self._png = self._encoder.encode(np.asarray(self.agg.buffer_rgba()), self._dirty_rows)
         return self._png
 
+    def min_text_px(self) -> float:
+        """The smallest font of any label this figure shows (or may show, for sprites), in PNG pixels."""
+        from matplotlib.text import Text
+
+        animated = {id(a) for s in self.sprites for a in s.artists}
+        sizes = [t.get_fontsize() for t in self.figure.findobj(Text) if t.get_text() or id(t) in animated]
+        return min(sizes) * self.figure.dpi / 72 if sizes else 0.0
+
     def rgba(self) -> np.ndarray:
         self.frame()
         return np.asarray(self.agg.buffer_rgba()).copy()

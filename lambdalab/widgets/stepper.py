@@ -33,7 +33,7 @@ class Stepper(widgets.VBox):
         self.source = _source or resolve(source, "Stepper")
         self.presentation = presentation
         self.theme = th = theme(presentation)
-        self.index = TraceIndex(self.source.trace)
+        self.index = TraceIndex(self.source.trace, cells=th.cells)
         self.position = -1
         self._grew = False
         self._syncing = False
@@ -79,8 +79,18 @@ class Stepper(widgets.VBox):
             children = [self.heading, controls, self.sentence, self.diagram, self.timeline, panels]
         super().__init__(children, layout=widgets.Layout(width="100%", max_width="1400px" if not presentation
                                                          else "100%"))
+        self.add_class("lambdalab-stepper")
+        if presentation:
+            for button in (self.back_button, self.step_button, self.play_button, self.reset_button):
+                button.style.font_size = th.panel_size
+                button.layout.height = "44px"
         if th.presentation:
             self.add_class("lambdalab-presentation")
+        for widget, name in ((self.heading, "ll-heading"), (self.sentence, "ll-sentence"), (self.counter, "ll-counter"),
+                             (self.logs, "ll-logs"), (self.metrics, "ll-metrics"), (controls, "ll-controls"),
+                             (self.step_button, "ll-step"), (self.back_button, "ll-back"),
+                             (self.reset_button, "ll-reset"), (self.play_button, "ll-play")):
+            widget.add_class(name)
         self._unsubscribe = None
         if self.source.live:
             self._unsubscribe = self.source.trace.subscribe(self._on_new_step)
@@ -132,7 +142,7 @@ class Stepper(widgets.VBox):
         self.logs.goto(position)
         self.metrics.goto(position)
         self.sentence.value = self._sentence(self.index.trace[position])
-        self.counter.value = (f'<span style="font-size:{self.theme.html_size};white-space:nowrap">'
+        self.counter.value = (f'<span style="font-size:{self.theme.panel_size};white-space:nowrap">'
                               f"step {position + 1} of {n}</span>")
         self.back_button.disabled = self.reset_button.disabled = position == 0
         self.step_button.disabled = position == n - 1
@@ -154,7 +164,7 @@ class Stepper(widgets.VBox):
         if not (self._grew or new > 0):
             return
         if limit is not None and new > limit and self.index.n > 0:
-            self.counter.value = (f'<span style="font-size:{self.theme.html_size}">step {self.position + 1} of '
+            self.counter.value = (f'<span style="font-size:{self.theme.panel_size}">step {self.position + 1} of '
                                   f'{self.index.n} (+{new:,} new: press Step to load them)</span>')
             return
         was_empty = self.index.n == 0

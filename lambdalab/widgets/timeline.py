@@ -20,7 +20,7 @@ from matplotlib.patches import Patch, Rectangle
 from .index import TraceIndex
 from .render import Canvas, new_figure
 from .source import message_html, resolve
-from .theme import PHASE_COLOURS, PHASE_NAMES, theme
+from .theme import LEGEND, PHASE_COLOURS, theme
 
 __all__ = ["Timeline", "TimeMap"]
 
@@ -134,6 +134,7 @@ class Timeline(widgets.VBox):
         self.index = index or TraceIndex(self.source.trace)
         self.position = -1
         self.image = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width="1400px"))
+        self.image.add_class("ll-timeline")
         self.message = widgets.HTML()
         self.canvas = None
         self._version = None
@@ -164,6 +165,10 @@ class Timeline(widgets.VBox):
     def png(self) -> bytes:
         return self.canvas.frame() if self.canvas else b""
 
+    def min_text_px(self) -> float:
+        """The smallest label (axes, rows, legend, idle bands), in PNG pixels."""
+        return self.canvas.min_text_px() if self.canvas else 0.0
+
     def to_png(self, dpi: float | None = None) -> bytes:
         return self.canvas.export("png", dpi=dpi or 2 * self.theme.dpi) if self.canvas else b""
 
@@ -186,11 +191,17 @@ class Timeline(widgets.VBox):
         extra = 1 if throttles else 0
         n_rows = max(1, len(self.rows) + extra)
         row_in = 0.14 if compact else (0.34 if not th.presentation else 0.42)
-        legend_in = 0.3 if th.presentation else 0.25
-        height = min(7.5, 1.3 + 2 * legend_in + n_rows * row_in) if not compact else 4.6
+        phases = {_legend_phase(phase) for _, phase, *_ in index.segments}
+        marks = {kind for kind, *_ in index.markers}
+        legend_rows = math.ceil((len(phases) + len(marks)) / (4 if th.presentation else 7)) or 1
+        legend_in = (0.3 if th.presentation else 0.25) * legend_rows
+        height = min(7.5, 1.3 + legend_in + n_rows * row_in) if not compact else 4.6
         fig = new_figure(10.0, height, th.dpi)
         self.figure, self.canvas = fig, Canvas(fig)
-        left, bottom, top = 1.45 / 10.0, (0.62 + 2 * legend_in) / height, 0.35 / height
+        labels = (["throttled"] if extra else []) + [self._row_label(e) for e in self.rows]
+        # room on the left for the longest row label (about 0.6 em a character), at least 1.2 inches
+        label_in = max([1.2] + [0.6 * th.small / 72 * len(label) + 0.25 for label in labels if not compact])
+        left, bottom, top = min(label_in, 3.0) / 10.0, (0.62 + legend_in) / height, 0.35 / height
         ax = fig.add_axes((left, bottom, 1 - left - 0.02, 1 - bottom - top))
         self.ax = ax
         t_end = max(index.times[-1], self._lab_now())
@@ -221,7 +232,8 @@ class Timeline(widgets.VBox):
                                    zorder=0.1))
             # the real length of the shortened stretch, written across it (nothing happens there anyway)
             ax.text((xa + xb) / 2, (n_rows - 1) / 2, f"idle {_seconds(b - a)} s", ha="center", va="center",
-                    rotation=90, fontsize=th.small * 0.85, color="#333333", zorder=3,
+                    rotation=90, fontsize=th.small if th.presentation else th.small * 0.85, color="#333333",
+                    zorder=3,
                     bbox=dict(fc="white", ec="#BBBBBB", lw=0.5, alpha=0.9, boxstyle="round,pad=0.2"))
         present = set()
         for kind, t, env_id, _ in index.markers:
@@ -236,7 +248,6 @@ class Timeline(widgets.VBox):
                     mec="white" if kind != "throttle" else colour, mew=0.6, ls="none", zorder=4, clip_on=False)
         ax.set_xlim(-0.01, 1.01)
         ax.set_ylim(n_rows - 0.5, -0.5)
-        labels = (["throttled"] if extra else []) + [self._row_label(e) for e in self.rows]
         if compact:
             ax.set_yticks([])
             more = len(envs) - len(self.rows)
@@ -265,13 +276,14 @@ class Timeline(widgets.VBox):
         self._row_of, self._bar_h = row_of, bar_h
 
     def _legend(self, fig, phases, marks) -> None:
+        """The phases present, in the words and colours the diagram's legend uses, and the markers shown."""
         th = self.theme
-        handles = [Patch(fc=PHASE_COLOURS[p], ec=th.ink, lw=0.4, label=PHASE_NAMES[p])
-                   for p in PHASE_COLOURS if p in phases]
+        present = {_legend_phase(p) for p in phases}
+        handles = [Patch(fc=PHASE_COLOURS[p], ec=th.ink, lw=0.4, label=words) for p, words in LEGEND if p in present]
         handles += [Line2D([], [], marker=_MARKS[k][0], color=_MARKS[k][1], ls="none", ms=_MARKS[k][2],
                            label=_MARKS[k][3]) for k in _MARKS if k in marks]
         if handles:
-            fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 5 if th.presentation else 7),
+            fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4 if th.presentation else 7),
                        fontsize=th.small, frameon=False, bbox_to_anchor=(0.55, 0.0), handlelength=1.2,
                        columnspacing=1.0, borderaxespad=0.2)
 
@@ -308,6 +320,11 @@ class Timeline(widgets.VBox):
         if row is not None:
             focus.set_y(row - self._bar_h / 2 - 0.08)
             focus.set_height(self._bar_h + 0.16)
+
+
+def _legend_phase(phase: str) -> str:
+    """Init's sub-steps are Init: one colour, one legend entry."""
+    return "init" if phase in ("extension_init", "runtime_init", "function_init") else phase
 
 
 def _sample(times, limit: int = 20000):

@@ -122,7 +122,7 @@ def test_presentation_mode():
     assert big.children[0] is big.heading and big.children[1] is big.diagram  # the title, then the diagram
     assert normal.children[1] is not normal.diagram
     assert big.theme.font > normal.theme.font
-    assert "26px" in big.sentence.value
+    assert "28px" in big.sentence.value
     normal_w, _ = _size(normal.diagram.png())
     big_w, _ = _size(big.diagram.png())
     assert big_w > normal_w

@@ -94,7 +94,7 @@ def test_many_environments_are_capped_with_a_count():
     assert diagram.shown_environments == ["e-57", "e-58", "e-59"]  # the three hosts used last, a line each
     assert "+9 more" in diagram.headers["worker"].artists[2].get_text()  # 12 hosts, 3 drawn
     rows = [sprite.artists[1].get_text() for sprite in diagram.worker_rows]
-    assert all("+4 more environments" in text for text in rows), rows  # 5 per host, 1 drawn
+    assert all(text.endswith("+4 more") for text in rows), rows  # 5 per host, 1 drawn
     focus = diagram.index.focus[diagram.position]
     assert focus in diagram.shown_environments  # the environment the step is about is always drawn
 
@@ -106,7 +106,7 @@ def test_one_host_with_many_environments_fills_every_line():
     diagram = ArchitectureDiagram(s.trace, position=len(s.trace) - 1)
     assert len(diagram.shown_environments) == 9
     rows = [sprite.artists[1].get_text() for sprite in diagram.worker_rows]
-    assert "+3 more environments" in rows[0] and all("w-1" in text for text in rows)
+    assert rows[0].endswith("+3 more") and all("w-1" in text for text in rows)
 
 
 def test_index_jumps_agree_with_a_replay():

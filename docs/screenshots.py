@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Screenshots of every lab's widgets at 1280x720, in notebook and presentation mode, with measurements.
+
+    python docs/screenshots.py                  # every lab: docs/screenshots/<lab>-<mode>.png + measures.json
+    python docs/screenshots.py --only 03 --click-all
+
+For each lab (labs/[0-9][0-9]_*.ipynb) it writes two copies to a scratch folder, one as committed and one with
+every ``ll.widgets.Stepper(...)`` and ``ll.widgets.Explorer(...)`` in presentation mode, opens each in JupyterLab
+in headless Chromium (tests/browser/jlab.py) at 1280x720, runs all cells, and for every Stepper and Explorer:
+scrolls it to the top of the screen, measures it in the real browser (how much the diagram and timeline PNGs
+are scaled on screen, the computed font sizes of the step text and the panels, whether anything overflows its
+box or the window), and saves a screenshot of the lab's main widget (its first Stepper, else its Explorer).
+With ``--click-all`` it also presses Step through every Stepper from step 1 to its last step (checking for
+errors after each click). Diagram and timeline label sizes on screen are the views' smallest text in PNG
+pixels (``min_text_px()``) times that measured scale. The numbers go to docs/screenshots/measures.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import re
+import shutil
+import sys
+import tempfile
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "screenshots"
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from jlab import check_outputs, click_and_settle, open_notebook  # noqa: E402
+
+# Marks each Stepper / Explorer box (the VBox holding its Step button or its sliders) and measures it.
+JS_MEASURE = """() => {
+  const nb = window.jupyterapp.shell.currentWidget.node;
+  const out = [];
+  const boxes = [...nb.querySelectorAll('.lambdalab-stepper, .lambdalab-explorer')];
+  boxes.forEach((box, i) => {
+    box.setAttribute('data-ll-widget', String(i));
+    const rect = box.getBoundingClientRect();
+    const imgs = [...box.querySelectorAll('img')].filter(im => im.naturalWidth > 0 && im.offsetParent !== null)
+      .map(im => ({role: (im.closest('[class*="ll-"]') || im).className.match(/ll-[a-z]+/)?.[0] || 'img',
+                   natural: [im.naturalWidth, im.naturalHeight], shown: [im.clientWidth, im.clientHeight],
+                   left: im.getBoundingClientRect().left, right: im.getBoundingClientRect().right}));
+    const fonts = [];
+    const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+    for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+      const el = t.parentElement;
+      if (!t.textContent.trim() || !el || el.offsetParent === null) continue;
+      const part = (el.closest('[class*="ll-"]') || box).className.match(/ll-[a-z]+/)?.[0] || 'other';
+      fonts.push([part, parseFloat(getComputedStyle(el).fontSize), t.textContent.trim().slice(0, 30)]);
+    }
+    const clipped = [...box.querySelectorAll('*')].filter(el => el.offsetParent !== null
+        && getComputedStyle(el).overflowX !== 'visible' && getComputedStyle(el).overflowX !== 'auto'
+        && el.scrollWidth > el.clientWidth + 1).map(el => el.className.toString().slice(0, 40));
+    out.push({index: i, kind: box.classList.contains('lambdalab-stepper') ? 'stepper' : 'explorer',
+              presentation: box.classList.contains('lambdalab-presentation'),
+              rect: [rect.left, rect.top, rect.right, rect.bottom], imgs, fonts, clipped,
+              viewport: [window.innerWidth, window.innerHeight],
+              steps: (box.querySelector('.ll-counter') || {}).innerText || ''});
+  });
+  return out;
+}"""
+
+JS_SCROLL = """(i) => { const b = document.querySelector(`[data-ll-widget="${i}"]`);
+  b.scrollIntoView({block: 'start'}); return b.getBoundingClientRect().top; }"""
+
+
+def presentation_copy(source: str) -> str:
+    """The notebook's JSON with every Stepper and Explorer in its code cells switched to presentation mode."""
+    nb = json.loads(source)
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        text = "".join(cell["source"])
+        text = re.sub(r"ll\.widgets\.Stepper\(([^()]*)\)", r"ll.widgets.Stepper(\1, presentation=True)", text)
+        text = re.sub(r"ll\.widgets\.Explorer\(\s*(\w+)", r"ll.widgets.Explorer(presentation=True, draw=\1", text)
+        cell["source"] = text
+    return json.dumps(nb)
+
+
+def min_text_px() -> dict:
+    """The smallest label, in PNG pixels, of the diagram and the timeline in each mode (theme constants)."""
+    from lambdalab.widgets import Stepper
+    from widgets.synthetic import walkthrough
+
+    sizes = {}
+    for presentation in (False, True):
+        stepper = Stepper(walkthrough(), presentation=presentation)
+        sizes[presentation] = {"diagram": stepper.diagram.min_text_px(), "timeline": stepper.timeline.min_text_px()}
+    return sizes
+
+
+def shoot(notebook: pathlib.Path, scratch: pathlib.Path, presentation: bool, click_all: bool) -> list[dict]:
+    mode = "presentation" if presentation else "notebook"
+    root = scratch / mode
+    root.mkdir(parents=True, exist_ok=True)
+    copy = root / notebook.name
+    text = notebook.read_text(encoding="utf-8")
+    copy.write_text(presentation_copy(text) if presentation else text, encoding="utf-8")
+    found = []
+    with open_notebook(copy, root, scratch / f"jl-{mode}-{notebook.stem}", width=1280, height=720) as (page, cdp):
+        widgets = page.evaluate(JS_MEASURE)
+        for w in widgets:
+            top = page.evaluate(JS_SCROLL, w["index"])
+            page.wait_for_timeout(300)
+            w.update(page.evaluate(JS_MEASURE)[w["index"]], scrolled_top=top)
+            if w["kind"] == "stepper" and click_all:
+                step = page.locator(f'[data-ll-widget="{w["index"]}"] button.ll-step')
+                clicks = 0
+                while not step.is_disabled() and clicks < 500:
+                    click_and_settle(page, step, quiet_ms=60)
+                    clicks += 1
+                check_outputs(page, f"after stepping through widget {w['index']} of {notebook.name}")
+                w["clicked"] = clicks
+                page.locator(f'[data-ll-widget="{w["index"]}"] button.ll-reset').click()
+                page.wait_for_timeout(400)
+            found.append(w)
+        main = next((w for w in widgets if w["kind"] == "stepper"), widgets[0] if widgets else None)
+        if main is not None:
+            page.evaluate(JS_SCROLL, main["index"])
+            page.wait_for_timeout(500)
+            OUT.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(OUT / f"{notebook.stem[:2]}-{mode}.png"))
+    return found
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", help="labs whose file name starts with this (e.g. 03)")
+    ap.add_argument("--click-all", action="store_true", help="press Step through every Stepper")
+    ap.add_argument("--mode", choices=("both", "notebook", "presentation"), default="both")
+    args = ap.parse_args(argv)
+    labs = sorted(p for p in (ROOT / "labs").glob("[0-9][0-9]_*.ipynb") if p.name.startswith(args.only or ""))
+    modes = {"both": (False, True), "notebook": (False,), "presentation": (True,)}[args.mode]
+    report = {"min_text_px": {str(k): v for k, v in min_text_px().items()}, "labs": {}}
+    scratch = pathlib.Path(tempfile.mkdtemp(prefix="lambdalab-shots-"))
+    try:
+        for notebook in labs:
+            for presentation in modes:
+                widgets = shoot(notebook, scratch, presentation, args.click_all)
+                report["labs"].setdefault(notebook.stem, {})["presentation" if presentation else "notebook"] = widgets
+                print(f"{notebook.stem} {'presentation' if presentation else 'notebook'}: {len(widgets)} widgets"
+                      + (f", clicked {[w.get('clicked') for w in widgets]}" if args.click_all else ""), flush=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "measures.json").write_text(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
