@@ -29,43 +29,7 @@ OUT = ROOT / "docs" / "screenshots"
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from jlab import check_outputs, click_and_settle, open_notebook  # noqa: E402
-
-# Marks each Stepper / Explorer box (the VBox holding its Step button or its sliders) and measures it.
-JS_MEASURE = """() => {
-  const nb = window.jupyterapp.shell.currentWidget.node;
-  const out = [];
-  const boxes = [...nb.querySelectorAll('.lambdalab-stepper, .lambdalab-explorer')];
-  boxes.forEach((box, i) => {
-    box.setAttribute('data-ll-widget', String(i));
-    const rect = box.getBoundingClientRect();
-    const imgs = [...box.querySelectorAll('img')].filter(im => im.naturalWidth > 0 && im.offsetParent !== null)
-      .map(im => ({role: (im.closest('[class*="ll-"]') || im).className.match(/ll-[a-z]+/)?.[0] || 'img',
-                   natural: [im.naturalWidth, im.naturalHeight], shown: [im.clientWidth, im.clientHeight],
-                   left: im.getBoundingClientRect().left, right: im.getBoundingClientRect().right}));
-    const fonts = [];
-    const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
-    for (let t = walker.nextNode(); t; t = walker.nextNode()) {
-      const el = t.parentElement;
-      if (!t.textContent.trim() || !el || el.offsetParent === null) continue;
-      const part = (el.closest('[class*="ll-"]') || box).className.match(/ll-[a-z]+/)?.[0] || 'other';
-      fonts.push([part, parseFloat(getComputedStyle(el).fontSize), t.textContent.trim().slice(0, 30)]);
-    }
-    const clipped = [...box.querySelectorAll('*')].filter(el => el.offsetParent !== null
-        && getComputedStyle(el).overflowX !== 'visible' && getComputedStyle(el).overflowX !== 'auto'
-        && el.scrollWidth > el.clientWidth + 1).map(el => el.className.toString().slice(0, 40));
-    out.push({index: i, kind: box.classList.contains('lambdalab-stepper') ? 'stepper' : 'explorer',
-              presentation: box.classList.contains('lambdalab-presentation'),
-              rect: [rect.left, rect.top, rect.right, rect.bottom], imgs, fonts, clipped,
-              viewport: [window.innerWidth, window.innerHeight],
-              steps: (box.querySelector('.ll-counter') || {}).innerText || ''});
-  });
-  return out;
-}"""
-
-JS_SCROLL = """(i) => { const b = document.querySelector(`[data-ll-widget="${i}"]`);
-  b.scrollIntoView({block: 'start'}); return b.getBoundingClientRect().top; }"""
-
+from jlab import JS_MEASURE, JS_SCROLL, check_outputs, click_and_settle, open_notebook  # noqa: E402
 
 def presentation_copy(source: str) -> str:
     """The notebook's JSON with every Stepper and Explorer in its code cells switched to presentation mode."""
@@ -126,6 +90,41 @@ def shoot(notebook: pathlib.Path, scratch: pathlib.Path, presentation: bool, cli
     return found
 
 
+PANEL_PARTS = ("ll-logs", "ll-metrics", "ll-counter", "ll-heading", "ll-step", "ll-back", "ll-reset", "ll-play",
+               "ll-caption")
+
+
+def projector_problems(report: dict) -> list[str]:
+    """What breaks issue 14's projector rules in the measurements (empty: every rule holds)."""
+    problems = []
+    sizes = report["min_text_px"]["True"]
+    for lab, modes in report["labs"].items():
+        normal = {w["index"]: w for w in modes.get("notebook", [])}
+        for w in modes.get("presentation", []):
+            where = f"{lab} widget {w['index']} ({w['kind']})"
+            width = w["viewport"][0]
+            for img in w["imgs"]:
+                scale = img["shown"][0] / img["natural"][0]
+                role = img["role"].replace("ll-", "")
+                if role in sizes and sizes[role] * scale < 18:
+                    problems.append(f"{where}: {role} labels {sizes[role] * scale:.1f} px on screen (< 18)")
+                if img["right"] > width + 0.5:
+                    problems.append(f"{where}: the {role} is wider than the window ({img['right']:.0f} > {width})")
+            for part, px, text in w["fonts"]:
+                need = 24 if part == "ll-sentence" else 18
+                if (part in PANEL_PARTS or part == "ll-sentence") and px < need and text not in ("·",):
+                    problems.append(f"{where}: {part} text {text!r} at {px:.1f} px (< {need})")
+            if w["clipped"]:
+                problems.append(f"{where}: clipped content in {w['clipped'][:4]}")
+            twin = normal.get(w["index"])
+            if w["kind"] == "stepper" and twin is not None:
+                big = next((i["shown"][1] for i in w["imgs"] if i["role"] == "ll-diagram"), 0)
+                small = next((i["shown"][1] for i in twin["imgs"] if i["role"] == "ll-diagram"), 0)
+                if small and big < 1.25 * small:
+                    problems.append(f"{where}: diagram {big} px tall, notebook mode {small} px (< 1.25x)")
+    return problems
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", help="labs whose file name starts with this (e.g. 03)")
@@ -147,7 +146,11 @@ def main(argv=None) -> int:
         shutil.rmtree(scratch, ignore_errors=True)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "measures.json").write_text(json.dumps(report, indent=1))
-    return 0
+    problems = projector_problems(report) if "both" == args.mode else []
+    for problem in problems:
+        print("PROBLEM:", problem)
+    print(f"screenshots: {len(labs)} labs, {len(problems)} projector problems")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

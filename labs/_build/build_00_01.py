@@ -32,7 +32,7 @@ COURSE = [
      "what Lambda is, the install check, the architecture diagram and how to drive the Stepper"),
     ("01_synchronous_invoke", "Synchronous invoke", 25,
      "one request hop by hop: frontend, placement, environment, Runtime API; cold vs warm; the REPORT line"),
-    ("02_lifecycle", "Lifecycle", 25,
+    ("02_lifecycle", "Lifecycle", 20,
      "Init, Invoke and Shutdown; freeze and thaw; what happens after a crash or a timeout"),
     ("03_asynchronous_invocations", "Asynchronous invocations", 25,
      "the internal queue and poller fleet, retries, event age, destinations and dead-letter queues"),

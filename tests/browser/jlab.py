@@ -195,6 +195,42 @@ JS_DIAGRAM_SRC = """() => {
 }"""
 
 
+# Marks each Stepper / Explorer box (the VBox holding its Step button or its sliders) and measures it.
+JS_MEASURE = """() => {
+  const nb = window.jupyterapp.shell.currentWidget.node;
+  const out = [];
+  const boxes = [...nb.querySelectorAll('.lambdalab-stepper, .lambdalab-explorer')];
+  boxes.forEach((box, i) => {
+    box.setAttribute('data-ll-widget', String(i));
+    const rect = box.getBoundingClientRect();
+    const imgs = [...box.querySelectorAll('img')].filter(im => im.naturalWidth > 0 && im.offsetParent !== null)
+      .map(im => ({role: (im.closest('[class*="ll-"]') || im).className.match(/ll-[a-z]+/)?.[0] || 'img',
+                   natural: [im.naturalWidth, im.naturalHeight], shown: [im.clientWidth, im.clientHeight],
+                   left: im.getBoundingClientRect().left, right: im.getBoundingClientRect().right}));
+    const fonts = [];
+    const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+    for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+      const el = t.parentElement;
+      if (!t.textContent.trim() || !el || el.offsetParent === null) continue;
+      const part = (el.closest('[class*="ll-"]') || box).className.match(/ll-[a-z]+/)?.[0] || 'other';
+      fonts.push([part, parseFloat(getComputedStyle(el).fontSize), t.textContent.trim().slice(0, 30)]);
+    }
+    const clipped = [...box.querySelectorAll('*')].filter(el => el.offsetParent !== null
+        && getComputedStyle(el).overflowX !== 'visible' && getComputedStyle(el).overflowX !== 'auto'
+        && el.scrollWidth > el.clientWidth + 1).map(el => el.className.toString().slice(0, 40));
+    out.push({index: i, kind: box.classList.contains('lambdalab-stepper') ? 'stepper' : 'explorer',
+              presentation: box.classList.contains('lambdalab-presentation'),
+              rect: [rect.left, rect.top, rect.right, rect.bottom], imgs, fonts, clipped,
+              viewport: [window.innerWidth, window.innerHeight],
+              steps: (box.querySelector('.ll-counter') || {}).innerText || ''});
+  });
+  return out;
+}"""
+
+JS_SCROLL = """(i) => { const b = document.querySelector(`[data-ll-widget="${i}"]`);
+  b.scrollIntoView({block: 'start'}); return b.getBoundingClientRect().top; }"""
+
+
 @contextlib.contextmanager
 def open_notebook(notebook: Path, root_dir: Path, tmp: Path, *, width: int = 1280, height: int = 720,
                   run_timeout: float = 300):
