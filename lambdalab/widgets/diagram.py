@@ -115,8 +115,8 @@ class ArchitectureDiagram(widgets.VBox):
             if data["kind"] == "component":
                 x, y, w, h = _centred(data["box"])
                 ax.add_patch(_box(x, y, w, h, fc=th.idle_fill, ec=th.ink, lw=th.line))
-                ax.text(x + w / 2, y + h / 2, LABELS[name], ha="center", va="center", fontsize=th.font,
-                        color=th.ink)
+                self._shrink_to(ax.text(x + w / 2, y + h / 2, LABELS[name], ha="center", va="center",
+                                        fontsize=th.font, color=th.ink), w)
         self.edges = {}
         for a, b in g.edges():
             start, end = _clip_to_box(g.nodes[a]["box"], g.nodes[b]["box"])
@@ -157,6 +157,7 @@ class ArchitectureDiagram(widgets.VBox):
             ax.add_patch(patch)
             label = ax.text(x + w / 2, y + h / 2, LABELS[name], ha="center", va="center", fontsize=th.font,
                             fontweight="bold", color=th.ink, visible=False, zorder=5)
+            self._shrink_to(label, w)
             self.hot[name] = canvas.sprite(patch, label)
         # the frames' title bars light up when the worker host or environment itself acts
         self.headers = {}
@@ -309,6 +310,15 @@ class ArchitectureDiagram(widgets.VBox):
         if not self._fits(text, band, width) and " · " in band:
             band = band.replace(" · ", "\n", 1)
         self._fit(text, band, width)
+
+    def _shrink_to(self, artist, width_units) -> None:
+        """A box's name a little smaller when it would touch the box's sides, never below the small size."""
+        shown = artist.get_visible()
+        artist.set_visible(True)               # an invisible text measures as nothing
+        while not self._fits(artist, artist.get_text(), width_units - 0.12) and artist.get_fontsize() > \
+                self.theme.small:
+            artist.set_fontsize(max(self.theme.small, artist.get_fontsize() - 0.5))
+        artist.set_visible(shown)
 
     def _fits(self, artist, text, width_units) -> bool:
         artist.set_text(text)

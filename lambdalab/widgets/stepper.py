@@ -74,7 +74,8 @@ class Stepper(widgets.VBox):
         self.logs.layout.flex = "1 1 auto"
         self.heading = widgets.HTML(self._heading())
         if presentation:
-            children = [self.heading, self.diagram, self.sentence, controls, self.timeline, panels]
+            # the controls above the diagram: scrolled to the top of a 1280x720 screen, both are in view
+            children = [self.heading, controls, self.diagram, self.sentence, self.timeline, panels]
         else:
             children = [self.heading, controls, self.sentence, self.diagram, self.timeline, panels]
         super().__init__(children, layout=widgets.Layout(width="100%", max_width="1400px" if not presentation
