@@ -225,7 +225,7 @@ class Lab:
         """An in-process AWS service: one method per operation (boto3's method names, AWS's parameter names).
 
         A service may have several backends (Lambda's operations live on its components); an operation is
-        answered by the first one registered that has the method."""
+        answered by the one registered last that has the method (so a backend can stand in for a part)."""
         self._backends.setdefault(service, []).append(backend)
 
     def backends(self, service: str) -> list:

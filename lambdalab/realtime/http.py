@@ -150,6 +150,8 @@ def _head(status: int, headers: dict, close: bool, length: int | None) -> list[b
     line = STATUS_LINES.get(status) or b"HTTP/1.1 %d \r\n" % status
     parts = [line]
     for k, v in headers.items():
+        if k.lower() in ("content-length", "transfer-encoding"):
+            continue                           # the framing is the server's: it knows what it sends
         value = str(v)
         if "\r" in value or "\n" in value or "\r" in k or "\n" in k:
             raise ValueError(f"illegal header {k!r}: {value!r}")
@@ -167,7 +169,11 @@ def _head(status: int, headers: dict, close: bool, length: int | None) -> list[b
 def _response(status: int, body: bytes, headers: dict, close: bool, head_only: bool = False) -> bytes:
     if status == 204 or status == 304 or status < 200:
         body = b""
-    parts = _head(status, headers, close, len(body))
+    length = len(body)
+    if head_only:                              # a HEAD answer's Content-Length is that of the GET it stands for
+        given = next((str(v) for k, v in headers.items() if k.lower() == "content-length"), "")
+        length = int(given) if given.isdigit() else length
+    parts = _head(status, headers, close, length)
     if body and not head_only:
         parts.append(body)
     return b"".join(parts)

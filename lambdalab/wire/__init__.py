@@ -32,8 +32,8 @@ The backend convention (every service of the lab follows it; nothing else is nee
   ``{"PayloadChunk": {"Payload": b"..."}}`` ... ``{"InvokeComplete": {}}``, or an ``eventstream.EventStream``
   filled with ``push(event)`` / ``end()`` as chunks are produced (then they reach the caller as produced).
 - Lambda's operations live on its components (control plane, aliases, tags, concurrency, frontend, async
-  invoke, event source mappings...), each registered as a "lambda" backend; the first one registered that has
-  the method answers. ``lab.dispatcher.served(service)`` lists what is served (the README's table).
+  invoke, event source mappings...), each registered as a "lambda" backend; the one registered last that has
+  the method answers (a test or a learner can stand a backend of their own in for part of a service). ``lab.dispatcher.served(service)`` lists what is served (the README's table).
 """
 from __future__ import annotations
 

@@ -61,9 +61,10 @@ class Dispatcher:
         return self.lab.services()
 
     def method(self, service: str, operation: str):
-        """The backend method for ``operation`` (boto3's name for it), or None when the lab does not serve it."""
+        """The backend method for ``operation`` (boto3's name for it), or None when the lab does not serve it.
+        The backend registered last that has the method answers (so a later one can stand in for a part)."""
         name = models.xform_name(operation)
-        for backend in self.lab.backends(service):
+        for backend in reversed(self.lab.backends(service)):
             found = getattr(backend, name, None)
             if callable(found):
                 return found
@@ -99,10 +100,11 @@ class Dispatcher:
         model = models.service_model(service)
         index = models.index(service)
         try:
-            found = index.find(request.method, request.path, request.query, request.headers, request.form)
-            if found is None:
+            found = list(index.matches(request.method, request.path, request.query, request.headers, request.form))
+            if not found:
                 return self._unknown(model, request)
-            op, labels = found
+            # of twins on one route (a deprecated operation and its successor), the one the lab serves
+            op, labels = next((f for f in found if self.method(service, f[0].name) is not None), found[0])
             try:
                 params = parse(model.protocol, op, request, labels)
             except (ValueError, KeyError, TypeError) as exc:

@@ -52,7 +52,13 @@ def exceptions(service: str):
 
 @functools.lru_cache(maxsize=None)
 def service_model(service: str):
-    return session().get_service_model(service)
+    """The service's model as AWS publishes it, from a loader of its own: botocore's clients edit their
+    loader's data as they run (S3's handlers strip ``/{Bucket}`` from a ``requestUri`` the first time the
+    operation is called, since the endpoint ruleset puts the bucket back in the URL), and the server side must
+    read the templates unchanged."""
+    from botocore.loaders import create_loader
+    from botocore.model import ServiceModel
+    return ServiceModel(create_loader().load_service_model(service, "service-2"), service)
 
 
 def xform_name(operation: str) -> str:
@@ -81,45 +87,50 @@ class Index:
             self._by_name[name] = op
             if self.protocol.startswith("rest-"):
                 self._routes.append(_route(op))
-        # the most specific template first: more fixed query keys, more literal text, no greedy label; of two
-        # operations on one route (S3's PutBucketNotification / ...Configuration) the current one first
-        self._routes.sort(key=lambda r: (-len(r[3]), -r[4], r[5], bool(r[6].deprecated)))
+        # the most specific route first: more fixed query keys and required header/query members (PutObject,
+        # CopyObject and UploadPart share PUT /{Bucket}/{Key+}), more literal text, no greedy label
+        # (and the current operation before a deprecated twin: PutBucketNotificationConfiguration first)
+        self._routes.sort(key=lambda r: (-len(r[3]) - len(r[4]), -r[5], r[6], r[7].deprecated))
 
     def operation(self, name: str):
         return self._by_name.get(name)
 
     def find(self, method: str, path: str, query: str, headers: dict, form: dict | None = None):
         """(OperationModel, uri labels) for a request, or None when no operation of this service matches."""
+        return next(self.matches(method, path, query, headers, form), None)
+
+    def matches(self, method: str, path: str, query: str, headers: dict, form: dict | None = None):
+        """Every (OperationModel, uri labels) the request could be, the most specific first."""
         if self.protocol == "json":
             target = headers.get("x-amz-target", "")
             prefix, _, name = target.rpartition(".")
             op = self._by_name.get(name) if prefix == self.target_prefix else None
-            return (op, {}) if op is not None else None
+            if op is not None:
+                yield op, {}
+            return
         if self.protocol == "query":
             op = self._by_name.get((form or {}).get("Action", [""])[0])
-            return (op, {}) if op is not None else None
+            if op is not None:
+                yield op, {}
+            return
         given = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
-        for verb, pattern, labels, fixed, _, _, op, needs in self._routes:
+        for verb, pattern, labels, fixed, needs, _, _, op in self._routes:
             if verb != method or any(k not in given or (v is not None and given[k] != v) for k, v in fixed.items()):
                 continue
-            if any(name not in (headers if where == "header" else given) for where, name in needs):
-                continue              # (S3's CopyObject is PutObject's path with a required x-amz-copy-source)
+            if any((name not in given) if where == "querystring" else (name not in headers) for where, name in needs):
+                continue
             match = pattern.match(path)
             if match is not None:
-                return op, {name: unquote(match.group(i + 1)) for i, name in enumerate(labels)}
-        return None
+                yield op, {name: unquote(match.group(i + 1)) for i, name in enumerate(labels)}
 
 
 _LABEL = re.compile(r"\{([^}]+)\}")
 
 
 def _route(op):
-    """(method, path regex, label names, fixed query, literal length, greedy?, op, required headers and query
-    keys) for one REST operation."""
-    uri = op.http["requestUri"]
-    if "authPath" in op.http:          # botocore's S3 client took the bucket out of the model's path: put it back
-        uri = "/{Bucket}" + uri
-    template, _, fixed_query = uri.partition("?")
+    """(method, path regex, label names, fixed query, required header/query members, literal length, greedy?,
+    op) for one REST operation."""
+    template, _, fixed_query = op.http["requestUri"].partition("?")
     fixed = {}
     for part in filter(None, fixed_query.split("&")):
         key, eq, value = part.partition("=")
@@ -140,9 +151,10 @@ def _route(op):
     regex.append("/?$")
     literal = len(_LABEL.sub("", template))
     shape = op.input_shape
-    needs = tuple((member.serialization["location"], member.serialization.get("name", name).lower()
-                   if member.serialization["location"] == "header" else member.serialization.get("name", name))
-                  for name, member in (shape.members.items() if shape is not None else ())
-                  if name in shape.required_members and member.serialization.get("location") in ("header",
-                                                                                                "querystring"))
-    return op.http["method"], re.compile("".join(regex)), labels, fixed, literal, greedy, op, needs
+    needs = []
+    for name in (shape.required_members if shape is not None else ()):
+        where = shape.members[name].serialization.get("location")
+        if where in ("header", "querystring"):
+            wire = shape.members[name].serialization.get("name", name)
+            needs.append((where, wire.lower() if where == "header" else wire))
+    return op.http["method"], re.compile("".join(regex)), labels, fixed, needs, literal, greedy, op
