@@ -55,6 +55,7 @@ class Dispatcher:
 
     def __init__(self, lab) -> None:
         self.lab = lab
+        self._methods: dict[tuple, object] = {}      # (service, operation, backends registered) -> method
 
     # --- what is served -------------------------------------------------------------------------------------
     def services(self) -> list[str]:
@@ -63,12 +64,13 @@ class Dispatcher:
     def method(self, service: str, operation: str):
         """The backend method for ``operation`` (boto3's name for it), or None when the lab does not serve it.
         The backend registered last that has the method answers (so a later one can stand in for a part)."""
-        name = models.xform_name(operation)
-        for backend in reversed(self.lab.backends(service)):
-            found = getattr(backend, name, None)
-            if callable(found):
-                return found
-        return None
+        backends = self.lab.backends(service)
+        key = (service, operation, len(backends))
+        if key not in self._methods:
+            name = models.xform_name(operation)
+            found = (getattr(b, name, None) for b in reversed(backends))
+            self._methods[key] = next((m for m in found if callable(m)), None)
+        return self._methods[key]
 
     def served(self, service: str) -> list[str]:
         """The operations of ``service`` the lab answers (the model's names), sorted."""

@@ -35,12 +35,14 @@ def session():
 
 
 def client_config():
-    """In process: no signing, no retries (a throttle is the caller's to see), S3 by path, no proxies."""
+    """In process: no signing, no retries (a throttle is the caller's to see), S3 by path, no proxies, and a
+    fixed User-Agent (botocore would rebuild its platform string for every request)."""
     from botocore import UNSIGNED
     from botocore.config import Config
     return Config(signature_version=UNSIGNED, retries={"total_max_attempts": 1, "mode": "legacy"}, proxies={},
                   s3={"addressing_style": "path"}, request_checksum_calculation="when_required",
-                  response_checksum_validation="when_required", region_name="us-east-1")
+                  response_checksum_validation="when_required", region_name="us-east-1",
+                  user_agent="lambdalab")
 
 
 @functools.lru_cache(maxsize=None)
@@ -91,6 +93,12 @@ class Index:
         # CopyObject and UploadPart share PUT /{Bucket}/{Key+}), more literal text, no greedy label
         # (and the current operation before a deprecated twin: PutBucketNotificationConfiguration first)
         self._routes.sort(key=lambda r: (-len(r[3]) - len(r[4]), -r[5], r[6], r[7].deprecated))
+        # routes by method and by the template's first path segment (None: it starts with a label)
+        self._by_start: dict[tuple, list] = {}
+        self._rank = {route[7].name: i for i, route in enumerate(self._routes)}
+        for route in self._routes:
+            first = route[7].http["requestUri"].split("?")[0].lstrip("/").split("/")[0]
+            self._by_start.setdefault((route[0], None if "{" in first else first), []).append(route)
 
     def operation(self, name: str):
         return self._by_name.get(name)
@@ -114,8 +122,12 @@ class Index:
                 yield op, {}
             return
         given = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
-        for verb, pattern, labels, fixed, needs, _, _, op in self._routes:
-            if verb != method or any(k not in given or (v is not None and given[k] != v) for k, v in fixed.items()):
+        first = path.lstrip("/").split("/", 1)[0]
+        fixed_start, any_start = self._by_start.get((method, first), ()), self._by_start.get((method, None), ())
+        candidates = sorted((*fixed_start, *any_start), key=lambda r: self._rank[r[7].name]) \
+            if fixed_start and any_start else fixed_start or any_start
+        for _, pattern, labels, fixed, needs, _, _, op in candidates:
+            if any(k not in given or (v is not None and given[k] != v) for k, v in fixed.items()):
                 continue
             if any((name not in given) if where == "querystring" else (name not in headers) for where, name in needs):
                 continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import calendar
 import datetime as _dt
+import functools
 import json
 from email.utils import formatdate
 
@@ -114,12 +115,16 @@ def to_json(shape, value):
         if shape.is_document_type:
             return value
         out = {}
-        for name, member in shape.members.items():
-            if name in value and value[name] is not None and "location" not in member.serialization:
-                out[member.serialization.get("name", name)] = to_json(member, value[name])
+        for name, key, member, plain in _body_members(shape):
+            found = value.get(name)
+            if found is not None:
+                out[key] = found if plain else to_json(member, found)
         return out
     if kind == "list":
-        return [to_json(shape.member, v) for v in value]
+        member = shape.member
+        if member.type_name in _PLAIN:
+            return list(value)
+        return [to_json(member, v) for v in value]
     if kind == "map":
         return {str(k): to_json(shape.value, v) for k, v in value.items()}
     if kind == "blob":
@@ -127,6 +132,17 @@ def to_json(shape, value):
     if kind == "timestamp":
         return format_timestamp(value, shape.serialization.get("timestampFormat", "unixTimestamp"))
     return value
+
+
+_PLAIN = frozenset({"string", "integer", "long", "short", "byte", "boolean", "float", "double"})
+
+
+@functools.lru_cache(maxsize=None)
+def _body_members(shape) -> tuple:
+    """(name, JSON key, shape, written as is?) of a structure's members that travel in the body (a shape's
+    members are fixed, and botocore keeps one Shape object per model, so this is worked out once)."""
+    return tuple((name, member.serialization.get("name", name), member, member.type_name in _PLAIN)
+                 for name, member in shape.members.items() if "location" not in member.serialization)
 
 
 def _bytes(value) -> bytes:
