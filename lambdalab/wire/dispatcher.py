@@ -180,7 +180,7 @@ class Dispatcher:
     def service_of(self, request: WireRequest) -> str:
         """From the SigV4 credential scope when the request is signed, else from what the protocols put on the
         wire: the X-Amz-Target prefix, the query Action's Version, or the first REST service whose routes
-        match (Lambda before S3, whose paths match almost anything)."""
+        match or whose paths start the same way (Lambda before S3, whose paths match almost anything)."""
         served = self.services()
         scope = request.headers.get("authorization", "").partition("Credential=")[2].split(",")[0].split("/")
         if len(scope) >= 4 and scope[3] in served:
@@ -197,8 +197,12 @@ class Dispatcher:
             if index.protocol.startswith("rest-"):
                 rest.append(service)
         rest.sort(key=lambda s: s == "s3")
+        # a service whose route matches, or whose paths start like this one (Lambda's /2015-03-31/...: its
+        # "unknown operation" is the answer the caller needs), before S3, whose paths match almost anything
+        first = request.path.lstrip("/").split("/", 1)[0]
         for service in rest:
-            if models.index(service).find(request.method, request.path, request.query, request.headers):
+            index = models.index(service)
+            if first in index.starts or index.find(request.method, request.path, request.query, request.headers):
                 return service
         return rest[0] if rest else served[0]
 

@@ -99,6 +99,8 @@ class Index:
         for route in self._routes:
             first = route[7].http["requestUri"].split("?")[0].lstrip("/").split("/")[0]
             self._by_start.setdefault((route[0], None if "{" in first else first), []).append(route)
+        #: the literal first path segments of the service's routes (``2015-03-31`` for Lambda)
+        self.starts = frozenset(start for _, start in self._by_start if start)
 
     def operation(self, name: str):
         return self._by_name.get(name)
