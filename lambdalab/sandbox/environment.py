@@ -411,9 +411,9 @@ class ExecutionEnvironment:
 
     def forget_parts(self) -> None:
         """Gone: let go of the parts that point back at the environment (its Runtime API's callbacks, its runtime,
-        its companions), so it is freed at once instead of waiting for a full garbage collection, which bulk
+        its companions, its bound completion callbacks), so it is freed at once instead of waiting for a full garbage collection, which bulk
         runs hold back (a day of trace replay would keep every environment it ever made)."""
-        self.api = self.runtime = self.companions = self._on_lean_done = None
+        self.api = self.runtime = self.companions = self._complete = self._timeout = None
 
     def statistics(self) -> dict:
         return {"id": self.id, "state": self.state, "function": self.snapshot.name, "version": self.snapshot.version,
