@@ -83,10 +83,17 @@ def shoot(notebook: pathlib.Path, scratch: pathlib.Path, presentation: bool, cli
             found.append(w)
         main = next((w for w in widgets if w["kind"] == "stepper"), widgets[0] if widgets else None)
         if main is not None:
+            if main["kind"] == "stepper":      # a few hops into the story: something lit up on the diagram
+                step = page.locator(f'[data-ll-widget="{main["index"]}"] button.ll-step')
+                for _ in range(min(8, int(re.findall(r"\d+", main["steps"] or "0 0")[-1]) - 1)):
+                    click_and_settle(page, step, quiet_ms=60)
             page.evaluate(JS_SCROLL, main["index"])
             page.wait_for_timeout(500)
             OUT.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(OUT / f"{notebook.stem[:2]}-{mode}.png"))
+            shot = OUT / f"{notebook.stem[:2]}-{mode}.png"
+            page.locator(f'[data-ll-widget="{main["index"]}"]').screenshot(path=str(shot))
+            if presentation:                   # what the room sees: the 1280x720 screen, widget at the top
+                page.screenshot(path=str(OUT / f"{notebook.stem[:2]}-projector.png"))
     return found
 
 
@@ -101,6 +108,8 @@ def projector_problems(report: dict) -> list[str]:
     for lab, modes in report["labs"].items():
         normal = {w["index"]: w for w in modes.get("notebook", [])}
         for w in modes.get("presentation", []):
+            if not w["presentation"]:      # a view the lab's code does not show (the InvokeConsole's Stepper)
+                continue
             where = f"{lab} widget {w['index']} ({w['kind']})"
             width = w["viewport"][0]
             for img in w["imgs"]:

@@ -250,6 +250,13 @@ HTTP. Step to the first `runtime_api` step. Which **path** does the runtime `GET
 next_path = {answer}   # a string starting with "/"
 """, 'lab.trace.filter(component="runtime_api")[0].detail["path"]'),
         check_cell("lab00.next_path", "next_path"),
+        md("""
+Whenever you want to see which exercises you have passed, in this lab or any other, ask (your right answers
+are kept in a small file in your home folder, so this works across labs and restarts):
+"""),
+        code("""
+ll.check.progress()
+"""),
         md(f"""
 ## The course map
 

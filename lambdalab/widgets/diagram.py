@@ -47,8 +47,10 @@ class ArchitectureDiagram(widgets.VBox):
         self.position = -1
         self.highlighted: str | None = None
         self.hop: tuple[str, str] | None = None
-        # never taller than about two thirds of the window, so the controls and the sentence stay in view
-        self.image = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width="min(1400px, 125vh)"))
+        # in a notebook never taller than about two thirds of the window, so the controls and the sentence stay
+        # in view; on a projector as wide as the screen allows
+        self.image = widgets.Image(format="png", layout=widgets.Layout(
+            width="100%", max_width="min(1400px, 125vh)" if not self.theme.presentation else "100%"))
         self.image.add_class("ll-diagram")
         self.message = widgets.HTML()
         self._build()
@@ -99,7 +101,10 @@ class ArchitectureDiagram(widgets.VBox):
         th = self.theme
         # the caption strip (the step's sentence, for slides) exists only when there is a caption to show
         bottom, top = layout.YLIM if self.caption else (layout.YLIM[0], layout.TOP_WITHOUT_CAPTION)
-        fig = new_figure(10.0, 10.0 * (top - bottom) / (layout.XLIM[1] - layout.XLIM[0]), th.dpi)
+        # on a projector the drawing is also stretched 15% in height: taller boxes for the larger type, and a
+        # picture at least 1.25 times as tall as the notebook's on the same screen
+        stretch = 1.15 if th.presentation else 1.0
+        fig = new_figure(10.0, 10.0 * stretch * (top - bottom) / (layout.XLIM[1] - layout.XLIM[0]), th.dpi)
         self.figure = fig
         self.canvas = Canvas(fig)
         ax = fig.add_axes((0, 0, 1, 1))

@@ -85,8 +85,9 @@ class LogPanel(widgets.VBox):
         name = f" /aws/lambda/{self.function}" if self.function else ""
         count = f"{upto} of {len(self._events)} lines" if self._events else ""
         size = self.theme.panel_size if self.theme.presentation else self.theme.html_size
+        count_size = "1em" if self.theme.presentation else "smaller"
         self.title.value = (f'<div style="font-weight:bold;font-size:{size}">CloudWatch Logs{name} '
-                            f'<span style="font-weight:normal;color:#666;font-size:smaller">{count}</span></div>'
+                            f'<span style="font-weight:normal;color:#666;font-size:{count_size}">{count}</span></div>'
                             + (message_html(self._note) if self._note else ""))
         height = "16em" if not self.theme.presentation else "10.5em"
         size = self.theme.panel_size

@@ -73,11 +73,9 @@ class Stepper(widgets.VBox):
         panels = widgets.HBox([self.logs, self.metrics], layout=widgets.Layout(width="100%"))
         self.logs.layout.flex = "1 1 auto"
         self.heading = widgets.HTML(self._heading())
-        if presentation:
-            # the controls above the diagram: scrolled to the top of a 1280x720 screen, both are in view
-            children = [self.heading, controls, self.diagram, self.sentence, self.timeline, panels]
-        else:
-            children = [self.heading, controls, self.sentence, self.diagram, self.timeline, panels]
+        # the same order in both modes: scrolled to the top of the screen, the controls and the step's words are
+        # in view above the diagram
+        children = [self.heading, controls, self.sentence, self.diagram, self.timeline, panels]
         super().__init__(children, layout=widgets.Layout(width="100%", max_width="1400px" if not presentation
                                                          else "100%"))
         self.add_class("lambdalab-stepper")
@@ -226,7 +224,7 @@ class Stepper(widgets.VBox):
         return (f'<div style="{th.css};padding:6px 2px">'
                 f'<span style="color:#666">t = {step.t:.3f} s</span> · '
                 f'<b style="color:{th.hot}">{name}</b><br>{html.escape(step.text)}'
-                f'<div style="font-size:0.72em;color:#777">{ids_text}</div></div>')
+                f'<div style="font-size:{"24px" if th.presentation else "0.72em"};color:#666">{ids_text}</div></div>')
 
 
 _STEPPERS: "weakref.WeakSet[Stepper]" = weakref.WeakSet()

@@ -119,8 +119,8 @@ def test_bad_input_gives_a_message_not_a_traceback():
 def test_presentation_mode():
     trace = walkthrough()
     normal, big = Stepper(trace), Stepper(trace, presentation=True)
-    assert big.children[0] is big.heading and big.children[2] is big.diagram  # title, controls, the diagram
-    assert normal.children[1] is not normal.diagram
+    assert big.children[0] is big.heading and big.children[3] is big.diagram  # title, controls, words, diagram
+    assert normal.children[3] is normal.diagram
     assert big.theme.font > normal.theme.font
     assert "28px" in big.sentence.value
     normal_w, _ = _size(normal.diagram.png())
