@@ -107,6 +107,10 @@ def test_binder_environment_runs_every_lab(tmp_path):
           "pytest", "nbval"], cwd=repo, env=env, timeout=900, what="pip install -r binder/requirements.txt")
     # ... then postBuild, which installs lambdalab itself without touching the pins
     _run(["bash", "binder/postBuild"], cwd=repo, env=env, timeout=300, what="binder/postBuild")
+    # lab 07 runs the AWS CLI v1 that binder/requirements.txt pins, from the venv (not one found elsewhere on PATH)
+    aws = _run([str(bindir / "aws"), "--version"], cwd=repo, env=env, timeout=60, what="aws --version")
+    awscli = next(iter(binder_pins()["awscli"].specifier)).version
+    assert (aws.stdout or aws.stderr).startswith(f"aws-cli/{awscli} "), aws.stdout + aws.stderr
     # the installed package, not the checkout's source, must be what the notebooks import
     shutil.rmtree(repo / "lambdalab")
     # nothing from the test extras leaked in: only what binder/ installs (plus pytest and nbval to drive it)

@@ -42,7 +42,8 @@ will
 1. be the runtime yourself: ask `/next` for an event, watch it block, post a response and an error;
 2. write a custom runtime in bash + curl (`provided.al2023`);
 3. run the unmodified AWS runtime client (`awslambdaric`) and call the function with the real `boto3`;
-4. add an extension, and subscribe to the Telemetry API.
+4. drive the lab with the real AWS CLI and boto3 over HTTP, as you would drive AWS;
+5. add an extension, and subscribe to the Telemetry API.
 
 {nav(INDEX)}
 """),
@@ -249,7 +250,94 @@ except aws.exceptions.ResourceNotFoundException as error:
     print("boto3 raised:", error.response["Error"]["Code"], "-", error.response["Error"]["Message"])
 """),
         md("""
-## 5. An extension
+## 5. The AWS CLI and boto3, against the lab
+
+`lab.serve()` is not just the Invoke API: it answers **every** operation the lab models, of Lambda, SQS,
+Kinesis, S3 and SNS, in each service's own wire protocol. So the real **AWS CLI** works against it unchanged;
+only `--endpoint-url` says where AWS is. The helper below runs `aws` the way you would in a terminal (any
+credentials do: the lab does not check signatures). `aws` is still the boto3 Lambda client of section 4.
+"""),
+        code("""
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+
+AWS_CLI = shutil.which("aws", path=os.path.dirname(sys.executable)) or shutil.which("aws")
+WORKDIR = tempfile.mkdtemp(prefix="lab07-cli-")      # where the CLI reads the zip and writes out.json
+CLI_ENV = {**os.environ, "AWS_ACCESS_KEY_ID": "lab", "AWS_SECRET_ACCESS_KEY": "lab",
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_PAGER": ""}
+
+
+def cli(command):
+    \"\"\"Run `aws --endpoint-url <lab> <command>` and show what a terminal would.\"\"\"
+    print("$ aws --endpoint-url $LAB", command)
+    done = subprocess.run([AWS_CLI, "--endpoint-url", url, *shlex.split(command)], env=CLI_ENV,
+                          capture_output=True, text=True, timeout=120, cwd=WORKDIR)
+    shown = (done.stdout or done.stderr).strip()
+    if done.returncode:
+        shown += f"\\n(exit status {done.returncode})"
+    if shown:
+        print(shown)
+
+
+version = subprocess.run([AWS_CLI, "--version"], capture_output=True, text=True)
+print("the AWS CLI:", (version.stdout or version.stderr).split()[0])
+
+with open(os.path.join(WORKDIR, "hello.zip"), "wb") as zip_file:
+    zip_file.write(package({"app.py": "def handler(event, context):\\n    return {'via': 'cli', 'event': event}\\n"})["ZipFile"])
+cli("lambda create-function --function-name from-cli --runtime python3.12 --handler app.handler "
+    "--role arn:aws:iam::123456789012:role/lambdalab-execution-role --zip-file fileb://hello.zip "
+    "--query '[FunctionName, State]'")
+cli("lambda wait function-active-v2 --function-name from-cli")
+cli("lambda invoke --function-name from-cli --payload '{\\"n\\": 1}' out.json --query StatusCode")
+print(open(os.path.join(WORKDIR, "out.json")).read())
+"""),
+        md("""
+`create-function` answered `Pending`; the CLI's waiter polled `GetFunction` until the function was `Active`,
+exactly as against AWS. Listing pages the same way: Lambda returns at most `MaxItems` functions and a
+`NextMarker`, and the CLI follows the markers for you (`--page-size` sets `MaxItems`). A failing call exits with
+status 255 and AWS's error code and message:
+"""),
+        code("""
+cli("lambda list-functions --page-size 2 --query 'Functions[].FunctionName'")
+cli("lambda get-function --function-name no-such-function")
+cli("sqs create-queue --queue-name orders --query QueueUrl")
+"""),
+        md("""
+That error travelled as AWS sends it: a status code, the code in the `x-amzn-ErrorType` header and a small JSON
+body. botocore (under both the CLI and boto3) turns that header into `error.response["Error"]["Code"]` and
+raises the matching exception class. Here is the raw answer, as `curl` would see it:
+"""),
+        code("""
+status, headers, body = call(url.split("//")[1], "GET", "/2015-03-31/functions/no-such-function")
+print(status, "x-amzn-ErrorType:", headers["x-amzn-ErrorType"])
+print(body.decode())
+"""),
+        md("""
+And with boto3, everything botocore builds from AWS's service models works too: paginators, waiters, modelled
+exceptions, for every service. (In the earlier labs, `lab.client("lambda")` was already this same botocore
+client; its requests simply never left the notebook's process.)
+"""),
+        code("""
+sqs = boto3.client("sqs", endpoint_url=url, region_name="us-east-1",
+                   aws_access_key_id="lab", aws_secret_access_key="lab")
+queue_url = sqs.get_queue_url(QueueName="orders")["QueueUrl"]
+sent = sqs.send_message_batch(QueueUrl=queue_url, Entries=[{"Id": "ok", "MessageBody": "one order"},
+                                                            {"Id": "late", "MessageBody": "x", "DelaySeconds": 901}])
+print("sent:", [e["Id"] for e in sent["Successful"]], "failed:", [(e["Id"], e["Code"]) for e in sent["Failed"]])
+pages = aws.get_paginator("list_functions").paginate(PaginationConfig={"PageSize": 2})
+print("function names, page by page:", [[f["FunctionName"] for f in page["Functions"]] for page in pages])
+try:
+    sqs.get_queue_url(QueueName="no-such-queue")
+except sqs.exceptions.QueueDoesNotExist as error:
+    print("boto3 raised:", type(error).__name__, error.response["Error"]["Code"])
+shutil.rmtree(WORKDIR)
+"""),
+        md("""
+## 6. An extension
 
 Extensions are processes started next to the runtime (in AWS, from a layer's `/opt/extensions/`; here, from an
 `extensions/` folder in the package). An extension **registers** during Init, then long-polls
@@ -271,7 +359,7 @@ for line in lab.logs("with-logger"):
 The extension saw the `INVOKE` event with the same request id, at the same moment the runtime got the event.
 Registration is only open during Init: it closes when the runtime first calls `/next`.
 
-## 6. Telemetry
+## 7. Telemetry
 
 An extension can also **subscribe to the Telemetry API** (`PUT /2022-07-01/telemetry`): Lambda then POSTs
 batches of events (the platform's lifecycle records, the function's log lines) to an HTTP listener the
@@ -303,7 +391,7 @@ Which `platform.*` event says "the runtime has posted its answer" (it comes betw
         Exercise("runtime_done_event = {answer}   # an event type, as a string", '"platform.runtimeDone"'),
         check_cell("lab07.runtime_done_event", "runtime_done_event"),
         md("""
-## 7. The same trace, the same vocabulary
+## 8. The same trace, the same vocabulary
 
 A real-time lab records the same steps as a virtual one, so everything from the earlier labs (the Stepper,
 `lab.trace.filter`) works on it. Here is the bash invoke of section 3 (its scene, `bash_invoke`), with the
@@ -334,6 +422,12 @@ ll.widgets.Stepper(bash_invoke)
             "them; the runtime's start and its Init are real processes and real milliseconds.",
             "There is no authentication: any credentials work against `lab.serve()`, and the Telemetry API "
             "only delivers over HTTP (not TCP).",
+            "AWS has one endpoint per service and region (`lambda.us-east-1.amazonaws.com`, ...); `lab.serve()` "
+            "is one endpoint for all of them and tells the service from the request (the signature's scope, "
+            "`X-Amz-Target`, the query `Action`, the path). It serves the operations listed in the README and "
+            "answers the others with AWS's error shape (`NotImplemented`, 501).",
+            "`lab.client(...)` does not sign its requests nor retry them: a throttle (429) is raised at once, "
+            "where boto3 against AWS would retry it a few times with backoff first.",
         ]),
         md("""
 ## Clean up
@@ -349,8 +443,8 @@ still_running = [pid for pid in pids if pathlib.Path(f"/proc/{pid}").exists()
 print(f"{len(pids)} processes were started; still running after close: {still_running}")
 """.replace("pids = list", "import pathlib\n\npids = list")),
         md(f"""
-**Done.** You have been a runtime, written one, run the real one, and looked at what extensions and telemetry
-see. {nav(INDEX)}
+**Done.** You have been a runtime, written one, run the real one, driven the lab with the AWS CLI and boto3,
+and looked at what extensions and telemetry see. {nav(INDEX)}
 """),
     ]
 
