@@ -2,6 +2,7 @@
 what is served."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -43,6 +44,27 @@ def test_every_rest_operation_is_found_from_its_own_template(service):
         assert name in found, f"{name}: {op.http['method']} {path}?{query} found {found}"
         if service == "lambda":         # no two Lambda operations share a route (S3 has twins: the served one wins)
             assert found[0] == name or op.deprecated, f"{name} comes after {found[:found.index(name)]}"
+
+
+def test_every_operation_the_lab_implements_is_served(repo_root):
+    """A method named like a boto3 operation anywhere in the package (layers, URLs, policies, recursion...) is
+    reachable through lab.client and lab.serve(): a component that implements one and is not registered as a
+    backend would show up here."""
+    lab = ll.Lab(seed=0)
+    services = ["lambda", "sqs", "kinesis", "s3", "sns"]
+    assert sorted(lab.services()) == sorted(services)
+    operations = {}
+    for service in services:
+        for op in models.service_model(service).operation_names:
+            operations.setdefault(models.xform_name(op), set()).add(service)
+    served = {(service, models.xform_name(op)) for service in services for op in lab.dispatcher.served(service)}
+    unserved = set()
+    for path in (repo_root / "lambdalab").rglob("*.py"):
+        for name in re.findall(r"^\s*def (\w+)\(self", path.read_text(encoding="utf-8"), re.MULTILINE):
+            if name in operations and not any((service, name) in served for service in operations[name]):
+                unserved.add(f"{path.relative_to(repo_root)}: {name}")
+    assert not unserved, sorted(unserved)
+    assert len(served) > 90
 
 
 def test_readme_lists_exactly_what_is_served(repo_root):

@@ -2,6 +2,7 @@
 CLI driving the lab unchanged (``aws --endpoint-url URL lambda create-function --zip-file fileb://...``)."""
 from __future__ import annotations
 
+import concurrent.futures
 import http.client
 import json
 import os
@@ -68,10 +69,7 @@ def test_unknown_and_unserved_operations_get_aws_shaped_errors(served):
 
 
 def test_query_errors_name_the_action(served):
-    from .test_protocols import StandInSNS
     lab, url = served
-    if not any(isinstance(b, StandInSNS) for b in lab.backends("sns")):
-        lab.register_backend("sns", StandInSNS())
     status, headers, body = request(url, "POST", "/", b"Action=MakeCoffee&Version=2010-03-31",
                                     {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
     assert status == 400
@@ -91,8 +89,7 @@ def _aws(url, tmp_path, *args, check=True):
     return done
 
 
-def test_the_aws_cli_drives_the_lab_unchanged(served, tmp_path):
-    lab, url = served
+def _lambda_commands(url, tmp_path):
     (tmp_path / "code.zip").write_bytes(make_zip({"app.py": "def handler(event, context):\n    return 'cli'\n"}))
     created = json.loads(_aws(url, tmp_path, "lambda", "create-function", "--function-name", "from-cli",
                               "--runtime", "python3.12", "--role", ROLE, "--handler", "app.handler",
@@ -107,12 +104,57 @@ def test_the_aws_cli_drives_the_lab_unchanged(served, tmp_path):
     assert len(first["Functions"]) == 1 and first["NextToken"]
     missing = _aws(url, tmp_path, "lambda", "get-function", "--function-name", "nope", check=False)
     assert missing.returncode == 255 and "ResourceNotFoundException" in missing.stderr   # (CLI v1: 255)
+
+
+def _sqs_commands(url, tmp_path):
     queue = json.loads(_aws(url, tmp_path, "sqs", "create-queue", "--queue-name", "cli-queue").stdout)["QueueUrl"]
     _aws(url, tmp_path, "sqs", "send-message", "--queue-url", queue, "--message-body", "hello from the CLI")
     got = json.loads(_aws(url, tmp_path, "sqs", "receive-message", "--queue-url", queue).stdout)
     assert got["Messages"][0]["Body"] == "hello from the CLI"
+
+
+def _kinesis_commands(url, tmp_path):
     _aws(url, tmp_path, "kinesis", "create-stream", "--stream-name", "cli-stream", "--shard-count", "1")
     _aws(url, tmp_path, "kinesis", "wait", "stream-exists", "--stream-name", "cli-stream")
     put = json.loads(_aws(url, tmp_path, "kinesis", "put-record", "--stream-name", "cli-stream",
                           "--partition-key", "k", "--data", "aGVsbG8=").stdout)
     assert put["ShardId"] == "shardId-000000000000"
+
+
+def _s3_commands(url, tmp_path):
+    (tmp_path / "hello.txt").write_text("hello s3\n")
+    assert "make_bucket: cli-bucket" in _aws(url, tmp_path, "s3", "mb", "s3://cli-bucket").stdout
+    _aws(url, tmp_path, "s3", "cp", "hello.txt", "s3://cli-bucket/dir/hello.txt")     # PutObject
+    listed = _aws(url, tmp_path, "s3", "ls", "s3://cli-bucket/dir/").stdout           # ListObjectsV2, Delimiter=/
+    assert listed.split()[-2:] == ["9", "hello.txt"]
+    _aws(url, tmp_path, "s3", "cp", "s3://cli-bucket/dir/hello.txt", "back.txt")      # HeadObject, GetObject
+    assert (tmp_path / "back.txt").read_text() == "hello s3\n"
+    missing = _aws(url, tmp_path, "s3api", "head-object", "--bucket", "cli-bucket", "--key", "nope", check=False)
+    assert missing.returncode == 255 and "An error occurred (404) when calling the HeadObject operation: Not Found" \
+        in missing.stderr
+
+
+def _sns_commands(url, tmp_path):
+    topic = json.loads(_aws(url, tmp_path, "sns", "create-topic", "--name", "cli-topic").stdout)["TopicArn"]
+    _aws(url, tmp_path, "lambda", "add-permission", "--function-name", "echo", "--statement-id", "from-sns",
+         "--action", "lambda:InvokeFunction", "--principal", "sns.amazonaws.com", "--source-arn", topic)
+    _aws(url, tmp_path, "sns", "subscribe", "--topic-arn", topic, "--protocol", "lambda", "--notification-endpoint",
+         "arn:aws:lambda:us-east-1:123456789012:function:echo")
+    assert json.loads(_aws(url, tmp_path, "sns", "publish", "--topic-arn", topic, "--message",
+                           "published by the CLI").stdout)["MessageId"]
+    missing = _aws(url, tmp_path, "sns", "publish", "--topic-arn", topic + "-gone", "--message", "x", check=False)
+    assert missing.returncode == 255 and "(NotFound)" in missing.stderr and "Topic does not exist" in missing.stderr
+
+
+def test_the_aws_cli_drives_the_lab_unchanged(served, tmp_path):
+    """Each service's commands in their own directory; the services' chains run side by side (each CLI start
+    costs ~2 s of CPU, and Kinesis' stream-exists waiter sleeps 10 s between polls, as against AWS)."""
+    lab, url = served
+    chains = [_lambda_commands, _sqs_commands, _kinesis_commands, _s3_commands, _sns_commands]
+    for chain in chains:
+        (tmp_path / chain.__name__).mkdir()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+        running = [pool.submit(chain, url, tmp_path / chain.__name__) for chain in chains]
+        for done in running:
+            done.result()
+    lab.wait_for(lambda: any("published by the CLI" in line for line in lab.logs("echo")), 30)

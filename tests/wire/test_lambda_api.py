@@ -133,3 +133,44 @@ def test_waiters_wait_in_virtual_time():
     lam.get_waiter("function_active_v2").wait(FunctionName="w", WaiterConfig={"Delay": 30})
     assert time.perf_counter() - start < 2.0           # thirty virtual seconds, not thirty real ones
     assert lab.now == 30.0                             # one poll saw Pending, the next (30 s later) Active
+
+
+def test_layers_vpc_and_snapstart_settings_travel_both_ways(door):
+    lam = door.client("lambda")
+    layer = door.name("deps")
+    for value in (1, 2):
+        out = lam.publish_layer_version(LayerName=layer, CompatibleRuntimes=["python3.12"], Content={
+            "ZipFile": make_zip({"python/deps.py": f"VALUE = {value}\n"})})
+        assert out["Version"] == value and out["LayerVersionArn"].endswith(f":layer:{layer}:{value}")
+    pages = lam.get_paginator("list_layer_versions").paginate(LayerName=layer, PaginationConfig={"PageSize": 1})
+    assert [v["Version"] for page in pages for v in page["LayerVersions"]] == [2, 1]      # newest first
+    found = lam.get_layer_version_by_arn(Arn=out["LayerVersionArn"])    # GET /layers?find=LayerVersion&Arn=...
+    assert found["Version"] == 2 and found["Content"]["CodeSize"] > 0
+    name = door.name("with-layer")
+    door.create(lam, name, Layers=[out["LayerVersionArn"]], Handler="app.handler",
+                Code={"ZipFile": make_zip({"app.py": "import deps\n\ndef handler(e, c):\n    return deps.VALUE\n"})})
+    assert [item["Arn"] for item in lam.get_function_configuration(FunctionName=name)["Layers"]] == \
+        [out["LayerVersionArn"]]
+    assert json.loads(lam.invoke(FunctionName=name)["Payload"].read()) == 2      # /opt/python is importable
+    vpc = {"SubnetIds": ["subnet-0a1b2c3d4e5f60718"], "SecurityGroupIds": ["sg-0a1b2c3d4e5f60718"]}
+    in_vpc = door.name("in-vpc")           # (not waited for: its ENI keeps it Pending for 20 s)
+    lam.create_function(FunctionName=in_vpc, Role=ROLE, Runtime="python3.12", Handler="lambda_function.handler",
+                        VpcConfig=vpc, Code={"ZipFile": make_zip({"lambda_function.py": "def handler(e, c):\n    pass\n"})})
+    config = lam.get_function_configuration(FunctionName=in_vpc)["VpcConfig"]
+    assert config["SubnetIds"] == vpc["SubnetIds"] and config["SecurityGroupIds"] == vpc["SecurityGroupIds"]
+    assert config["VpcId"].startswith("vpc-")
+    lam.delete_layer_version(LayerName=layer, VersionNumber=1)
+    assert [v["Version"] for v in lam.list_layer_versions(LayerName=layer)["LayerVersions"]] == [2]
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_layer_version(LayerName=layer, VersionNumber=1)
+
+    snap = door.name("snap")
+    door.create(lam, snap, SnapStart={"ApplyOn": "PublishedVersions"})
+    assert lam.get_function_configuration(FunctionName=snap)["SnapStart"]["ApplyOn"] == "PublishedVersions"
+    version = lam.publish_version(FunctionName=snap)["Version"]
+    lam.get_waiter("published_version_active").wait(FunctionName=snap, Qualifier=version,
+                                                    WaiterConfig={"Delay": 0.5} if door.url else {})
+    published = lam.get_function_configuration(FunctionName=snap, Qualifier=version)
+    assert published["SnapStart"]["ApplyOn"] == "PublishedVersions" and published["State"] == "Active"
+    assert json.loads(lam.invoke(FunctionName=snap, Qualifier=version, Payload=b'{"n": 1}')["Payload"].read()) == \
+        {"got": {"n": 1}}
