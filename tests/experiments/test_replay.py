@@ -110,7 +110,7 @@ def test_shards_by_app_give_the_same_rows_as_one_piece(quiet, policy):
 
 
 def test_shards_on_local_processes_and_dask_agree(quiet):
-    distributed = pytest.importorskip("distributed")
+    import distributed   # (in the test extra: never skipped)
     local = replay_sharded(quiet, shards=2, worker_lease=None)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   silence_logs=50) as cluster, distributed.Client(cluster) as client:

@@ -97,7 +97,7 @@ def test_sys_exit_in_a_run_is_a_failed_row():
 
 
 def test_rows_make_a_dataframe():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd          # (in the test extra: never skipped)
     rows = ll.sweep(flaky, {"x": [1, 2]}, seeds=(0, 1), executor=Inline())
     frame = pd.DataFrame(rows)
     assert list(frame.columns) == ["x", "seed", "y", "error"]
@@ -105,7 +105,6 @@ def test_rows_make_a_dataframe():
 
 
 def test_the_progress_bar_counts_rows_and_failures(monkeypatch):
-    pytest.importorskip("ipywidgets")
     import IPython.display
     shown = []
     monkeypatch.setattr(IPython.display, "display", shown.append)
@@ -119,7 +118,7 @@ def test_the_progress_bar_counts_rows_and_failures(monkeypatch):
 
 @pytest.fixture(scope="module")
 def dask_client():
-    distributed = pytest.importorskip("distributed")
+    import distributed   # (in the test extra: never skipped)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   silence_logs=50) as cluster, distributed.Client(cluster) as client:
         yield client
