@@ -88,7 +88,7 @@ class Calls:
         service = model.service_model.service_name
         if lab.trace.full:
             who = f"{env.snapshot.name}'s handler" if inv is not None else f"{env.snapshot.name}'s init code"
-            lab.trace.emit("function", "call", f"{who} calls {model.service_model.service_id} {model.name}",
+            lab.trace.emit("function", "call", "{} calls {} {}", who, model.service_model.service_id, model.name,
                            request_id=inv.request_id if inv is not None else None, function=env.snapshot.name,
                            env_id=env.id, service=service, operation=model.name, target=COMPONENT.get(service))
         context["lambdalab_call"] = frame

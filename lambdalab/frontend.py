@@ -114,7 +114,7 @@ class Frontend:
         if full and source == "client":
             name = params.get("FunctionName")
             itype = params.get("InvocationType", "RequestResponse")
-            self._trace.emit("client", "invoke", f"Invoke {name} ({itype})", request_id=inv.request_id,
+            self._trace.emit("client", "invoke", "Invoke {} ({})", name, itype, request_id=inv.request_id,
                              function=name, target="frontend", invocation_type=itype)
         try:
             get = params.get
@@ -144,19 +144,22 @@ class Frontend:
         inv.snapshot = snap
         if full:
             if itype == "RequestResponse":
-                words = (f"Resolve {fn.name}:{version}, check concurrency ({self.in_use.get(fn.name, 0):,} of "
-                         f"{self.limit_of(fn):,} in use)")
+                counts = self._counts.get(fn.name)
+                words, values = "Resolve {}:{}, check concurrency ({:,} of {:,} in use){}", \
+                    [fn.name, version, counts.busy if counts is not None else 0, self.limit_of(fn)]
             else:
-                words = f"Resolve {fn.name}:{version} and validate the {itype} request"
+                words, values = "Resolve {}:{} and validate the {} request{}", [fn.name, version, itype]
             chain = {}
+            called = ""
             if trace_header:
                 caller = self.lab.calls.caller
                 chain = {"trace_root": inv.trace_id.partition(";")[0][5:], "chain_rounds": rounds}
                 if caller is not None:
                     chain["caller"] = caller.request_id
-                    words += f" (called by {caller.function.name}, request {caller.request_id[:8]})"
-            self._trace.emit("frontend", "receive", words, request_id=inv.request_id, function=fn.name,
-                             version=version, payload_bytes=len(inv.payload), invocation_type=itype, **chain)
+                    called = f" (called by {caller.function.name}, request {caller.request_id[:8]})"
+            self._trace.emit("frontend", "receive", words, *values, called, request_id=inv.request_id,
+                             function=fn.name, version=version, payload_bytes=len(inv.payload),
+                             invocation_type=itype, **chain)
         if itype == "RequestResponse":
             self.run(inv)
         elif itype == "Event":
@@ -304,7 +307,7 @@ class Frontend:
         inv.status = "throttled"
         error = aws_error("TooManyRequestsException", "Rate Exceeded.", 429, request_id=inv.request_id,
                           Reason=reason, Type="User")
-        lab.trace.emit("frontend", "throttle", f"Throttle: 429 TooManyRequestsException ({reason})",
+        lab.trace.emit("frontend", "throttle", "Throttle: 429 TooManyRequestsException ({})", reason,
                        request_id=inv.request_id, function=inv.function.name, status=429, reason=reason)
         self._fail(inv, error)
 
@@ -312,7 +315,7 @@ class Frontend:
         inv.status = "rejected"
         error.response["ResponseMetadata"]["RequestId"] = inv.request_id
         code, status = error_code(error), error_status(error)
-        self.lab.trace.emit("frontend", "reject", f"Reject: {status} {code}: {error_message(error)}",
+        self.lab.trace.emit("frontend", "reject", "Reject: {} {}: {}", status, code, error_message(error),
                             request_id=inv.request_id, status=status, error=code)
         self._fail(inv, error)
 
@@ -321,7 +324,7 @@ class Frontend:
         inv.response = error.response
         if inv.source == "client":
             status = error_status(error)
-            self.lab.trace.emit("client", "response", f"The caller gets {status} {error_code(error)}",
+            self.lab.trace.emit("client", "response", "The caller gets {} {}", status, error_code(error),
                                 request_id=inv.request_id, status=status)
         inv.finish()
 
@@ -334,12 +337,12 @@ class Frontend:
         if self._trace.full:
             lab = self.lab
             function_error = " (FunctionError: Unhandled)" if inv.function_error else ""
-            lab.trace.emit("frontend", "return", f"Return 200 to the caller{function_error}",
+            lab.trace.emit("frontend", "return", "Return 200 to the caller{}", function_error,
                            request_id=inv.request_id, function=inv.function.name, version=inv.snapshot.version,
                            env_id=inv.env_id, status=200, target="client" if inv.source == "client" else inv.source)
             if inv.source == "client" and inv.stream is None:
                 latency = (lab.now - inv.t_arrival) * 1000
-                lab.trace.emit("client", "response", f"Response received after {latency:.2f} ms",
+                lab.trace.emit("client", "response", "Response received after {:.2f} ms", latency,
                                request_id=inv.request_id, function=inv.function.name, status=200,
                                latency_ms=latency)
         if inv.stream is not None:

@@ -60,10 +60,10 @@ class ResponseStream:
         arrival = max(lab.now, self.free_at) + throttled / THROTTLED_BYTES_PER_S
         self.free_at = arrival
         if lab.trace.full and streamed:
-            lab.trace.emit("runtime_api", "stream", f"POST .../invocation/{inv.request_id[:8]}.../response "
-                           f"(streaming): the function writes chunk {len(self.received) + 1}, {len(data):,} bytes",
-                           request_id=inv.request_id, function=inv.function.name, env_id=inv.env_id,
-                           size=len(data), target="runtime")
+            lab.trace.emit("runtime_api", "stream",
+                           "POST .../invocation/{}.../response (streaming): the function writes chunk {}, {:,} bytes",
+                           inv.request_id[:8], len(self.received) + 1, len(data), request_id=inv.request_id,
+                           function=inv.function.name, env_id=inv.env_id, size=len(data), target="runtime")
         if arrival <= lab.now:
             self._arrive(inv, data)
         else:
@@ -78,7 +78,7 @@ class ResponseStream:
             words = (f"First byte reaches the caller {waited:.2f} ms after the request (time to first byte)"
                      if first else f"Chunk {len(self.received)} reaches the caller ({len(data):,} bytes, "
                      f"{waited:.2f} ms after the request)")
-            lab.trace.emit("frontend", "stream", words, request_id=inv.request_id, function=inv.function.name,
+            lab.trace.emit("frontend", "stream", "{}", words, request_id=inv.request_id, function=inv.function.name,
                            size=len(data), chunk=len(self.received), ttfb_ms=waited if first else None,
                            target="client" if inv.source == "client" else inv.source)
         if self.on_chunk is not None:
@@ -110,8 +110,8 @@ class ResponseStream:
         if lab.trace.full:
             took = (lab.now - inv.t_arrival) * 1000
             error = f", ended by {self.complete['ErrorCode']}" if "ErrorCode" in self.complete else ""
-            lab.trace.emit("frontend", "stream_end", f"The stream ends (InvokeComplete{error}): {self.sent:,} bytes "
-                           f"in {len(self.received)} chunk(s), {took:.2f} ms after the request",
+            lab.trace.emit("frontend", "stream_end", "The stream ends (InvokeComplete{}): {:,} bytes in {} chunk(s),"
+                           " {:.2f} ms after the request", error, self.sent, len(self.received), took,
                            request_id=inv.request_id, function=inv.function.name, size=self.sent,
                            chunks=len(self.received), target="client" if inv.source == "client" else inv.source)
         if self.on_end is not None:

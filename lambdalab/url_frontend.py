@@ -158,8 +158,8 @@ class UrlFrontend:
         config = lab.function_urls.resolve(url_id) if url_id else None
         full = lab.trace.full
         if full:
-            lab.trace.emit("client", "http", f"HTTP {method} {path}{'?' + query if query else ''} to a function URL "
-                           f"({len(body):,} bytes)", method=method, path=path, url_id=url_id,
+            lab.trace.emit("client", "http", "HTTP {} {}{} to a function URL ({:,} bytes)", method, path,
+                           '?' + query if query else '', len(body), method=method, path=path, url_id=url_id,
                            function=config.fn.name if config else None, target="url")
             lab.trace.emit("url", "request", "The URL's front door finds the configuration of "
                            f"{url_id or '(no id)'}" + (f": {config.fn.name}, AuthType {config.auth_type}, "
@@ -194,9 +194,9 @@ class UrlFrontend:
             from .streaming import ResponseStream
             stream = ResponseStream(lab, on_chunk, on_end)
         if full:
-            lab.trace.emit("url", "invoke", f"Invoke {fn.name}{':' + config.qualifier if config.qualifier else ''} "
-                           f"synchronously with the payload format 2.0 event ({config.invoke_mode})",
-                           function=fn.name, target="frontend", invoke_mode=config.invoke_mode)
+            lab.trace.emit("url", "invoke", "Invoke {}{} synchronously with the payload format 2.0 event ({})", fn.name,
+                           ':' + config.qualifier if config.qualifier else '', config.invoke_mode, function=fn.name,
+                           target="frontend", invoke_mode=config.invoke_mode)
         started = lab.now
         inv = lab.frontend.submit(params, source="url", trace_header=_trace_header(headers), stream=stream)
         return UrlCall(inv, config, origin, started)
@@ -238,22 +238,23 @@ class UrlFrontend:
         if lab.trace.full:
             words = f"HTTP {out['status']} to the client" + (f": {why}" if why else
                                                              f" ({len(out['body']):,} bytes)")
-            lab.trace.emit("url", "respond", words, request_id=inv.request_id, function=fn.name,
+            lab.trace.emit("url", "respond", "{}", words, request_id=inv.request_id, function=fn.name,
                            status=out["status"], target="client", latency_ms=(lab.now - started) * 1000)
         return out
 
     def _refuse(self, status: int, message: str, fn, why: str, error_type: str | None = None) -> dict:
         if self.lab.trace.full:
-            self.lab.trace.emit("url", "reject", f"HTTP {status} {message.split(' for ')[0]}: {why}",
+            self.lab.trace.emit("url", "reject", "HTTP {} {}: {}", status, message.split(' for ')[0], why,
                                 function=fn.name if fn else None, status=status, target="client")
         return _error(status, message, error_type)
 
     def _preflight(self, config, origin: str) -> dict:
         headers = _cors_headers(config.cors, origin, preflight=True)
         if self.lab.trace.full:
-            self.lab.trace.emit("url", "preflight", f"CORS preflight from {origin}: answered by the URL itself "
-                                f"({'allowed' if headers else 'origin not allowed'}), the function is not invoked",
-                                function=config.fn.name, status=200, target="client")
+            self.lab.trace.emit("url", "preflight",
+                                "CORS preflight from {}: answered by the URL itself ({}), the function is not invoked",
+                                origin, 'allowed' if headers else 'origin not allowed', function=config.fn.name,
+                                status=200, target="client")
         return {"status": 200, "headers": headers, "body": b""}
 
 

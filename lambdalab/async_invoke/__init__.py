@@ -136,15 +136,15 @@ class AsyncInvoke(EventInvokeConfigs):
         queue = self._queue(fn.name)
         full = lab.trace.full
         if full:
-            lab.trace.emit("frontend", "enqueue", f"Event invoke: put it on {fn.name}'s internal queue and answer "
-                           "202", request_id=inv.request_id, function=fn.name, version=event.version,
-                           target="async_queue", status=202)
+            lab.trace.emit("frontend", "enqueue", "Event invoke: put it on {}'s internal queue and answer 202", fn.name,
+                           request_id=inv.request_id, function=fn.name, version=event.version, target="async_queue",
+                           status=202)
         event.message = queue.send(inv.request_id)
         self.by_message[event.message.id] = event
         self._count_waiting(fn.name, 1)
         if full:
-            lab.trace.emit("async_queue", "enqueue", f"Store the event ({len(inv.payload)} bytes); {len(queue)} "
-                           f"event(s) now on the queue", request_id=inv.request_id, function=fn.name,
+            lab.trace.emit("async_queue", "enqueue", "Store the event ({} bytes); {} event(s) now on the queue",
+                           len(inv.payload), len(queue), request_id=inv.request_id, function=fn.name,
                            queue_depth=self.waiting[fn.name], payload_bytes=len(inv.payload))
         inv.status = "ok"
         inv.response = lab.frontend.response_for(inv, 202, b"")
@@ -177,9 +177,9 @@ class AsyncInvoke(EventInvokeConfigs):
                 return
             if lab.trace.full:
                 first = self.by_message[batch[0].id]
-                lab.trace.emit("poller", "receive", f"A poller receives {len(batch)} event(s) from "
-                               f"{first.function_name}'s queue", request_id=first.request_id,
-                               function=first.function_name, batch_size=len(batch), target="async_queue")
+                lab.trace.emit("poller", "receive", "A poller receives {} event(s) from {}'s queue", len(batch),
+                               first.function_name, request_id=first.request_id, function=first.function_name,
+                               batch_size=len(batch), target="async_queue")
             for msg in batch:
                 until = pacing.paused(name)
                 if until is None:
@@ -194,9 +194,9 @@ class AsyncInvoke(EventInvokeConfigs):
         age = now - event.accepted
         lab.counters.put(name, "AsyncEventAge", age * 1000)
         if lab.trace.full:
-            lab.trace.emit("async_queue", "dequeue", f"Take event {event.request_id[:8]} off the queue (age "
-                           f"{age:.3f} s, attempt {event.attempts + 1})", request_id=event.request_id,
-                           function=name, age=age, target="poller", queue_depth=self.waiting[name] - 1)
+            lab.trace.emit("async_queue", "dequeue", "Take event {} off the queue (age {:.3f} s, attempt {})",
+                           event.request_id[:8], age, event.attempts + 1, request_id=event.request_id, function=name,
+                           age=age, target="poller", queue_depth=self.waiting[name] - 1)
         fn = lab.control_plane.functions.get(name)
         if fn is not event.fn:
             self._final(event, "dropped", None, reason="the function was deleted", route=False)
@@ -218,9 +218,9 @@ class AsyncInvoke(EventInvokeConfigs):
         if lab.recursion.stops(fn, event.trace_id):
             lab.recursion.dropped(fn)
             if lab.trace.full:
-                lab.trace.emit("poller", "stop_loop", f"This request chain has invoked {name} "
-                               f"{lab.recursion.count(fn, event.trace_id)} times: a recursive loop, Lambda does not "
-                               "invoke it (RecursiveInvocationsDropped)", request_id=event.request_id, function=name)
+                lab.trace.emit("poller", "stop_loop", "This request chain has invoked {} {} times: a recursive loop,"
+                               " Lambda does not invoke it (RecursiveInvocationsDropped)", name,
+                               lab.recursion.count(fn, event.trace_id), request_id=event.request_id, function=name)
             self._fail(event, "RecursiveInvocationException")
             return
         inv = Invocation(event.request_id, event.payload, "Event", "None", None, source="poller")
@@ -232,8 +232,8 @@ class AsyncInvoke(EventInvokeConfigs):
         self._state(event, "in_flight", f"attempt {event.attempts}")
         inv.callbacks.append(lambda done: self._outcome(event, done))
         if lab.trace.full:
-            lab.trace.emit("poller", "invoke", f"Invoke {name}:{snap.version} synchronously through the frontend "
-                           f"(attempt {event.attempts})", request_id=event.request_id, function=name,
+            lab.trace.emit("poller", "invoke", "Invoke {}:{} synchronously through the frontend (attempt {})", name,
+                           snap.version, event.attempts, request_id=event.request_id, function=name,
                            version=snap.version, target="frontend", attempt=event.attempts)
         lab.frontend.run(inv)
 
@@ -269,8 +269,8 @@ class AsyncInvoke(EventInvokeConfigs):
             return
         self.totals["retries"] += 1
         if self.lab.trace.full:
-            self.lab.trace.emit("poller", "retry", f"Function error ({inv.error_type or inv.status}): retry "
-                                f"{event.function_errors} of {event.max_retries} in {delay:g} s",
+            self.lab.trace.emit("poller", "retry", "Function error ({}): retry {} of {} in {:g} s",
+                                inv.error_type or inv.status, event.function_errors, event.max_retries, delay,
                                 request_id=event.request_id, function=event.function_name, delay=delay,
                                 retry=event.function_errors)
         self._requeue(event, delay, f"retry {event.function_errors} after a function error")
@@ -278,8 +278,8 @@ class AsyncInvoke(EventInvokeConfigs):
     def _slow_down(self, event: AsyncEvent) -> None:
         pause = self.pacing.throttled(event.function_name)
         if self.lab.trace.full:
-            self.lab.trace.emit("poller", "slow_down", f"{event.function_name} is throttled: its pollers take no "
-                                f"more events for {pause:g} s (or until one of its invokes ends)",
+            self.lab.trace.emit("poller", "slow_down", "{} is throttled: its pollers take no more events for {:g} s (or"
+                                " until one of its invokes ends)", event.function_name, pause,
                                 request_id=event.request_id, function=event.function_name, pause=pause)
 
     def _back_off(self, event: AsyncEvent, why: str) -> None:
@@ -297,7 +297,7 @@ class AsyncInvoke(EventInvokeConfigs):
         self._state(event, "queued", f"{why}: back on the queue for {delay:.3g} s")
         self.queues[event.function_name].change_visibility(event.message.receipt, delay)
         if lab.trace.full:
-            lab.trace.emit("async_queue", "requeue", f"Back on the queue: {why}; visible again in {delay:.3g} s",
+            lab.trace.emit("async_queue", "requeue", "Back on the queue: {}; visible again in {:.3g} s", why, delay,
                            request_id=event.request_id, function=event.function_name, delay=delay,
                            queue_depth=self.waiting[event.function_name])
 
@@ -307,7 +307,7 @@ class AsyncInvoke(EventInvokeConfigs):
         target = (destinations.get("OnSuccess") or {}).get("Destination")
         event.condition = "Success"
         if self.lab.trace.full:
-            self.lab.trace.emit("poller", "route", "Success" + (f": send the record to {target}" if target else ""),
+            self.lab.trace.emit("poller", "route", "Success{}", f": send the record to {target}" if target else "",
                                 request_id=event.request_id, function=event.function_name, condition="Success",
                                 target="destination" if target else None)
         if target:
@@ -327,9 +327,10 @@ class AsyncInvoke(EventInvokeConfigs):
         dlq = ((snap.config if snap else {}).get("DeadLetterConfig") or {}).get("TargetArn")
         if lab.trace.full:
             where = " and ".join(x for x in (target and f"OnFailure {target}", dlq and f"DLQ {dlq}") if x)
-            lab.trace.emit("poller", "route", f"{condition}: " + (f"send to {where}" if where else
-                           "no destination or DLQ, the event is dropped"), request_id=event.request_id,
-                           function=name, condition=condition, target="destination" if where else None)
+            lab.trace.emit("poller", "route", "{}: {}", condition,
+                           f"send to {where}" if where else "no destination or DLQ, the event is dropped",
+                           request_id=event.request_id, function=name, condition=condition,
+                           target="destination" if where else None)
         delivered = False
         if target:
             record = invocation_record(lab, event, condition)
@@ -368,7 +369,7 @@ class AsyncInvoke(EventInvokeConfigs):
             lab.counters.put(event.function_name, "AsyncEventsDropped", 1)   # _fail counted the routed ones
         if state == "dropped" and lab.trace.full:
             why = "; ".join(x for x in (condition, reason) if x)
-            lab.trace.emit("async_queue", "drop", f"Event {event.request_id[:8]} leaves the queue for good ({why})",
+            lab.trace.emit("async_queue", "drop", "Event {} leaves the queue for good ({})", event.request_id[:8], why,
                            request_id=event.request_id, function=event.function_name, condition=condition,
                            reason=reason, queue_depth=self.waiting[event.function_name])
 

@@ -84,13 +84,13 @@ class Delivery:
             ok, where = True, arn
         if lab.trace.full:
             if ok:
-                lab.trace.emit("destination", "deliver", f"Deliver the {kind} record of {event.request_id[:8]} to "
-                               f"{where}", request_id=event.request_id, function=event.function_name, arn=arn,
-                               kind=kind)
+                lab.trace.emit("destination", "deliver", "Deliver the {} record of {} to {}", kind,
+                               event.request_id[:8], where, request_id=event.request_id, function=event.function_name,
+                               arn=arn, kind=kind)
             else:
                 why = where if where != arn else "it does not exist in this lab or cannot take this record"
-                lab.trace.emit("destination", "fail", f"Could not deliver to {arn}: {why}", request_id=event.request_id,
-                               function=event.function_name, arn=arn, kind=kind)
+                lab.trace.emit("destination", "fail", "Could not deliver to {}: {}", arn, why,
+                               request_id=event.request_id, function=event.function_name, arn=arn, kind=kind)
         return ok
 
     def dead_letter(self, arn: str, event, error_message: str) -> bool:

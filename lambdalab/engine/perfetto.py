@@ -21,7 +21,7 @@ import json
 import pathlib
 from typing import Iterable
 
-from .trace import COMPONENTS
+from .vocabulary import COMPONENTS
 
 __all__ = ["trace_events", "write"]
 

@@ -6,6 +6,21 @@ that acted (CONTRACT.md's vocabulary), a short machine-readable ``action``, the 
 an environment and a worker, a ``detail`` dict (headers, durations, sizes) and ``text``: one sentence a
 learner reads.
 
+How to record a hop (the emit convention)::
+
+    trace.emit(component, action, words, *values, request_id=..., function=..., version=..., env_id=...,
+               worker_id=..., **detail)
+
+``words`` is the sentence as a ``str.format`` template whose ``{}`` fields take ``values`` in order; the text is
+made when somebody first reads ``step.text``, not when the step is recorded, so a run records thousands of steps
+a second and formats only the ones a learner looks at. Pass the values themselves (ids, names, numbers: things
+that do not change afterwards), and let the template format them::
+
+    trace.emit("worker", "boot", "Worker {} boots a Firecracker microVM for {}: {:.2f} ms",
+               worker_id, env_id, seconds * 1000, env_id=env_id, phase="microvm", duration=seconds)
+
+Words given without values are the text as they are (literal braces are fine then; with values, write ``{{``).
+
 Three modes keep bulk runs cheap. ``full`` records every Step. ``summary`` and ``off`` record no Steps at all:
 callers test ``trace.full`` before building a Step's detail, so a million-invocation sweep pays one attribute
 read per hop. (Per-invocation records for ``summary`` live in ``observability``; ``off`` keeps counters only.)
@@ -15,27 +30,30 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Iterator
 
-__all__ = ["Step", "Trace", "TraceSlice", "COMPONENTS", "TRACE_MODES"]
+from .vocabulary import COMPONENTS
 
-COMPONENTS = (
-    "client", "frontend", "async_queue", "poller", "event_source_mapping", "worker_manager", "placement",
-    "worker", "environment", "runtime_api", "runtime", "extension", "function", "destination",
-)
+__all__ = ["Step", "Trace", "TraceSlice", "COMPONENTS", "TRACE_MODES", "FIELDS"]
+
 TRACE_MODES = ("full", "summary", "off")
+FIELDS = ("seq", "t", "component", "action", "request_id", "function", "version", "env_id", "worker_id", "detail",
+          "text")
 
 
 class Step:
-    """One hop. Read-only by convention; ``as_dict()`` gives the JSON shape."""
+    """One hop. Read-only by convention (a component may still attach a request id it learns later);
+    ``as_dict()`` gives the JSON shape. ``text`` is made from the step's words and values when first read."""
 
-    __slots__ = ("seq", "t", "component", "action", "request_id", "function", "version", "env_id",
-                 "worker_id", "detail", "text")
+    __slots__ = ("seq", "t", "component", "action", "request_id", "function", "version", "env_id", "worker_id",
+                 "detail", "_words", "_values")
 
-    def __init__(self, seq, t, component, action, text, request_id, function, version, env_id, worker_id, detail):
+    def __init__(self, seq, t, component, action, words, values, request_id, function, version, env_id, worker_id,
+                 detail):
         self.seq = seq
         self.t = t
         self.component = component
         self.action = action
-        self.text = text
+        self._words = words
+        self._values = values
         self.request_id = request_id
         self.function = function
         self.version = version
@@ -43,8 +61,14 @@ class Step:
         self.worker_id = worker_id
         self.detail = detail
 
+    @property
+    def text(self) -> str:
+        if self._values:
+            self._words, self._values = self._words.format(*self._values), ()
+        return self._words
+
     def as_dict(self) -> dict:
-        return {name: getattr(self, name) for name in self.__slots__}
+        return {name: getattr(self, name) for name in FIELDS}
 
     def __repr__(self) -> str:
         ids = " ".join(f"{k}={getattr(self, k)}" for k in ("request_id", "env_id", "worker_id") if getattr(self, k))
@@ -66,14 +90,14 @@ class Trace:
         #: given ``lab.trace[a:b]`` still finds the lab's log lines
         self.owner = None
 
-    def emit(self, component: str, action: str, text: str, *, request_id: str | None = None,
+    def emit(self, component: str, action: str, words: str, *values: Any, request_id: str | None = None,
              function: str | None = None, version: str | None = None, env_id: str | None = None,
              worker_id: str | None = None, **detail: Any) -> Step | None:
-        """Record one hop at the current virtual time (only in ``full`` mode)."""
+        """Record one hop at the current virtual time (only in ``full`` mode; see the module docstring)."""
         if not self.full:
             return None
-        step = Step(len(self._steps), self._clock(), component, action, text, request_id, function, version,
-                    env_id, worker_id, detail)
+        step = Step(len(self._steps), self._clock(), component, action, words, values, request_id, function,
+                    version, env_id, worker_id, detail)
         self._steps.append(step)
         for listener in self._listeners:
             listener(step)
@@ -105,8 +129,8 @@ class Trace:
         A value may also be a tuple/set/list of accepted values.
         """
         for key in criteria:
-            if key not in Step.__slots__:
-                raise TypeError(f"unknown Step field {key!r}; fields are {', '.join(Step.__slots__)}")
+            if key not in FIELDS:
+                raise TypeError(f"unknown Step field {key!r}; fields are {', '.join(FIELDS)}")
 
         def keep(step: Step) -> bool:
             for key, want in criteria.items():

@@ -137,7 +137,13 @@ ACTIONS: dict[str, dict[str, str]] = {
     },
 }
 
+# the parts of Lambda's own architecture, in the diagram's order (every key of ACTIONS may be a step's component;
+# the front doors and the code store drawn beside them are the rest)
+COMPONENTS = (
+    "client", "frontend", "async_queue", "poller", "event_source_mapping", "worker_manager", "placement",
+    "worker", "environment", "runtime_api", "runtime", "extension", "function", "destination",
+)
 PHASES = ("microvm", "code", "extension_init", "runtime_init", "function_init", "invoke", "shutdown")
 ENV_STATES = ("init", "invoking", "frozen", "shutdown", "gone")
 
-__all__ = ["ACTIONS", "PHASES", "ENV_STATES"]
+__all__ = ["ACTIONS", "COMPONENTS", "PHASES", "ENV_STATES"]

@@ -126,7 +126,7 @@ class EventSourceMapping:
     def trace(self, action: str, text: str, **detail) -> None:
         lab = self.lab
         if lab.trace.full:
-            lab.trace.emit("event_source_mapping", action, text, function=self.function_name, uuid=self.uuid,
+            lab.trace.emit("event_source_mapping", action, "{}", text, function=self.function_name, uuid=self.uuid,
                            **detail)
 
     def configuration(self) -> dict:
@@ -416,8 +416,8 @@ def invoke_batch(mapping: EventSourceMapping, records: list[dict], on_done, trac
         params["Qualifier"] = mapping.qualifier
     step = None
     if lab.trace.full:                 # recorded first so it precedes the frontend's steps for this request
-        step = lab.trace.emit("event_source_mapping", "invoke", f"Invoke {mapping.function_name} with a batch "
-                              f"of {len(records)} record(s)", function=mapping.function_name, target="frontend",
+        step = lab.trace.emit("event_source_mapping", "invoke", "Invoke {} with a batch of {} record(s)",
+                              mapping.function_name, len(records), function=mapping.function_name, target="frontend",
                               uuid=mapping.uuid, batch_size=len(records), **detail)
     inv = lab.frontend.submit(params, source="event_source_mapping",   # the frontend answers this component
                               trace_header=trace_header)

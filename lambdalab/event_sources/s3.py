@@ -125,7 +125,7 @@ class S3:
         obj = S3Object(Key, body, self.lab.now, ContentType or "binary/octet-stream", dict(Metadata or {}))
         bucket.objects[Key] = obj
         if self.lab.trace.full:
-            self.lab.trace.emit("s3", "put_object", f"PutObject s3://{bucket.name}/{Key} ({len(body):,} bytes)",
+            self.lab.trace.emit("s3", "put_object", "PutObject s3://{}/{} ({:,} bytes)", bucket.name, Key, len(body),
                                 bucket=bucket.name, key=Key, size=len(body))
         self._changed(bucket, "ObjectCreated:Put", obj)
         return {"ETag": f'"{obj.etag}"'}
@@ -152,8 +152,8 @@ class S3:
         bucket = self._bucket(Bucket, op)
         obj = bucket.objects.pop(Key, None)
         if self.lab.trace.full:
-            self.lab.trace.emit("s3", "delete_object", f"DeleteObject s3://{bucket.name}/{Key}" +
-                                ("" if obj else " (there was no such key: S3 answers 204 all the same)"),
+            self.lab.trace.emit("s3", "delete_object", "DeleteObject s3://{}/{}{}", bucket.name, Key,
+                                "" if obj else " (there was no such key: S3 answers 204 all the same)",
                                 bucket=bucket.name, key=Key)
         if obj is not None:
             self._changed(bucket, "ObjectRemoved:Delete", obj)

@@ -177,7 +177,7 @@ def deliver(s3, bucket, kind: str, config: dict, record: dict, header: str | Non
             return
         step = None
         if lab.trace.full:
-            step = lab.trace.emit("s3", "notify", f"{what}: send the event to {fn.name} (asynchronous invoke)",
+            step = lab.trace.emit("s3", "notify", "{}: send the event to {} (asynchronous invoke)", what, fn.name,
                                   function=fn.name, bucket=bucket.name, key=key, target="frontend")
         inv = lab.frontend.submit({"FunctionName": arn, "InvocationType": "Event", "Payload": body},
                                   source="s3", trace_header=header)
@@ -192,7 +192,7 @@ def deliver(s3, bucket, kind: str, config: dict, record: dict, header: str | Non
             _undelivered(s3, arn, what, "the queue is gone")
             return
         if lab.trace.full:
-            lab.trace.emit("s3", "notify", f"{what}: send the event to SQS queue {queue.name}", bucket=bucket.name,
+            lab.trace.emit("s3", "notify", "{}: send the event to SQS queue {}", what, queue.name, bucket=bucket.name,
                            key=key, queue=queue.name)
         queue.send(body, trace_header=header)
     else:
@@ -200,7 +200,7 @@ def deliver(s3, bucket, kind: str, config: dict, record: dict, header: str | Non
             _undelivered(s3, arn, what, "the topic is gone")
             return
         if lab.trace.full:
-            lab.trace.emit("s3", "notify", f"{what}: publish the event to SNS topic {arn.rsplit(':', 1)[-1]}",
+            lab.trace.emit("s3", "notify", "{}: publish the event to SNS topic {}", what, arn.rsplit(':', 1)[-1],
                            bucket=bucket.name, key=key, target="sns")
         lab.sns.notify(arn, body, "Amazon S3 Notification", header)
     s3.delivered += 1
@@ -210,4 +210,4 @@ def _undelivered(s3, arn: str, what: str, why: str) -> None:
     lab = s3.lab
     s3.undelivered.append({"t": lab.now, "destination": arn, "event": what, "reason": why})
     if lab.trace.full:
-        lab.trace.emit("s3", "undeliverable", f"{what}: cannot be delivered to {arn}: {why}", arn=arn, reason=why)
+        lab.trace.emit("s3", "undeliverable", "{}: cannot be delivered to {}: {}", what, arn, why, arn=arn, reason=why)

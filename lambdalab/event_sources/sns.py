@@ -228,8 +228,8 @@ class SNS:
         message_id = lab.ids.uuid()
         topic.published += 1
         if lab.trace.full:
-            lab.trace.emit("sns", "publish", f"Publish to {topic.name}: {len(topic.subscriptions)} subscription(s) "
-                           "get a copy", topic=topic.name, subscriptions=len(topic.subscriptions),
+            lab.trace.emit("sns", "publish", "Publish to {}: {} subscription(s) get a copy", topic.name,
+                           len(topic.subscriptions), topic=topic.name, subscriptions=len(topic.subscriptions),
                            size=len(message.encode()), message_id=message_id)
         lab.counters.put(f"sns:{topic.name}", "NumberOfMessagesPublished", 1)
         notification = {"Type": "Notification", "MessageId": message_id, "TopicArn": topic.arn,

@@ -58,8 +58,8 @@ def deliver(sns, topic, sub: dict, notification: dict, attributes: dict, header)
                                 "endpoint": endpoint, "message_id": notification["MessageId"], "reason": problem})
         where = "lab.sns.undelivered (no dead-letter queue)"
     if lab.trace.full:
-        lab.trace.emit("sns", "undeliverable", f"Cannot deliver to {endpoint}: {problem}; the copy goes to {where}",
-                       topic=topic.name, endpoint=endpoint, reason=problem)
+        lab.trace.emit("sns", "undeliverable", "Cannot deliver to {}: {}; the copy goes to {}", endpoint, problem,
+                       where, topic=topic.name, endpoint=endpoint, reason=problem)
 
 
 def _invoke(sns, topic, sub: dict, notification: dict, header) -> str | None:
@@ -74,8 +74,8 @@ def _invoke(sns, topic, sub: dict, notification: dict, header) -> str | None:
         return "the function's resource policy does not allow sns.amazonaws.com (AccessDeniedException)"
     step = None
     if lab.trace.full:
-        step = lab.trace.emit("sns", "deliver", f"Deliver a copy of {notification['MessageId'][:8]} to "
-                              f"{fn.name} (asynchronous invoke)", topic=topic.name, function=fn.name,
+        step = lab.trace.emit("sns", "deliver", "Deliver a copy of {} to {} (asynchronous invoke)",
+                              notification['MessageId'][:8], fn.name, topic=topic.name, function=fn.name,
                               target="frontend")
     payload = json.dumps(lambda_event(lab, sub, notification))
     inv = lab.frontend.submit({"FunctionName": arn, "InvocationType": "Event", "Payload": payload}, source="sns",
@@ -97,7 +97,7 @@ def _enqueue(sns, topic, sub: dict, notification: dict, attributes: dict, header
     else:
         body, message_attributes = sqs_envelope(lab, sub, notification), None
     if lab.trace.full:
-        lab.trace.emit("sns", "deliver", f"Deliver a copy of {notification['MessageId'][:8]} to SQS queue "
-                       f"{queue.name}", topic=topic.name, queue=queue.name)
+        lab.trace.emit("sns", "deliver", "Deliver a copy of {} to SQS queue {}", notification['MessageId'][:8],
+                       queue.name, topic=topic.name, queue=queue.name)
     queue.send(body, message_attributes, trace_header=header)
     return None

@@ -372,14 +372,13 @@ class StreamPoller:
         sqs = getattr(lab, "sqs", None)
         queue = sqs.queue_by_arn(target) if sqs is not None else None
         if queue is None:
-            lab.trace.emit("destination", "fail", f"On-failure destination {target.split(':')[-1]} does not exist",
+            lab.trace.emit("destination", "fail", "On-failure destination {} does not exist", target.split(':')[-1],
                            function=mapping.function_name, destination=target, condition=condition)
             return
         queue.send(json.dumps(body))
         self.delivered += 1
-        lab.trace.emit("destination", "deliver", f"Send the failure record ({condition}) to "
-                       f"{target.split(':')[-1]}", function=mapping.function_name, destination=target,
-                       condition=condition)
+        lab.trace.emit("destination", "deliver", "Send the failure record ({}) to {}", condition, target.split(':')[-1],
+                       function=mapping.function_name, destination=target, condition=condition)
 
     def statistics(self) -> dict:
         return {"batches": self.batches, "retries": self.retries, "bisects": self.bisects,

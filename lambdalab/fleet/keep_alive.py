@@ -123,9 +123,9 @@ class PolicyKeepAlive:
             return
         lab = fleet.lab
         if lab.trace.full:
-            lab.trace.emit("worker_manager", "prewarm", f"Pre-warm an environment of {snap.name}:{snap.version}: "
-                           "the keep-alive policy expects a request soon", function=snap.name,
-                           version=snap.version, target="placement")
+            lab.trace.emit("worker_manager", "prewarm",
+                           "Pre-warm an environment of {}:{}: the keep-alive policy expects a request soon", snap.name,
+                           snap.version, function=snap.name, version=snap.version, target="placement")
         env = fleet.new_environment(snap, "on-demand")
         env.prewarmed = True
         self._prewarm_keep[env.id] = keep

@@ -37,9 +37,9 @@ class PlacementService:
         self.placements += 1
         if lab.trace.full:
             lease_left = (best.lease_end - now) / 3600
-            lab.trace.emit("placement", "place", f"The Placement Service picks worker {best.id} ({reason}; lease "
-                           f"{lease_left:.1f} h left)", request_id=request_id, function=function,
-                           worker_id=best.id, target="worker", reason=reason, workers=len(self.fleet.workers))
+            lab.trace.emit("placement", "place", "The Placement Service picks worker {} ({}; lease {:.1f} h left)",
+                           best.id, reason, lease_left, request_id=request_id, function=function, worker_id=best.id,
+                           target="worker", reason=reason, workers=len(self.fleet.workers))
         return best
 
     def statistics(self) -> dict:

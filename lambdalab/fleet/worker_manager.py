@@ -124,19 +124,20 @@ class WorkerManager:
                 env.idle_event = env.idle_sweep = None
             if self.lab.trace.full:
                 kind = "provisioned" if env.init_type != "on-demand" else "idle"
-                self.lab.trace.emit("worker_manager", "claim", f"Reuse {kind} environment {env.id} of "
-                                    f"{snap.name}:{snap.version}: warm start", request_id=inv.request_id,
-                                    function=snap.name, version=snap.version, env_id=env.id,
-                                    worker_id=env.worker.id, target="environment", init_type=env.init_type)
+                self.lab.trace.emit("worker_manager", "claim", "Reuse {} environment {} of {}:{}: warm start", kind,
+                                    env.id, snap.name, snap.version, request_id=inv.request_id, function=snap.name,
+                                    version=snap.version, env_id=env.id, worker_id=env.worker.id, target="environment",
+                                    init_type=env.init_type)
             env.thaw(inv)
             return True
         name = snap.function.name
         if not self.scaling_token(name):
             return False
         if self.lab.trace.full:
-            self.lab.trace.emit("worker_manager", "request", f"No idle environment for {snap.name}:{snap.version}: "
-                                "ask the Placement Service for a new one", request_id=inv.request_id,
-                                function=snap.name, version=snap.version, target="placement")
+            self.lab.trace.emit("worker_manager", "request",
+                                "No idle environment for {}:{}: ask the Placement Service for a new one", snap.name,
+                                snap.version, request_id=inv.request_id, function=snap.name, version=snap.version,
+                                target="placement")
         if policy is not None:
             policy.cold_start(snap)
         env = self.new_environment(snap, "on-demand", inv.request_id)
@@ -223,7 +224,7 @@ class WorkerManager:
             return                                # shut down at once (a pre-warm may follow)
         env.idle_since = now
         if self.lab.trace.full:
-            self.lab.trace.emit("worker_manager", "release", f"{env.id} is idle again and back in the pool",
+            self.lab.trace.emit("worker_manager", "release", "{} is idle again and back in the pool", env.id,
                                 request_id=inv.request_id if inv is not None else None, function=env.snapshot.name,
                                 version=env.snapshot.version, env_id=env.id, worker_id=env.worker.id)
 
@@ -280,7 +281,7 @@ class WorkerManager:
                 env.idle_seconds += now - env.idle_since
         self._gone(env)
         if self.lab.trace.full:
-            self.lab.trace.emit("worker_manager", "reclaim", f"Reclaim {env.id}: {why}", function=env.snapshot.name,
+            self.lab.trace.emit("worker_manager", "reclaim", "Reclaim {}: {}", env.id, why, function=env.snapshot.name,
                                 version=env.snapshot.version, env_id=env.id, worker_id=env.worker.id, reason=why,
                                 target="environment")
         env.shutdown("spindown")
@@ -331,9 +332,8 @@ class WorkerManager:
         self.workers[worker.id] = worker
         if lab.trace.full:
             lease = "no lease limit" if worker.lease_end == float("inf") else f"{self.worker_lease / 3600:g} h lease"
-            lab.trace.emit("placement", "add_worker", f"Worker host {worker.id} joins the fleet "
-                           f"({worker.capacity_mb // 1024} GiB for microVMs, {lease})", request_id=request_id,
-                           worker_id=worker.id)
+            lab.trace.emit("placement", "add_worker", "Worker host {} joins the fleet ({} GiB for microVMs, {})",
+                           worker.id, worker.capacity_mb // 1024, lease, request_id=request_id, worker_id=worker.id)
         return worker
 
     def drain_at(self, worker: Worker) -> float:
@@ -342,8 +342,8 @@ class WorkerManager:
     def _drain(self, worker: Worker) -> None:
         worker.drain_event = None
         worker.draining = True
-        self.lab.trace.emit("worker", "drain", f"Worker {worker.id}'s lease is ending: it takes no new "
-                            "environments and its idle ones are shut down", worker_id=worker.id)
+        self.lab.trace.emit("worker", "drain", "Worker {}'s lease is ending: it takes no new environments and its idle"
+                            " ones are shut down", worker.id, worker_id=worker.id)
         for env in [e for e in worker.environments.values() if e.state == "Idle"]:
             self.reclaim(env, "its worker is draining")
         if not worker.environments:
@@ -354,7 +354,7 @@ class WorkerManager:
             return
         worker.retired = True
         self.workers.pop(worker.id, None)
-        self.lab.trace.emit("worker", "retire", f"Worker {worker.id} leaves the fleet", worker_id=worker.id)
+        self.lab.trace.emit("worker", "retire", "Worker {} leaves the fleet", worker.id, worker_id=worker.id)
 
     def statistics(self) -> dict:
         states: dict[str, int] = {}

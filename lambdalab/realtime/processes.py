@@ -148,7 +148,7 @@ class ProcessRuntime:
         """Init, runtime part: start the process (and extensions). Init ends at its first /next."""
         env = self.env
         cmd = self.command()
-        env.emit("runtime", "init", f"Runtime init: start the runtime process `{' '.join(cmd)[:80]}`",
+        env.emit("runtime", "init", "Runtime init: start the runtime process `{}`", ' '.join(cmd)[:80],
                  phase="runtime_init", command=cmd)
         self.initialising = True
         self._extensions_waiting = self._start_extensions()
@@ -225,8 +225,9 @@ class ProcessRuntime:
             from ..sandbox.python_runtime import Outcome
             self.first_init = False
             seconds = self.lab.now - env.init_started_at
-            env.emit("function", "init", f"Function init done: the runtime process asks for work ({ms(seconds)} "
-                     "after INIT_START)", phase="function_init", status="ok")
+            env.emit("function", "init",
+                     "Function init done: the runtime process asks for work ({:.2f} ms after INIT_START)",
+                     seconds * 1000, phase="function_init", status="ok")
             env.init_finished(Outcome("ok", seconds), seconds)
 
     def after_route(self, request, result) -> None:
@@ -394,7 +395,7 @@ class ProcessRuntime:
         names = [n for n in sorted(os.listdir(folder)) if os.path.isfile(os.path.join(folder, n))]
         for name in names:
             path = os.path.join(folder, name)
-            self.env.emit("extension", "init", f"Start the extension process {name}", phase="extension_init",
+            self.env.emit("extension", "init", "Start the extension process {}", name, phase="extension_init",
                           extension=name)
             self.driver.spawn(self._run_extension, [path] if os.access(path, os.X_OK) else ["bash", path])
         return len(names)

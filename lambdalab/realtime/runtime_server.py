@@ -113,8 +113,8 @@ class ExtensionsRoutes:
             self.mailboxes[headers["Lambda-Extension-Identifier"]] = mailbox
             if self.server.runtime is not None:
                 self.server.runtime.extension_registered()
-        env.emit("extension", "register", f"Extension process {name} registers for {', '.join(events) or 'no events'}"
-                 f" -> {status}", extension=name, events=events, method="POST",
+        env.emit("extension", "register", "Extension process {} registers for {} -> {}", name,
+                 ', '.join(events) or 'no events', status, extension=name, events=events, method="POST",
                  path="/2020-01-01/extension/register", status=status)
         return status, out, headers
 
@@ -183,9 +183,10 @@ class TelemetryRoutes:
             kind = exc.error_type if isinstance(exc, TelemetryValidationError) else "ValidationError"
             return _error(400, kind, f"{exc}")
         status, out = self.api.subscribe(reg.name, subscription)
-        self.server.env.emit("extension", "telemetry", f"Extension process {reg.name} subscribes to the "
-                             f"Telemetry API ({', '.join(subscription.types)}) -> {status}", extension=reg.name,
-                             method="PUT", path="/2022-07-01/telemetry", status=status)
+        self.server.env.emit("extension", "telemetry",
+                             "Extension process {} subscribes to the Telemetry API ({}) -> {}", reg.name,
+                             ', '.join(subscription.types), status, extension=reg.name, method="PUT",
+                             path="/2022-07-01/telemetry", status=status)
         return status, out, {"Content-Type": "application/json"}
 
     def _sender(self, body: dict):

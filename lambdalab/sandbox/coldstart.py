@@ -53,9 +53,8 @@ class ColdStart:
 
     def start(self) -> None:
         env = self.env
-        env.emit("environment", "create", f"Execution environment {env.id} is created for "
-                 f"{env.snapshot.name}:{env.snapshot.version} ({env.init_type})", state="init",
-                 init_type=env.init_type)
+        env.emit("environment", "create", "Execution environment {} is created for {}:{} ({})", env.id,
+                 env.snapshot.name, env.snapshot.version, env.init_type, state="init", init_type=env.init_type)
         self.run_phase()
 
     def run_phase(self) -> None:
@@ -103,8 +102,8 @@ def phases_for(env) -> list:
 def microvm(chain: ColdStart) -> float:
     env = chain.env
     boot = env.lab.cost.microvm_boot
-    env.emit("worker", "boot", f"Worker {env.worker.id} boots a Firecracker microVM for {env.id}: {ms(boot)}",
-             phase="microvm", duration=boot)
+    env.emit("worker", "boot", "Worker {} boots a Firecracker microVM for {}: {:.2f} ms", env.worker.id, env.id,
+             boot * 1000, phase="microvm", duration=boot)
     return boot
 
 
@@ -117,8 +116,8 @@ def code(chain: ColdStart) -> float:
     size = config["CodeSize"]
     tier = env.worker.code_tier(config["CodeSha256"])
     seconds = env.lab.cost.code_fetch(tier, size)
-    env.emit("environment", "fetch_code", f"Fetch {size:,} bytes of code from {_TIERS[tier]}: {ms(seconds)}",
-             phase="code", duration=seconds, tier=tier, bytes=size)
+    env.emit("environment", "fetch_code", "Fetch {:,} bytes of code from {}: {:.2f} ms", size, _TIERS[tier],
+             seconds * 1000, phase="code", duration=seconds, tier=tier, bytes=size)
     return seconds
 
 
@@ -130,8 +129,8 @@ def extension_init(chain: ColdStart) -> float:
     seconds = env.companions.init_time()
     limit = env.init_limit()
     names = ", ".join(f"{ext.name} ({ext.kind})" for ext in env.extensions) or "none registered"
-    env.emit("extension", "init", f"Extension init ({names}): {ms(min(seconds, limit))}"
-             + (" - cut off at the Init limit" if seconds >= limit else ""), phase="extension_init",
+    env.emit("extension", "init", "Extension init ({}): {:.2f} ms{}", names, min(seconds, limit) * 1000,
+             " - cut off at the Init limit" if seconds >= limit else "", phase="extension_init",
              duration=min(seconds, limit), extensions=[ext.name for ext in env.extensions])
     if seconds >= limit:
         return chain.end(Outcome("timeout", 0.0), limit)
@@ -147,10 +146,10 @@ def runtime_init(chain: ColdStart) -> float | None:
     seconds = env.lab.cost.runtime_bootstrap(runtime)
     left = chain.left
     if seconds >= left:               # the bootstrap alone runs into the Init limit
-        env.emit("runtime", "init", f"Runtime init: bootstrap {runtime}: {ms(left)} - cut off at the Init "
-                 "limit", phase="runtime_init", duration=left)
+        env.emit("runtime", "init", "Runtime init: bootstrap {}: {:.2f} ms - cut off at the Init limit", runtime,
+                 left * 1000, phase="runtime_init", duration=left)
         return chain.end(Outcome("timeout", 0.0), left)
-    env.emit("runtime", "init", f"Runtime init: bootstrap {runtime}: {ms(seconds)}", phase="runtime_init",
+    env.emit("runtime", "init", "Runtime init: bootstrap {}: {:.2f} ms", runtime, seconds * 1000, phase="runtime_init",
              duration=seconds)
     return seconds
 
@@ -163,11 +162,11 @@ def function_init(chain: ColdStart) -> float:
     # extensions and the runtime already used up the Init limit: the module never gets to run
     outcome = env.runtime.init(budget) if limit > 0 else Outcome("timeout", 0.0)
     env.output(outcome.lines)
-    env.emit("function", "init", f"Function init: module-level code of {env.snapshot.handler} "
-             f"runs: {ms(outcome.elapsed)}", phase="function_init", duration=outcome.elapsed, status=outcome.status)
+    env.emit("function", "init", "Function init: module-level code of {} runs: {:.2f} ms", env.snapshot.handler,
+             outcome.elapsed * 1000, phase="function_init", duration=outcome.elapsed, status=outcome.status)
     if outcome.status == "error" and lab.trace.full:
         message = json.loads(outcome.body or b"{}").get("errorMessage", "")
-        env.emit("function", "error", f"Module-level code failed: {outcome.error_type}: {message[:120]}",
+        env.emit("function", "error", "Module-level code failed: {}: {}", outcome.error_type, message[:120],
                  error_type=outcome.error_type)
     return chain.end(outcome, outcome.elapsed)
 
@@ -179,7 +178,7 @@ def modelled_init(chain: ColdStart) -> float:
     seconds = env.snapshot.model["init_duration"](lab.rng)
     chain.open_init()
     env.companions.register()
-    env.emit("function", "init", f"Init (modelled as one phase): {ms(seconds)}", phase="function_init",
+    env.emit("function", "init", "Init (modelled as one phase): {:.2f} ms", seconds * 1000, phase="function_init",
              duration=seconds)
     outcome = env.runtime.init(vtime.Budget(lab.now, math.inf, lab.epoch))
     outcome.elapsed = seconds
@@ -191,7 +190,7 @@ def init_started(env) -> None:
     env.log(f"INIT_START Runtime Version: {env.lab.runtime_version(env.snapshot.runtime)}\t"
             f"Runtime Version ARN: {env.lab.runtime_version_arn(env.snapshot.runtime)}")
     env.init_started_at = env.lab.now
-    env.emit("environment", "init_start", f"Init phase starts in {env.id} (INIT_START)", init_type=env.init_type)
+    env.emit("environment", "init_start", "Init phase starts in {} (INIT_START)", env.id, init_type=env.init_type)
     env.companions.init_start("init")
 
 
@@ -203,7 +202,7 @@ def init_finished(env, outcome, seconds: float) -> None:
     env.init_duration = seconds
     if outcome.status == "ok":
         env.companions.init_done("success", None, seconds)
-        env.emit("environment", "init_done", f"Init phase done in {env.id}: Init Duration {ms(seconds)}",
+        env.emit("environment", "init_done", "Init phase done in {}: Init Duration {:.2f} ms", env.id, seconds * 1000,
                  duration=seconds)
         if not env.runtime_is_external:
             env.api.next()           # the runtime asks for its first invocation: Init is over
@@ -218,9 +217,9 @@ def init_finished(env, outcome, seconds: float) -> None:
         line += f"\tError Type: {error_type}"
     env.log(line)
     env.init_reported = True
-    env.emit("environment", "init_failed", f"Init failed in {env.id} ({status}"
-             f"{': ' + error_type if status == 'error' else ''}); Init will be retried in the next invoke",
-             status=status, error_type=error_type, duration=seconds)
+    env.emit("environment", "init_failed", "Init failed in {} ({}{}); Init will be retried in the next invoke", env.id,
+             status, ': ' + error_type if status == 'error' else '', status=status, error_type=error_type,
+             duration=seconds)
     env.runtime.reset()
     env.api.reset()
     env.companions.need_init = bool(env.extensions)   # the retry is a whole Init, extensions included

@@ -54,24 +54,22 @@ class Companions:
             status, body, headers = api.register(ext)
             if status == 200:
                 env.extensions.append(ext)
-                env.emit("extension", "register", f"Extension {ext.name} ({ext.kind}) registers for "
-                         f"{', '.join(ext.events)} -> 200, Lambda-Extension-Identifier: "
-                         f"{headers['Lambda-Extension-Identifier'][:8]}...", extension=ext.name, kind=ext.kind,
-                         events=list(ext.events), method="POST", path="/2020-01-01/extension/register",
-                         status=200, headers=headers)
+                env.emit("extension", "register",
+                         "Extension {} ({}) registers for {} -> 200, Lambda-Extension-Identifier: {}...", ext.name,
+                         ext.kind, ', '.join(ext.events), headers['Lambda-Extension-Identifier'][:8],
+                         extension=ext.name, kind=ext.kind, events=list(ext.events), method="POST",
+                         path="/2020-01-01/extension/register", status=200, headers=headers)
             else:
                 error = json.loads(body)
-                env.emit("extension", "register", f"Extension {ext.name} ({ext.kind}) fails to register -> "
-                         f"{status} {error['errorType']}: {error['errorMessage']}", extension=ext.name,
-                         kind=ext.kind, method="POST", path="/2020-01-01/extension/register", status=status,
-                         error=error)
+                env.emit("extension", "register", "Extension {} ({}) fails to register -> {} {}: {}", ext.name,
+                         ext.kind, status, error['errorType'], error['errorMessage'], extension=ext.name, kind=ext.kind,
+                         method="POST", path="/2020-01-01/extension/register", status=status, error=error)
                 continue
             if ext.telemetry is not None and env.telemetry is not None:
                 status, body = env.telemetry.subscribe(ext.name, ext.telemetry)
                 text = "200 OK" if status == 200 else f"{status} {json.loads(body)['errorMessage']}"
-                env.emit("extension", "telemetry", f"Extension {ext.name} subscribes to the Telemetry API "
-                         f"-> {text}", extension=ext.name, method="PUT", path="/2022-07-01/telemetry",
-                         status=status)
+                env.emit("extension", "telemetry", "Extension {} subscribes to the Telemetry API -> {}", ext.name, text,
+                         extension=ext.name, method="PUT", path="/2022-07-01/telemetry", status=status)
 
     def init_time(self) -> float:
         """Extensions start in parallel: their part of Init lasts as long as the slowest one."""
@@ -93,9 +91,9 @@ class Companions:
 
     def telemetry_batch(self, name: str, batch: list, reason: str) -> None:
         types = sorted({e["type"] for e in batch})
-        self.env.emit("extension", "telemetry", f"The Telemetry API delivers {len(batch)} event"
-                      f"{'s' if len(batch) != 1 else ''} to {name} ({reason}): {', '.join(types)}", extension=name,
-                      events=len(batch), reason=reason, types=types)
+        self.env.emit("extension", "telemetry", "The Telemetry API delivers {} event{} to {} ({}): {}", len(batch),
+                      's' if len(batch) != 1 else '', name, reason, ', '.join(types), extension=name, events=len(batch),
+                      reason=reason, types=types)
 
     def init_start(self, phase: str) -> None:
         """platform.initStart; ``phase`` is "invoke" for an Init retried inside an invoke (a suppressed init)."""
@@ -131,9 +129,9 @@ class Companions:
             event = env.extensions_api.invoke_event(inv.request_id, deadline_ms, inv.invoked_arn, inv.trace_id or "")
             reg.extension.receive(env.id, event)
             if lab.trace.full:
-                env.emit("extension", "invoke", f"Extension {reg.name} gets an INVOKE event (GET "
-                         "/2020-01-01/extension/event/next -> 200)", request_id=inv.request_id,
-                         extension=reg.name, event=event)
+                env.emit("extension", "invoke",
+                         "Extension {} gets an INVOKE event (GET /2020-01-01/extension/event/next -> 200)", reg.name,
+                         request_id=inv.request_id, extension=reg.name, event=event)
 
     def after_response(self, inv) -> float:
         """Extensions keep working after the runtime's answer (e.g. shipping logs); the phase waits for them.
@@ -150,8 +148,8 @@ class Companions:
             seconds = min(ext.invoke_time(lab.rng), left)
             longest = max(longest, seconds)
             if seconds and lab.trace.full:
-                env.emit("extension", "invoke", f"Extension {ext.name} keeps working after the response, then "
-                         f"calls event/next: {ms(seconds)} (the invoke phase waits for it)",
+                env.emit("extension", "invoke", "Extension {} keeps working after the response, then calls event/next:"
+                         " {:.2f} ms (the invoke phase waits for it)", ext.name, seconds * 1000,
                          request_id=inv.request_id, extension=ext.name, phase="invoke", duration=seconds)
         return longest
 
@@ -192,8 +190,9 @@ class Companions:
         for reg in api.subscribers("SHUTDOWN"):
             event = api.shutdown_event(reason, deadline_ms)
             reg.extension.receive(env.id, event)
-            env.emit("extension", "shutdown", f"Extension {reg.name} gets SHUTDOWN (shutdownReason {reason}); "
-                     "it starts again with the next invoke", extension=reg.name, reason=reason, event=event)
+            env.emit("extension", "shutdown",
+                     "Extension {} gets SHUTDOWN (shutdownReason {}); it starts again with the next invoke", reg.name,
+                     reason, extension=reg.name, reason=reason, event=event)
         self.need_init = bool(env.extensions)
 
     def shutdown(self, reason: str, deadline_ms: int, left: float) -> float:
@@ -211,9 +210,10 @@ class Companions:
             spent = min(wanted, left)
             reg.state = "ShutDown"
             cut = f"; cut off at the {lab.cost.shutdown_cap:g} s limit" if wanted > left else ""
-            env.emit("extension", "shutdown", f"Extension {reg.name} gets SHUTDOWN (shutdownReason "
-                     f"{reason}) and cleans up: {ms(spent)}{cut}", phase="shutdown", duration=spent,
-                     extension=reg.name, reason=reason, deadlineMs=deadline_ms, event=event)
+            env.emit("extension", "shutdown",
+                     "Extension {} gets SHUTDOWN (shutdownReason {}) and cleans up: {:.2f} ms{}", reg.name, reason,
+                     spent * 1000, cut, phase="shutdown", duration=spent, extension=reg.name, reason=reason,
+                     deadlineMs=deadline_ms, event=event)
             longest = max(longest, spent)
         if env.telemetry is not None:
             env.telemetry.shutdown()

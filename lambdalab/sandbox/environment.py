@@ -121,12 +121,13 @@ class ExecutionEnvironment:
             raise IllegalTransition(f"environment {self.id}: {self.state} -> {new} is not a legal transition")
         self.state = new
 
-    def emit(self, component: str, action: str, text: str, request_id=None, **detail):
+    def emit(self, component: str, action: str, words: str, *values, request_id=None, **detail):
+        """``trace.emit`` with this environment's ids (see ``engine.trace`` for words and values)."""
         if request_id is None and self.state == "Init" and self.pending is not None:
             request_id = self.pending.request_id   # a cold start is part of the request it serves
-        return self.lab.trace.emit(component, action, text, request_id=request_id, function=self.snapshot.name,
-                                   version=self.snapshot.version, env_id=self.id, worker_id=self.worker.id,
-                                   **detail)
+        return self.lab.trace.emit(component, action, words, *values, request_id=request_id,
+                                   function=self.snapshot.name, version=self.snapshot.version, env_id=self.id,
+                                   worker_id=self.worker.id, **detail)
 
     def tmp_dir(self) -> str:
         """The directory standing in for this environment's /tmp (made on first use, removed at shutdown)."""
@@ -205,7 +206,7 @@ class ExecutionEnvironment:
         invocation, self.pending = self.pending, None
         if invocation is None:
             self.transition("Idle")
-            self.emit("environment", "freeze", f"{self.id} is initialised and frozen, ready for invokes",
+            self.emit("environment", "freeze", "{} is initialised and frozen, ready for invokes", self.id,
                       state="frozen")
             self._freeze()
             self.lab.fleet.release(self)
@@ -223,7 +224,7 @@ class ExecutionEnvironment:
             self._invoke_bulk(inv)
             return
         if self.lab.trace.full:
-            self.emit("environment", "thaw", f"Thaw {self.id}: warm start, no Init", request_id=inv.request_id,
+            self.emit("environment", "thaw", "Thaw {}: warm start, no Init", self.id, request_id=inv.request_id,
                       state="invoking")
         if self.telemetry is not None:
             self.telemetry.thaw()         # batches that fell due while frozen go out now
@@ -283,8 +284,8 @@ class ExecutionEnvironment:
     # --- how an invoke ends -----------------------------------------------------------------------------------
     def _on_response(self, rinv, body: bytes) -> None:
         if self.lab.trace.full:
-            self.emit("runtime_api", "response", f"POST /2018-06-01/runtime/invocation/{rinv.request_id[:8]}.../"
-                      "response -> 202", request_id=rinv.request_id, method="POST",
+            self.emit("runtime_api", "response", "POST /2018-06-01/runtime/invocation/{}.../response -> 202",
+                      rinv.request_id[:8], request_id=rinv.request_id, method="POST",
                       path=f"/2018-06-01/runtime/invocation/{rinv.request_id}/response", status=202, bytes=len(body))
         self.complete(self.current, "ok", body, None)
 
@@ -295,14 +296,14 @@ class ExecutionEnvironment:
 
     def _on_error(self, rinv, body: bytes, error_type: str) -> None:
         if self.lab.trace.full:
-            self.emit("runtime_api", "error", f"POST /2018-06-01/runtime/invocation/{rinv.request_id[:8]}.../"
-                      f"error -> 202 ({error_type})", request_id=rinv.request_id, method="POST",
+            self.emit("runtime_api", "error", "POST /2018-06-01/runtime/invocation/{}.../error -> 202 ({})",
+                      rinv.request_id[:8], error_type, request_id=rinv.request_id, method="POST",
                       path=f"/2018-06-01/runtime/invocation/{rinv.request_id}/error", status=202,
                       headers={"Lambda-Runtime-Function-Error-Type": error_type})
         self.complete(self.current, "error", body, error_type)
 
     def _on_init_error(self, body: bytes, error_type: str) -> None:
-        self.emit("runtime_api", "init_error", f"POST /2018-06-01/runtime/init/error -> 202 ({error_type})",
+        self.emit("runtime_api", "init_error", "POST /2018-06-01/runtime/init/error -> 202 ({})", error_type,
                   method="POST", path="/2018-06-01/runtime/init/error", status=202,
                   headers={"Lambda-Runtime-Function-Error-Type": error_type})
 
@@ -391,9 +392,9 @@ class ExecutionEnvironment:
             self.state = "Idle"           # Invoking -> Idle
             if not quiet:
                 if self.lab.trace.full:
-                    self.emit("environment", "freeze", f"Invoke done; freeze {self.id} (Duration "
-                              f"{ms(inv.duration)}" + (f", Init Duration {ms(self.init_duration)}" if cold else "")
-                              + ")", request_id=inv.request_id, state="frozen", billed_ms=inv.billed_ms)
+                    self.emit("environment", "freeze", "Invoke done; freeze {} (Duration {:.2f} ms{})", self.id,
+                              inv.duration * 1000, f", Init Duration {ms(self.init_duration)}" if cold else "",
+                              request_id=inv.request_id, state="frozen", billed_ms=inv.billed_ms)
                 self._freeze()
         self._release(self, inv)
 

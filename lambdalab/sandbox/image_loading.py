@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 
-from .coldstart import ms
 
 __all__ = ["fetch_image", "read_set"]
 
@@ -53,18 +52,18 @@ def fetch_image(chain) -> float:
     total = sum(seconds.values())
     read = sum(counts.values())
     parts = ", ".join(f"{n:,} from {_WHERE[tier]}" for tier, n in counts.items() if n)
-    env.emit("environment", "fetch_image", f"Read image {image.repository}:{image.tag} lazily: {read:,} of "
-             f"{image.chunks:,} chunks of 512 KiB are needed to start ({parts}): {ms(total)}", phase="code",
-             duration=total, chunks=dict(counts), seconds=seconds, image_chunks=image.chunks,
-             bytes=read * 512 * 1024)
+    env.emit("environment", "fetch_image",
+             "Read image {}:{} lazily: {:,} of {:,} chunks of 512 KiB are needed to start ({}): {:.2f} ms",
+             image.repository, image.tag, read, image.chunks, parts, total * 1000, phase="code", duration=total,
+             chunks=dict(counts), seconds=seconds, image_chunks=image.chunks, bytes=read * 512 * 1024)
     if lab.trace.full:
         for tier, n in counts.items():
             if not n:
                 continue
             component, action, words = _TIER_STEP[tier]
-            env.emit(component, action, f"{words.format(worker=env.worker.id)} {n:,} chunks "
-                     f"({n * 512 * 1024 / MIB:,.1f} MiB): {ms(seconds[tier])}", target=_TARGET[tier], tier=tier,
-                     chunks=n, seconds=seconds[tier])
+            env.emit(component, action, "{} {:,} chunks ({:,.1f} MiB): {:.2f} ms", words.format(worker=env.worker.id),
+                     n, n * 512 * 1024 / MIB, seconds[tier] * 1000, target=_TARGET[tier], tier=tier, chunks=n,
+                     seconds=seconds[tier])
     return total
 
 

@@ -38,13 +38,12 @@ def start_lines(env, inv) -> None:
             inv.lines.append(start)
     if lab.trace.full:
         rinv = env.api.current
-        env.emit("runtime_api", "next", f"GET /2018-06-01/runtime/invocation/next -> 200, "
-                 f"Lambda-Runtime-Aws-Request-Id: {inv.request_id[:8]}...", request_id=inv.request_id,
-                 method="GET", path="/2018-06-01/runtime/invocation/next", status=200,
-                 headers=rinv.headers() if rinv else {})
-        env.emit("environment", "invoke", f"Invoke phase starts in {env.id} "
-                 f"(timeout {env.snapshot.timeout} s)", request_id=inv.request_id, state="invoking",
-                 phase="invoke", timeout=env.snapshot.timeout)
+        env.emit("runtime_api", "next",
+                 "GET /2018-06-01/runtime/invocation/next -> 200, Lambda-Runtime-Aws-Request-Id: {}...",
+                 inv.request_id[:8], request_id=inv.request_id, method="GET",
+                 path="/2018-06-01/runtime/invocation/next", status=200, headers=rinv.headers() if rinv else {})
+        env.emit("environment", "invoke", "Invoke phase starts in {} (timeout {} s)", env.id, env.snapshot.timeout,
+                 request_id=inv.request_id, state="invoking", phase="invoke", timeout=env.snapshot.timeout)
     if env.extensions_api is not None:
         env.companions.invoke_event(inv)
     if env.telemetry is not None:
@@ -64,7 +63,7 @@ def run_in_process(env, inv) -> None:
         outcome = pre
     else:
         if lab.trace.full:
-            env.emit("runtime", "call", f"The runtime calls {env.snapshot.handler}(event, context)",
+            env.emit("runtime", "call", "The runtime calls {}(event, context)", env.snapshot.handler,
                      request_id=inv.request_id)
         snap = env.snapshot
         context = LambdaContext(inv.request_id, snap.name, snap.version, inv.invoked_arn, snap.memory,
@@ -89,9 +88,9 @@ def run_in_process(env, inv) -> None:
         # while the handler waited on a call it made (lambdalab.calls), the lab ran on: this step comes at the
         # end of the wait, and its duration is what is left of the handler's run from here
         waited = lab.now - budget.start
-        text = f"The handler {words}: {ms(run)}" + (f" in all, {ms(waited)} of it before and during the calls it "
-                                                     "made" if waited else "")
-        env.emit("function", "run", text, request_id=inv.request_id, duration=run - waited, status=outcome.status)
+        more = f" in all, {ms(waited)} of it before and during the calls it made" if waited else ""
+        env.emit("function", "run", "The handler {}: {:.2f} ms{}", words, run * 1000, more, request_id=inv.request_id,
+                 duration=run - waited, status=outcome.status)
     if outcome.chunks and inv.stream is not None:
         for offset, data in outcome.chunks:       # each chunk leaves when the handler wrote it
             lab.engine.at(budget.start + offset, _post_chunk, env, inv, data)
@@ -117,12 +116,11 @@ def suppressed_init(env, inv, budget: vtime.Budget) -> Outcome:
     companions.init_start("invoke")
     if full:
         if ext_time:
-            env.emit("extension", "init", f"Suppressed init: the extensions start again inside this invoke: "
-                     f"{ms(ext_time)}", request_id=inv.request_id, phase="extension_init", duration=ext_time,
+            env.emit("extension", "init", "Suppressed init: the extensions start again inside this invoke: {:.2f} ms",
+                     ext_time * 1000, request_id=inv.request_id, phase="extension_init", duration=ext_time,
                      suppressed=True)
-        env.emit("runtime", "init", f"Suppressed init: the runtime bootstraps {runtime} again inside this "
-                 f"invoke: {ms(boot)}", request_id=inv.request_id, phase="runtime_init", duration=boot,
-                 suppressed=True)
+        env.emit("runtime", "init", "Suppressed init: the runtime bootstraps {} again inside this invoke: {:.2f} ms",
+                 runtime, boot * 1000, request_id=inv.request_id, phase="runtime_init", duration=boot, suppressed=True)
     if budget.elapsed >= budget.limit:
         companions.init_done("timeout", None, budget.limit, "invoke", budget.now)
         return Outcome("timeout", budget.limit)
@@ -130,8 +128,9 @@ def suppressed_init(env, inv, budget: vtime.Budget) -> Outcome:
     outcome = env.runtime.init(budget)
     companions.init_done(TELEMETRY_STATUS[outcome.status], outcome.error_type, outcome.elapsed, "invoke", budget.now)
     if full:
-        env.emit("function", "init", f"Suppressed init: module-level code of {env.snapshot.handler} "
-                 f"runs again inside this invoke: {ms(outcome.elapsed - start)}", request_id=inv.request_id,
+        env.emit("function", "init",
+                 "Suppressed init: module-level code of {} runs again inside this invoke: {:.2f} ms",
+                 env.snapshot.handler, (outcome.elapsed - start) * 1000, request_id=inv.request_id,
                  phase="function_init", duration=outcome.elapsed - start, status=outcome.status, suppressed=True)
     if outcome.status == "exit":             # the runtime process died: its message names the request
         body = json.loads(outcome.body)

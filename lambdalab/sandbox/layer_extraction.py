@@ -22,7 +22,6 @@ import shutil
 import zipfile
 
 from . import scratch
-from .companions import ms
 
 __all__ = ["extract_layers", "opt_directory", "opt_real_path", "opt_module_path", "read_opt_source"]
 
@@ -41,9 +40,9 @@ def extract_layers(chain) -> float:
                       "seconds": seconds})
     env.opt_path = opt_directory(lab, layers)
     names = ", ".join(f"{layer.name}:{layer.version}" for layer in layers)
-    env.emit("environment", "extract_layers", f"Fetch and unpack {len(layers)} layer"
-             f"{'s' if len(layers) != 1 else ''} into /opt in order ({names}): {ms(total)}", phase="code",
-             duration=total, layers=parts)
+    env.emit("environment", "extract_layers", "Fetch and unpack {} layer{} into /opt in order ({}): {:.2f} ms",
+             len(layers), 's' if len(layers) != 1 else '', names, total * 1000, phase="code", duration=total,
+             layers=parts)
     return total
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import shutil
 
-from .companions import ms
 from .python_runtime import exit_body
 
 __all__ = ["shutdown", "reset_runtime"]
@@ -30,7 +29,7 @@ def shutdown(env, reason: str) -> None:
     lab.fleet.cancel_idle(env)                # its idle expiry, if one is pending
     cap = lab.cost.shutdown_cap
     deadline_ms = int((lab.epoch + lab.now + cap) * 1000)
-    env.emit("environment", "shutdown", f"Shutdown phase for {env.id} (reason: {reason}, at most {cap:g} s)",
+    env.emit("environment", "shutdown", "Shutdown phase for {} (reason: {}, at most {:g} s)", env.id, reason, cap,
              state="shutdown", reason=reason, deadlineMs=deadline_ms)
     if was_invoking and env.current is not None:
         _abandon(env, env.current)
@@ -44,8 +43,8 @@ def shutdown(env, reason: str) -> None:
         return
     internal = any(e.internal for e in env.extensions)
     grace = min(cap, lab.cost.runtime_shutdown_internal if internal else lab.cost.runtime_shutdown)
-    env.emit("runtime", "shutdown", f"The runtime gets SIGTERM and {ms(grace)} to exit"
-             + (" (an internal extension shares its process)" if internal else ""), phase="shutdown", duration=grace)
+    env.emit("runtime", "shutdown", "The runtime gets SIGTERM and {:.2f} ms to exit{}", grace * 1000,
+             " (an internal extension shares its process)" if internal else "", phase="shutdown", duration=grace)
     lab.engine.schedule(grace, _shutdown_extensions, env, reason, deadline_ms, cap - grace)
 
 
@@ -68,7 +67,7 @@ def _shutdown_extensions(env, reason: str, deadline_ms: int, left: float) -> Non
 
 def kill(env) -> None:
     env.transition("Gone")
-    env.emit("environment", "kill", f"SIGKILL: {env.id} and its microVM are gone", state="gone")
+    env.emit("environment", "kill", "SIGKILL: {} and its microVM are gone", env.id, state="gone")
     if env.tmp_path is not None:
         shutil.rmtree(env.tmp_path, ignore_errors=True)
         env.tmp_path = None
@@ -81,6 +80,7 @@ def reset_runtime(env, why: str, reason: str) -> None:
     """A fresh runtime process (module globals go, /tmp stays); extensions get SHUTDOWN and start again."""
     env.runtime.reset()
     env.api.reset()
-    env.emit("environment", "reset", f"The runtime in {env.id} is restarted ({why}): module globals will be "
-             "re-initialised, /tmp is kept", reason=reason)
+    env.emit("environment", "reset",
+             "The runtime in {} is restarted ({}): module globals will be re-initialised, /tmp is kept", env.id, why,
+             reason=reason)
     env.companions.reset(reason)
