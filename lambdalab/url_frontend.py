@@ -216,20 +216,23 @@ class UrlFrontend:
         elif inv.function_error:
             out = {"status": 502, "headers": {"content-type": "text/plain"}, "body": b"Internal Server Error"}
             why = f"the function failed ({inv.error_type or inv.status})"
-        elif inv.stream is not None:
-            prelude, data = split_prelude(inv.stream.body())
-            out = http_result(json.dumps({**(prelude or {"statusCode": 200}), "body": ""}).encode()) or \
-                {"status": 502, "headers": {}, "body": b""}
-            if prelude is None:
-                out["headers"]["content-type"] = "application/octet-stream"
-            out["body"] = data
-            out["chunks"] = [(t - started, c) for t, c in inv.stream.received]
-            why = None
         else:
-            out, why = http_result(inv.body), None
+            streamed = inv.stream is not None
+            prelude, data = split_prelude(inv.stream.body() if streamed else inv.body)
+            if prelude is not None or streamed:      # a streaming handler's output: prelude, then the body
+                out = http_result(json.dumps({**(prelude or {"statusCode": 200}), "body": ""}).encode()) or \
+                    {"status": 502, "headers": {}, "body": b""}
+                if prelude is None:
+                    out["headers"]["content-type"] = "application/octet-stream"
+                out["body"] = data
+            else:
+                out = http_result(inv.body)
+            why = None
             if out is None:
                 out = {"status": 502, "headers": {"content-type": "text/plain"}, "body": b"Internal Server Error"}
                 why = "the function's result is not a valid response (statusCode, body)"
+            if streamed:
+                out["chunks"] = [(t - started, c) for t, c in inv.stream.received]
         out["headers"]["x-amzn-requestid"] = inv.request_id
         if inv.trace_id:
             out["headers"]["x-amzn-trace-id"] = inv.trace_id

@@ -127,3 +127,23 @@ def handler(event, context):
     assert response["body"] == b"<p>one</p><p>two</p>"
     sent = [(round(t, 3), data) for t, data in response["chunks"][1:]]
     assert sent[1][0] - sent[0][0] == pytest.approx(1.0) and sent[1][1] == b"<p>two</p>"
+
+
+def test_a_buffered_url_sends_a_streaming_handlers_prelude_and_whole_body_at_the_end(lab):
+    lab.create_function("page", '''
+import time
+def handler(event, context):
+    yield {"statusCode": 202, "headers": {"content-type": "text/plain", "x-kind": "report"}}
+    yield "one;"
+    time.sleep(1)
+    yield "two;"
+''', timeout=5)
+    lam = lab.client("lambda")
+    url = lam.create_function_url_config(FunctionName="page", AuthType="NONE")["FunctionUrl"]
+    lam.add_permission(FunctionName="page", StatementId="url", Action="lambda:InvokeFunctionUrl", Principal="*",
+                       FunctionUrlAuthType="NONE")
+    lab.http("GET", url)                                     # warm
+    start = lab.now
+    response = lab.http("GET", url)
+    assert (response["status"], response["headers"]["x-kind"], response["body"]) == (202, "report", b"one;two;")
+    assert "chunks" not in response and lab.now - start == pytest.approx(1.0, abs=0.05)
