@@ -34,7 +34,8 @@ class RealTimeDriver:
         self.lab = lab
         self.engine = lab.engine
         self._t0 = time.monotonic()
-        self._waiters: list[tuple[Callable[[], bool], threading.Event]] = []
+        self._waiters: list[_Waiter] = []
+        self._checking = False
         self._alarm = float("inf")
         self._wake_event: anyio.Event | None = None
         self._closing = False
@@ -105,10 +106,11 @@ class RealTimeDriver:
         """Block until ``done()`` (evaluated on the loop) is true. False if ``timeout`` real seconds passed."""
         if self.on_loop():
             return self._wait_on_loop(done, timeout)
-        flag = threading.Event()
-        entry = (done, flag)
+        entry = _Waiter(done)
         self.portal.call(self._add_waiter, entry)
-        if flag.wait(timeout):
+        if entry.flag.wait(timeout):
+            if entry.error is not None:
+                raise entry.error
             return True
         self.portal.call(self._remove_waiter, entry)
         return False
@@ -124,9 +126,9 @@ class RealTimeDriver:
             time.sleep(max(0.0, min(self.engine.peek() - self.wall(), 0.05)))
         return False
 
-    def _add_waiter(self, entry) -> None:
-        if entry[0]():
-            entry[1].set()
+    def _add_waiter(self, entry: _Waiter) -> None:
+        if entry.done():
+            entry.flag.set()
         else:
             self._waiters.append(entry)
 
@@ -135,14 +137,26 @@ class RealTimeDriver:
             self._waiters.remove(entry)
 
     def _check_waiters(self) -> None:
-        if self._waiters:
+        # A condition may call into the lab itself (``lab.wait_for(lambda: lab.stats("f")[...])``), which catches
+        # up and would check the waiters again from inside this check, without end: one check at a time. A
+        # condition that raises ends its wait with the error, in the waiting thread, never on the loop.
+        if not self._waiters or self._checking:
+            return
+        self._checking = True
+        try:
             keep = []
-            for done, flag in self._waiters:
-                if done():
-                    flag.set()
+            for entry in self._waiters:
+                try:
+                    finished = entry.done()
+                except Exception as exc:  # noqa: BLE001 - handed to the caller that waits on it
+                    entry.error, finished = exc, True
+                if finished:
+                    entry.flag.set()
                 else:
-                    keep.append((done, flag))
+                    keep.append(entry)
             self._waiters = keep
+        finally:
+            self._checking = False
 
     # --- the end ------------------------------------------------------------------------------------------
     def close(self, before_stop: Callable[[], Any] | None = None) -> None:
@@ -167,3 +181,11 @@ class RealTimeDriver:
             self._portal_cm.__exit__(None, None, None)
         except Exception:  # noqa: BLE001
             pass
+
+
+class _Waiter:
+    """A caller blocked in ``wait``: its condition, the flag that releases it and an error its condition raised."""
+    __slots__ = ("done", "flag", "error")
+
+    def __init__(self, done: Callable[[], bool]) -> None:
+        self.done, self.flag, self.error = done, threading.Event(), None

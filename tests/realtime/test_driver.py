@@ -1,9 +1,11 @@
 """The real-time driver: the lab's clock follows the wall clock and everything runs on one loop thread."""
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
+import urllib.request
 
 import lambdalab as ll
 from lambdalab.engine.vocabulary import ACTIONS
@@ -95,3 +97,35 @@ def test_no_lab_method_is_replaced_and_no_environment_private_is_called(real_lab
                 if owner.split(".")[-1] in ("env", "environment", "lab", "api", "frontend", "fleet", "engine"):
                     found.append(f"{path.name}:{node.lineno} {owner}.{node.attr}")
     assert not found, found
+
+
+def test_a_wait_whose_condition_calls_the_lab_ends_and_the_lab_keeps_serving(real_lab):
+    # lab.stats() inside the condition catches up, which checks the waiters again: this used to recurse until
+    # the loop died, and with it every server of the lab.
+    lab = real_lab
+    lab.create_function("counted", "def handler(event, context):\n    return 1\n")
+    base = lab.serve()
+    lab.client("lambda").invoke(FunctionName="counted", InvocationType="Event", Payload=b"{}")
+    lab.wait_for(lambda: lab.stats("counted")["invocations"] >= 1, limit=lab.now + 5)
+    assert lab.stats("counted")["invocations"] == 1
+    with urllib.request.urlopen(base + "/2015-03-31/functions/", timeout=10) as answer:
+        assert [f["FunctionName"] for f in json.loads(answer.read())["Functions"]] == ["counted"]
+
+
+def test_a_condition_that_raises_ends_the_wait_with_its_error_in_the_caller(real_lab):
+    lab = real_lab
+    calls = []
+
+    def condition():
+        calls.append(1)
+        if len(calls) > 1:                   # the first check (on entry) passes; a later one, on the loop, fails
+            raise KeyError("no such thing")
+        return False
+    lab.realtime.driver.call(lab.engine.schedule, 0.1, lambda: None)
+    try:
+        lab.wait_for(condition, limit=lab.now + 3)
+    except KeyError as error:
+        assert "no such thing" in str(error)
+    else:
+        raise AssertionError("the condition's error must reach the caller")
+    assert lab.realtime.driver.call(lambda: lab.now) > 0          # the loop is alive
