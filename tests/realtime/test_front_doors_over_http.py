@@ -9,6 +9,9 @@ import time
 
 import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from .conftest import create_many
 
@@ -53,6 +56,7 @@ HELLO = '''
 def handler(event, context):
     return {"statusCode": 200, "body": "hello " + event["rawPath"], "cookies": ["a=1", "b=2"]}
 '''
+BROKEN = "def handler(event, context):\n    raise RuntimeError('no')\n"
 SENDER = '''
 import os
 import boto3
@@ -71,6 +75,7 @@ def lab(real_lab):
                      {"Runtime": "provided.al2023", "files": {"bootstrap": STREAMING_BOOTSTRAP}, "Timeout": 10}),
         "ticks": (TICKS, {}, {"Timeout": 10}),
         "hello": (HELLO, {}, {}),
+        "broken": (BROKEN, {}, {}),
         "sender": (SENDER, {"process": True}, {"Timeout": 10}),
     })
     return real_lab
@@ -84,10 +89,10 @@ def public_url(lab, name, mode="BUFFERED"):
     return url
 
 
-def get(base: str, path: str, headers: dict | None = None):
+def get(base: str, path: str, headers: dict | None = None, method: str = "GET", body: bytes | None = None):
     host, port = base.split("//")[1].split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=30)
-    conn.request("GET", path, headers=headers or {})
+    conn.request(method, path, body=body, headers=headers or {})
     return conn.getresponse()
 
 
@@ -154,3 +159,41 @@ def test_a_runtime_process_reaches_the_lab_with_plain_boto3(lab):
     (message,) = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["AWSTraceHeader"])["Messages"]
     assert message["Body"] == "sent by sender"
     assert "Lineage=" in message["Attributes"]["AWSTraceHeader"]      # botocore sent _X_AMZN_TRACE_ID on
+
+
+def test_a_urls_refusals_over_http_are_awss_and_reach_no_function(lab):
+    lam = lab.client("lambda")
+    base = lab.serve()
+    url_id = lam.create_function_url_config(FunctionName="hello", AuthType="NONE")["FunctionUrl"].split("//")[1][:32]
+    denied = get(base, f"/lambda-url/{url_id}/")                       # AuthType NONE, but no policy statement
+    assert denied.status == 403 and json.loads(denied.read()) == {"Message": "Forbidden"}
+    lam.update_function_url_config(FunctionName="hello", AuthType="AWS_IAM")
+    assert get(base, f"/lambda-url/{url_id}/").status == 403                        # unsigned
+    request = AWSRequest(method="GET", url=f"{base}/lambda-url/{url_id}/signed")
+    SigV4Auth(Credentials("AKIDEXAMPLE", "secret"), "lambda", "us-east-1").add_auth(request)
+    signed = get(base, f"/lambda-url/{url_id}/signed", dict(request.headers.items()))
+    assert signed.status == 200 and signed.read() == b"hello /signed"
+    too_big = get(base, f"/lambda-url/{url_id}/", dict(request.headers.items()), "POST", b"x" * (6 * 1024 * 1024 + 1))
+    assert too_big.status == 413
+    broken = public_url(lab, "broken").split("//")[1][:32]
+    failed = get(base, f"/lambda-url/{broken}/")
+    assert failed.status == 502 and failed.read() == b"Internal Server Error"
+    lam.put_function_concurrency(FunctionName="broken", ReservedConcurrentExecutions=0)
+    throttled = get(base, f"/lambda-url/{broken}/")
+    assert throttled.status == 429 and throttled.getheader("x-amzn-ErrorType") == "TooManyRequestsException"
+    assert lab.stats("hello")["invocations"] == 1       # only the signed request ran
+    assert (lab.stats("broken")["invocations"], lab.stats("broken")["throttles"]) == (1, 1)
+
+
+def test_cors_preflight_over_http_is_answered_by_the_url(lab):
+    lam = lab.client("lambda")
+    url_id = public_url(lab, "hello").split("//")[1][:32]
+    lam.update_function_url_config(FunctionName="hello", Cors={"AllowOrigins": ["https://shop.example"],
+                                                                "AllowMethods": ["GET"], "MaxAge": 60})
+    base = lab.serve()
+    preflight = get(base, f"/lambda-url/{url_id}/", {"Origin": "https://shop.example",
+                                                     "Access-Control-Request-Method": "GET"}, "OPTIONS")
+    assert preflight.status == 200 and preflight.getheader("access-control-allow-origin") == "https://shop.example"
+    assert preflight.getheader("access-control-max-age") == "60" and lab.stats("hello")["requests"] == 0
+    answer = get(base, f"/lambda-url/{url_id}/", {"Origin": "https://shop.example"})
+    assert answer.status == 200 and answer.getheader("access-control-allow-origin") == "https://shop.example"
