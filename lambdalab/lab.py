@@ -42,6 +42,7 @@ from .invocation import Invocation
 from .observability.logs import LogStore
 from .observability.stats import Stats
 from .sandbox.runtimes import Runtimes
+from .sandbox import isolation as isolation_modes
 from .streaming import Streaming
 from .url_frontend import UrlFrontend, lab_http
 
@@ -85,9 +86,11 @@ class Lab:
                  trace: str = "full", idle_timeout: float = 600, reuse: str = "most_recent",
                  account_concurrency: int = 1000, clock: str = "virtual", cost_model: CostModel | None = None,
                  wall_guard: float | None = 3.0, environment_lifetime: float | None = 4 * 3600,
-                 worker_lease: float | None = 14 * 3600) -> None:
+                 worker_lease: float | None = 14 * 3600, isolation: str = "inline") -> None:
         if clock not in ("virtual", "real"):
             raise ValueError(f"clock must be 'virtual' or 'real'; got {clock!r}")
+        if isolation not in isolation_modes.MODES:
+            raise ValueError(f"isolation must be 'inline' or 'process'; got {isolation!r}")
         if account_concurrency < 100:
             raise ValueError("account_concurrency must be at least 100 (100 always stay unreserved)")
         self.seed = seed
@@ -96,6 +99,8 @@ class Lab:
         self.account_concurrency = account_concurrency
         self.clock = clock
         self.wall_guard = wall_guard
+        self.isolation = isolation          # where Python code runs: in the kernel, or a process per environment
+        self.isolation_server = None        # the forkserver of isolation="process" (sandbox.isolation)
         self.engine = Engine(seed)
         self.rng = self.engine.rng
         self.ids = Ids(seed)
@@ -123,6 +128,7 @@ class Lab:
         self.url_frontend = UrlFrontend(self)
         self.async_invoke = None
         self.runtimes = Runtimes()          # which runtime runs an environment's code (sandbox.runtimes)
+        isolation_modes.attach(self)
         self._services: dict[str, object] = {}
         self._backends: dict[str, list] = {}
         self._clients: dict[str, object] = {}
@@ -259,7 +265,7 @@ class Lab:
         """Create a function from a Python function, a source string or nothing, and wait until it is Active
         (``wait=False``: return while it is still Pending, as CreateFunction does)."""
         model = {"duration": as_distribution(duration), "init_duration": as_distribution(init_duration)}
-        for key in ("bootstrap", "process", "extensions"):
+        for key in ("bootstrap", "process", "extensions", "isolation"):
             if key in aws_params:
                 model[key] = aws_params.pop(key)
         if model.get("extensions"):

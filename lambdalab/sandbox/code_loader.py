@@ -21,10 +21,11 @@ process of its own (``isolation="inline"``, inside the kernel), stand-ins for wh
 ``/tmp`` paths given to ``open`` and the ``os`` / ``os.path`` functions are normalised and mapped to the
 environment's private directory (``/tmp/../x`` does not get out of it), and writes there count against
 EphemeralStorage (``OSError: [Errno 28] No space left on device`` past it); ``/opt`` maps to the function's
-layers, read-only (``layer_extraction``), and modules there import after the package's own. Libraries the code imports see the
-real process: the real ``os.environ``, the real ``/tmp``, module state shared with the kernel. That is what
-``isolation="process"`` adds (``sandbox.isolation``): there only ``time``, ``random``/``uuid`` and the ``/tmp``
-mapping are stand-ins, and everything else is the child process's own.
+layers, read-only (``layer_extraction``), and modules there import after the package's own. Libraries the code
+imports see the real process: the real ``os.environ``, the real ``/tmp``, module state shared with the kernel.
+That is what ``isolation="process"`` adds (``sandbox.isolation``): there only ``time``, ``random``/``uuid``,
+``builtins``, ``signal`` (virtual timers, as virtual time is the same in both modes) and the ``/tmp`` mapping are
+stand-ins, and everything else is the child process's own.
 """
 from __future__ import annotations
 
@@ -150,9 +151,11 @@ class CodeLoader:
         self.os = self._os(env.inline)
         self.standins = {"time": self.time, "random": self.random, "uuid": self.uuid, "os": self.os}
         self.builtins = self._builtins()
+        # a runtime's own builtins and signal table (virtual timers) in both modes; sys only inside the kernel
+        self.signal = SignalStandin(self)
+        self.standins.update(signal=self.signal, builtins=self.builtins)
         if env.inline:
-            self.signal = SignalStandin(self)
-            self.standins.update(signal=self.signal, sys=self._sys(), builtins=self.builtins)
+            self.standins["sys"] = self._sys()
 
     # --- /tmp and /opt -----------------------------------------------------------------------------------------
     def tmp(self, path, write: bool = False):

@@ -105,6 +105,7 @@ class LambdaContext:
         self.log_group_name = log_group_name
         self.log_stream_name = log_stream_name
         self.client_context = ClientContext.parse(client_context)
+        self.raw_client_context = client_context      # (as the Runtime API header carries it)
         self.identity = identity
         self._budget = budget
         self._tmp = tmp_dir_factory
@@ -128,10 +129,11 @@ class _Capture:
     Only the thread running the code is captured; a thread the code started writes to the kernel's stream.
     """
 
-    def __init__(self, budget: vtime.Budget, lines: list, kernel_stream) -> None:
+    def __init__(self, budget: vtime.Budget, lines: list, kernel_stream, sink=None) -> None:
         self.budget, self.lines, self.partial = budget, lines, ""
         self.kernel, self.owner = kernel_stream, threading.get_ident()
         self.kept = self.dropped = 0
+        self.sink = sink                    # also told each line as it is written (a child process's pipe)
 
     def write(self, text: str) -> int:
         if threading.get_ident() != self.owner:
@@ -154,6 +156,8 @@ class _Capture:
             return
         self.kept += len(line)
         self.lines.append((self.budget.now, line))
+        if self.sink is not None:
+            self.sink(self.budget.now, line)
 
     def flush(self) -> None:
         if threading.get_ident() != self.owner:
@@ -248,9 +252,11 @@ class _View:
 
 
 class PythonRuntime:
-    """The python3.x managed runtime of one environment, running inside the kernel."""
+    """The python3.x managed runtime of one environment, running inside the kernel (``inline``), or, with
+    ``inline = False``, in a process of its own (``sandbox.microvm``), which needs no confinement."""
 
     inline = True
+    line_sink = None                        # called with (virtual time, line) as the code prints (microvm)
 
     def __init__(self, environment) -> None:
         self.env = environment
@@ -291,13 +297,14 @@ class PythonRuntime:
         lab = self.env.lab
         lines: list = []
         saved = sys.stdout, sys.stderr
-        capture = _Capture(budget, lines, saved[0])
+        capture = _Capture(budget, lines, saved[0], self.line_sink)
         log_handler = self.log_handler
         log_handler.capture, log_handler.request_id = capture, request_id
         loader = self.loader
         watched = loader.watched if loader is not None else []
-        kernel = self.process.enter(watched)
-        before = confine.thread_count()
+        inline = self.inline
+        kernel = self.process.enter(watched) if inline else None
+        before = confine.thread_count() if inline else 0
         timer = getattr(self.loader, "signal", None)
         if timer is not None and timer.at is not None:
             budget.alarm = timer
@@ -306,7 +313,8 @@ class PythonRuntime:
         run = LearnerRun(self, saved, kernel, watched)     # (what the lab steps out of: sandbox.learner_code)
         try:
             with run, vtime.running(budget), confine.learner_code_running(lab.wall_guard) as forks, \
-                    memory_limit(self.env.snapshot.memory) as memory, wall_guard(lab.wall_guard) as guard:
+                    memory_limit(self.env.snapshot.memory if inline else None) as memory, \
+                    wall_guard(lab.wall_guard) as guard:
                 run.guards = (guard, memory, forks)
                 try:
                     return "ok", work(), lines
@@ -340,8 +348,9 @@ class PythonRuntime:
             capture.close()
             logging.root.removeHandler(log_handler)
             sys.stdout, sys.stderr = saved
-            self.process.leave(run.kernel, watched)
-            self._note_threads(before, budget, lines)
+            if inline:
+                self.process.leave(run.kernel, watched)
+                self._note_threads(before, budget, lines)
 
     def _note_threads(self, before: int, budget: vtime.Budget, lines: list) -> None:
         started = confine.new_threads(before)

@@ -1,13 +1,15 @@
 """Hostile but realistic learner code: the mistakes learners make, and a few made on purpose.
 
-Each ``Case`` is one function's code and what the caller must see (AWS's error type, or ``"ok"``).
+Each ``Case`` is one function's code and what the caller must see (AWS's error type, or ``"ok"``; where the two
+modes differ because a process of its own behaves as a real runtime process, ``process`` says what that one
+gives).
 ``stand_in.py`` runs each case in a fresh process standing in for the Jupyter kernel and checks that the
 process lives, that the lab still works afterwards and that nothing of the kernel changed.
 
 ``inline=False`` marks what cannot be contained inside the kernel (the code reaches the real process behind the
 sandbox's stand-ins, or a library reads the real process state): with ``isolation="inline"`` those are expected
-to fail, with ``isolation="process"`` they must pass. ``check(lab, responses)`` adds case-specific checks (it
-returns a list of problems).
+to fail, with ``isolation="process"`` they must pass. ``check(lab, responses, mode)`` adds case-specific checks
+(it returns a list of problems).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ class Case:
     name: str
     source: str
     expect: str | tuple = "ok"          # errorType of the (first) invoke, "ok", or a tuple of acceptable ones
+    process: str | tuple | None = None  # ... with isolation="process", where it differs
     memory: int = 128
     timeout: int = 3
     invokes: int = 1
@@ -41,25 +44,25 @@ def code(text: str) -> str:
 
 
 def log_has(needle: str, function: str = "case"):
-    def check(lab, responses):
+    def check(lab, responses, mode):
         return [] if any(needle in line for line in lab.logs(function)) else [f"no log line with {needle!r}"]
     return check
 
 
 def payload_is(value):
-    def check(lab, responses):
+    def check(lab, responses, mode):
         got = responses[0]["payload"]
         return [] if got == value else [f"payload {got!r}, expected {value!r}"]
     return check
 
 
-def same_again(lab, responses):
+def same_again(lab, responses, mode):
     """The environment's runtime restarts and the next invoke meets the same end (no hang, no other error)."""
     first, last = responses[0]["error"], responses[-1]["error"]
     return [] if first == last else [f"the next invoke gave {last}, not {first} again"]
 
 
-def _tmp_is_private(lab, responses):
+def _tmp_is_private(lab, responses, mode):
     from lambdalab.lab import make_zip  # noqa: F401 (the lab is importable here)
     lab.create_function("snoop", code("""
         import os
@@ -84,7 +87,7 @@ def _tmp_is_private(lab, responses):
     return [f"another environment read {found}"] if found else []
 
 
-def _state_is_per_environment(lab, responses):
+def _state_is_per_environment(lab, responses, mode):
     lab.create_function("other", CASES_BY_NAME["library_module_state"].source)
     seen = json.loads(lab.client("lambda").invoke(FunctionName="other")["Payload"].read())
     first = responses[0]["payload"]
@@ -216,7 +219,7 @@ CASES = [
             return down(n + 1)
         def handler(event, context):
             return down(0)
-        """), "RecursionError"),
+        """), "RecursionError", process=("RecursionError", TIMEOUT)),   # 10**6 Python frames take a while
     Case("deep_recursion_in_c", code("""
         import sys
         sys.setrecursionlimit(10**6)
@@ -227,7 +230,7 @@ CASES = [
                 return repr(Node(self.depth + 1))
         def handler(event, context):
             return repr(Node(0))
-        """), "RecursionError"),
+        """), "RecursionError", process=EXIT),      # a process of its own overflows its C stack, as in AWS
     # --- monkey-patches ----------------------------------------------------------------------------------------
     Case("patch_time_sleep", code("""
         import time
@@ -304,7 +307,8 @@ CASES = [
         threading.Thread(target=tick, daemon=True).start()
         def handler(event, context):
             return "started"
-        """), "ok", check=log_has("thread(s) running")),
+        """), "ok", check=lambda lab, responses, mode: log_has("thread(s) running")(lab, responses, mode)
+        if mode == "inline" else []),
     Case("busy_thread", code("""
         import threading
         def spin():
@@ -319,7 +323,7 @@ CASES = [
         def handler(event, context):
             os.closerange(3, 4096)      # the classic daemonize step
             return 1
-        """), "ok", inline=False),
+        """), "ok", process=EXIT, inline=False),    # (a runtime that cuts its Runtime API connection dies)
     # --- memory, disk, output, size ------------------------------------------------------------------------
     Case("allocate_2gb", code("""
         def handler(event, context):

@@ -88,11 +88,12 @@ def run_case(case, mode: str) -> dict:
                         environment=case.environment or None, **params)
     responses = [invoke(lab, "case") for _ in range(case.invokes)]
     got = responses[0]["error"] or "ok"
-    expected = case.expect if isinstance(case.expect, tuple) else (case.expect,)
+    expect = case.process if mode == "process" and case.process is not None else case.expect
+    expected = expect if isinstance(expect, tuple) else (expect,)
     if got not in expected:
         problems.append(f"first invoke gave {got} ({responses[0]['message']}), expected {' or '.join(expected)}")
     if case.check is not None:
-        problems += case.check(lab, responses)
+        problems += case.check(lab, responses, mode)
     lab.create_function("canary", CANARY)
     canary = invoke(lab, "canary")
     if canary["error"] or canary["payload"] != {"slept": 1.0, "echo": {"n": 1}}:

@@ -19,7 +19,7 @@ import pytest
 from .cases import CASES
 
 HERE = pathlib.Path(__file__).parent
-MODES = ("inline",)
+MODES = ("inline", "process")
 LIMIT = 30.0                  # seconds a stand-in may live
 
 
