@@ -27,10 +27,10 @@ import struct
 import subprocess
 import sys
 
-__all__ = ["ForkServer", "send", "recv", "Closed", "die_with_parent"]
+__all__ = ["ForkServer", "send", "recv", "Closed", "die_with_parent", "adopt_orphans"]
 
 _HEAD = struct.Struct("!II")
-PR_SET_PDEATHSIG = 1
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 MAX_HEADER = 16 * 1024 * 1024           # a frame bigger than these is a broken (or hostile) child's
 MAX_BLOB = 256 * 1024 * 1024            # (a streamed response may be 200 MB)
 # the encoder and decoder, bound now: learner code in a child may patch the json module it shares with the runtime
@@ -73,12 +73,36 @@ def recv(sock: socket.socket) -> tuple[dict, bytes]:
     return header, (_read(sock, blob_len) if blob_len else b"")
 
 
+def _prctl(option: int, value: int) -> None:
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass                                   # (not Linux: no such guarantees)
+
+
 def die_with_parent(sig: int = signal.SIGKILL) -> None:
     """Ask Linux to send ``sig`` to this process when its parent dies (no-op elsewhere)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+    _prctl(PR_SET_PDEATHSIG, sig)
+
+
+def adopt_orphans() -> None:
+    """Make this process a child subreaper: what its descendants leave orphaned (a double fork, a ``setsid``
+    daemon) becomes its child instead of escaping to init (no-op elsewhere)."""
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def _orphans(me: int, ours) -> list[int]:
+    """Our children that we did not spawn: processes a dead child left behind."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit() and int(name) not in ours:
+            try:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    if int(f.read().rsplit(b")", 1)[1].split()[1]) == me:
+                        found.append(int(name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
 
 
 class ForkServer:
@@ -124,6 +148,7 @@ class ForkServer:
 # --- the server process ---------------------------------------------------------------------------------------
 def serve(fd: int) -> None:
     die_with_parent()
+    adopt_orphans()
     from . import microvm                      # what every child runs, imported once here
     sock = socket.socket(fileno=fd)
     wake_r, wake_w = os.pipe()
@@ -132,19 +157,34 @@ def serve(fd: int) -> None:
     signal.signal(signal.SIGCHLD, lambda *_: None)
     ended: dict[int, int] = {}                 # reaped children: pid -> exit code
     asked: dict[int, bool] = {}                # pids the lab waits on
+    spawned: set[int] = set()                  # the live children we made (the environments)
+    me = os.getpid()
     send(sock, {"ready": True})
 
     def reap() -> None:
+        gone = False
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                return
+                break
             if pid == 0:
-                return
+                break
+            gone = True                        # (an orphan's own children come to us when it dies)
+            if pid not in spawned:
+                continue                       # an orphan we killed
+            spawned.discard(pid)
             ended[pid] = os.waitstatus_to_exitcode(status)
             if asked.pop(pid, False):
                 send(sock, {"pid": pid, "code": ended.pop(pid)})
+        if gone:
+            # an environment ended: whatever its processes left running (a daemon that called setsid) came to
+            # us, as everything in a microVM ends with it; their own children come next time
+            for orphan in _orphans(me, spawned):
+                try:
+                    os.kill(orphan, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
     while True:
         ready, _, _ = select.select([sock, wake_r], [], [])
@@ -170,6 +210,7 @@ def serve(fd: int) -> None:
                     signal.set_wakeup_fd(-1)
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                     microvm.main(*fds)         # never returns
+                spawned.add(pid)
                 for fd_ in fds:
                     os.close(fd_)
                 send(sock, {"pid": pid})

@@ -42,7 +42,7 @@ import lambdalab
 import lambdalab.calls
 
 from . import vtime
-from .forkserver import Closed, die_with_parent, recv, send
+from .forkserver import Closed, adopt_orphans, die_with_parent, recv, send
 from .python_runtime import LambdaContext, PythonRuntime
 
 __all__ = ["main"]
@@ -119,6 +119,7 @@ def _setup(spec: dict, out_fd: int) -> str:
     """The microVM around the runtime; returns what /tmp is for the code (``/tmp`` itself when private)."""
     os.setsid()
     die_with_parent()
+    adopt_orphans()                                   # (what its processes orphan stays in the environment)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(out_fd, 1)

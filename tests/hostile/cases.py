@@ -296,6 +296,22 @@ CASES = [
                     pass
             return "parent"
         """), "ok", check=payload_is("parent")),
+    Case("fork_bomb", code("""
+        import os, select
+        def handler(event, context):
+            for _ in range(5):
+                os.fork()           # 32 processes, each then blocks for ever
+            select.select([], [], [])
+        """), TIMEOUT),
+    Case("setsid_daemon", code("""
+        import _signal, os, select
+        def handler(event, context):
+            if os.fork() == 0:
+                os.setsid()                                     # out of the runtime's process group
+                _signal.signal(14, _signal.SIG_IGN)             # and deaf to every alarm, the real one too
+                select.select([], [], [])
+            return "parent"
+        """), "ok", inline=False, check=payload_is("parent")),
     Case("daemon_thread", code("""
         import threading, time
         ticks = []

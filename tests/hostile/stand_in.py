@@ -102,6 +102,11 @@ def run_case(case, mode: str) -> dict:
     if not any(line == "canary printed" for line in logs) or not any("canary logged" in line for line in logs):
         problems.append("the canary's output is missing from its logs")
     lab.close()
+    left = children_left(3.0)
+    if left:
+        problems.append(f"{len(left)} process(es) still running after lab.close(): {list(left.values())[:3]}")
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)            # (the test machine is not left with them)
     deadline = time.monotonic() + 2.0
     while threading.active_count() > threads_before and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -113,8 +118,38 @@ def run_case(case, mode: str) -> dict:
     return {"got": got, "responses": responses, "problems": problems}
 
 
+def children_left(grace: float) -> dict[int, str]:
+    """The stand-in's children still running after ``grace`` seconds: as a child subreaper it inherits every
+    process its lab's processes left behind (a forkserver's children, the forks of learner code)."""
+    me, deadline = str(os.getpid()), time.monotonic() + grace
+    while True:
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        except ChildProcessError:
+            pass
+        left = {}
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if fields[1] == me and fields[0] != "Z":
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        left[int(pid)] = f.read().replace(b"\0", b" ").decode(errors="replace")[:80]
+            except OSError:
+                continue
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)
+
+
 def child(case, mode: str, fd: int) -> None:
     os.setpgid(0, 0)
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)         # PR_SET_CHILD_SUBREAPER: orphans come to the "kernel"
+    except (OSError, AttributeError):
+        pass
     try:
         result = run_case(case, mode)
     except BaseException as exc:  # noqa: BLE001 - report whatever escaped into the "kernel"
@@ -177,7 +212,7 @@ def main() -> None:
             if not done:
                 os.killpg(pid, signal.SIGKILL)
                 _, status = os.waitpid(pid, 0)
-            while True:
+            while select.select([read], [], [], 1.0)[0]:      # (a process it left may hold the pipe open)
                 chunk = os.read(read, 65536)
                 if not chunk:
                     break
