@@ -19,6 +19,30 @@ from build_00_01 import (build_labs, CHECK, Exercise, check_cell, code, link, md
 
 from lambdalab.check.lab02 import MODEL_CODE, SLOW_INIT_CODE, STATEFUL_CODE  # noqa: E402
 
+PROBE_CODE = """\
+import logging, os, os.path
+
+def handler(event, context):
+    library = logging.getLogger("a.library")          # module state of a library
+    first = library.level == logging.NOTSET
+    library.setLevel(logging.DEBUG)
+    return {"in the kernel's process": os.getpid() == event["kernel"],
+            "a library reads $TABLE_NAME": os.path.expandvars("$TABLE_NAME"),
+            "first to set the library up": first}
+"""
+LEAK_CODE = """\
+import os
+
+CACHE = []
+
+def handler(event, context):
+    if "exit" in event:
+        print("exiting with", event["exit"])
+        os._exit(event["exit"])
+    CACHE.append(bytearray(48 * 1024 * 1024))         # 48 MB more on every request, never freed
+    return f"{len(CACHE) * 48} MB cached"
+"""
+
 STEM = "02_lifecycle"
 
 
@@ -234,6 +258,70 @@ budget, then the microVM is killed. (The timeline squeezes the 5 idle minutes in
 ll.widgets.Stepper(whole_life)
 """),
         md("""
+### Optional: your code in a process of its own
+
+In AWS every execution environment is a microVM: nothing its code does reaches another environment. By
+default this lab runs your handlers **inside this notebook's kernel** (`isolation="inline"`): fast, and it works
+in any Jupyter. The sandbox hands your code stand-ins for `os.environ`, `/tmp`, `time` and the signal table, so
+*your* code sees its environment; but a **library** your code imports reads the kernel's real process: its
+environment variables, its module state (shared by every environment), its `/tmp`.
+
+`ll.Lab(isolation="process")` (or `create_function(..., isolation="process")`) runs each environment's code in
+a **child process of its own**, as Lambda runs each in a microVM. The same function in both, twice (two
+functions, so two environments):
+"""),
+        code(f"""
+{CHECK}
+import json
+import os
+
+{source("PROBE_CODE", PROBE_CODE)}
+
+for mode in ("inline", "process"):
+    iso_lab = ll.Lab(seed=0, isolation=mode)
+    for name in ("first", "second"):
+        iso_lab.create_function(name, PROBE_CODE, environment={{"TABLE_NAME": "orders"}})
+        answer = iso_lab.client("lambda").invoke(FunctionName=name, Payload=json.dumps({{"kernel": os.getpid()}}))
+        print(f"{{mode:8}} {{name:7}}", answer["Payload"].read().decode())
+    iso_lab.close()
+"""),
+        md("""
+Inline, the code runs in the kernel's own process, `os.path.expandvars` (a library function: it reads the real
+`os.environ`) does not see the function's `TABLE_NAME`, and the second environment finds the library already
+set up by the first. In a process of its own each environment has a real `os.environ` with the function's and
+Lambda's variables, and module state nobody else touches. Its `/tmp` is its own too, at most `EphemeralStorage`
+in size.
+
+**MemorySize becomes a real limit.** This handler leaks 48 MB per request at 128 MB of memory. The third
+request pushes the process past its limit: the runtime dies with `Runtime.OutOfMemory`, the REPORT says
+`Status: error`, and the next request gets a new runtime (and an empty cache). A runtime that exits
+(`os._exit`, a segfault in a C extension) ends only its own invoke, with `Runtime.ExitError`:
+"""),
+        code(f"""
+{CHECK}
+{source("LEAK_CODE", LEAK_CODE)}
+
+iso_lab = ll.Lab(seed=0, isolation="process")
+iso_lab.create_function("leaky", LEAK_CODE, memory=128)
+for payload in ("{{}}", "{{}}", "{{}}", "{{}}", '{{"exit": 3}}', "{{}}"):
+    answer = iso_lab.client("lambda").invoke(FunctionName="leaky", Payload=payload)
+    body = json.loads(answer["Payload"].read())
+    print(answer.get("FunctionError", "-"), body if "FunctionError" not in answer else
+          f'{{body["errorType"]}}: {{body["errorMessage"].split(" Error: ")[-1]}}')
+print(*(line.split("\\t")[-2:] for line in iso_lab.logs("leaky") if "Status: error" in line), sep="\\n")
+iso_lab.close()
+"""),
+        md("""
+Inline, the lab contains most of what handler code can do to a process: `sys.exit`, `os._exit`, signals, timers,
+patched `time` or `json`, a loop that never ends, `fork`. What it **cannot** contain is code that goes around
+the stand-ins to the kernel's real process: `posix._exit()`, closing every file descriptor
+(`os.closerange(3, 4096)`, the kernel's own sockets with them), a C extension that calls `exit()`. That ends the
+kernel itself (restart it from the *Kernel* menu). If your code or a library it uses might do that, or reads
+environment variables through a library, use `isolation="process"`: each environment then costs a fork of a
+small server process (a few milliseconds of real time; `bench/isolation.py` measures it), and virtual time,
+the trace and the answers stay what they are inline.
+"""),
+        md("""
 ### Optional: the whole lab in a profiler
 
 `lab.trace.to_perfetto(path)` writes the trace as Chrome trace-event JSON. Download the file (right-click it
@@ -256,6 +344,10 @@ print(f"wrote {path} ({path.stat().st_size:,} bytes)")
             "post errors, and the reset after a timeout takes no time (lab 07 runs real extension processes).",
             "A runaway handler (`while True: pass`) is stopped here by a wall-clock guard that reports a timeout; "
             "AWS simply stops the sandbox at the deadline.",
+            "An execution environment here is a Python runtime inside the notebook's kernel, or with "
+            "`isolation=\"process\"` a child process on the notebook's machine (its own environment variables, "
+            "module state, `/tmp` and memory limit, but no kernel, disk or CPU of its own); in AWS it is a "
+            "Firecracker microVM.",
             "Billing: since August 2025 AWS bills the Init phase of on-demand cold starts, which the REPORT's "
             "Billed Duration here includes; how a failed Init is billed is not modelled.",
         ]),
