@@ -26,9 +26,9 @@ def handler(event, context):
     library = logging.getLogger("a.library")          # module state of a library
     first = library.level == logging.NOTSET
     library.setLevel(logging.DEBUG)
-    return {"in the kernel's process": os.getpid() == event["kernel"],
-            "a library reads $TABLE_NAME": os.path.expandvars("$TABLE_NAME"),
-            "first to set the library up": first}
+    return {"own_process": os.getpid() != event["kernel"],
+            "library_sees": os.path.expandvars("$TABLE_NAME"),   # a library reading os.environ
+            "first_to_set_up": first}
 """
 LEAK_CODE = """\
 import os
@@ -277,25 +277,29 @@ import os
 
 {source("PROBE_CODE", PROBE_CODE)}
 
+print("isolation  function  own_process  library_sees  first_to_set_up")
 for mode in ("inline", "process"):
     iso_lab = ll.Lab(seed=0, isolation=mode)
     for name in ("first", "second"):
         iso_lab.create_function(name, PROBE_CODE, environment={{"TABLE_NAME": "orders"}})
         answer = iso_lab.client("lambda").invoke(FunctionName=name, Payload=json.dumps({{"kernel": os.getpid()}}))
-        print(f"{{mode:8}} {{name:7}}", answer["Payload"].read().decode())
+        seen = json.loads(answer["Payload"].read())
+        print(f"{{mode:10}} {{name:9}} {{seen['own_process']!s:12}} {{seen['library_sees']:13}} {{seen['first_to_set_up']}}")
     iso_lab.close()
 """),
         md("""
 Inline, the code runs in the kernel's own process, `os.path.expandvars` (a library function: it reads the real
-`os.environ`) does not see the function's `TABLE_NAME`, and the second environment finds the library already
-set up by the first. In a process of its own each environment has a real `os.environ` with the function's and
+`os.environ`) does not see the function's `TABLE_NAME`, and the second environment finds the library (here the
+`logging` module's logger) already set up by the first. In a process of its own each environment has a real `os.environ` with the function's and
 Lambda's variables, and module state nobody else touches. Its `/tmp` is its own too, at most `EphemeralStorage`
 in size.
 
-**MemorySize becomes a real limit.** This handler leaks 48 MB per request at 128 MB of memory. The third
-request pushes the process past its limit: the runtime dies with `Runtime.OutOfMemory`, the REPORT says
-`Status: error`, and the next request gets a new runtime (and an empty cache). A runtime that exits
-(`os._exit`, a segfault in a C extension) ends only its own invoke, with `Runtime.ExitError`:
+**Memory is the process's own.** This handler leaks 48 MB per request at 128 MB of memory. The third request
+pushes the process past MemorySize: the runtime dies with `Runtime.OutOfMemory`, the REPORT says
+`Status: error`, and the next request gets a new runtime (and an empty cache). (Inline, a guard gives the same
+error by limiting how far the kernel may grow while the code runs, and the leak lives in the kernel until the
+environment goes.) A runtime that exits (`os._exit`, a segfault in a C extension) ends only its own invoke, with
+`Runtime.ExitError`:
 """),
         code(f"""
 {CHECK}
