@@ -11,12 +11,16 @@ is a generator streams: ``call_handler`` runs it under the invocation's virtual 
 chunk stamped with the virtual time at which it was written (sleeps between them count). A chunk is ``bytes`` or
 ``str`` (UTF-8); a first ``yield`` of a dict is the HTTP prelude a function URL reads (its JSON followed by
 eight NUL bytes, the shape of AWS's ``HttpResponseStream``). Invoked without streaming (plain ``Invoke``), the
-chunks are joined into one buffered response, as Lambda does for a streaming function.
+chunks are joined into one buffered response, as Lambda does for a streaming function. A generator that goes on
+past the 200 MB a stream may carry is closed there (the stream then ends with Function.ResponseSizeTooLarge), so
+an endless one cannot fill the kernel's memory.
 """
 from __future__ import annotations
 
 import inspect
 import json
+
+from .runtime_api import STREAM_LIMIT
 
 __all__ = ["call_handler", "PRELUDE_END", "StreamedResult"]
 
@@ -51,8 +55,13 @@ def call_handler(handler, event, context, budget, chunks: list):
     result = handler(event, context)
     if not inspect.isgenerator(result):
         return result
+    total = 0
     for item in result:
         data = chunk_bytes(item, not chunks)
         if data:
             chunks.append((budget.elapsed, data))
+            total += len(data)
+            if total > STREAM_LIMIT:          # the stream is cut here: the rest could never reach the caller
+                result.close()
+                break
     return StreamedResult(b"".join(data for _, data in chunks))

@@ -147,3 +147,20 @@ def handler(event, context):
     response = lab.http("GET", url)
     assert (response["status"], response["headers"]["x-kind"], response["body"]) == (202, "report", b"one;two;")
     assert "chunks" not in response and lab.now - start == pytest.approx(1.0, abs=0.05)
+
+
+def test_an_endless_stream_is_cut_at_200_mb_and_its_generator_closed(lab):
+    # Without the cut, the generator ran until the wall-clock guard, holding millions of chunks (GBs).
+    lab.create_function("endless", '''
+def handler(event, context):
+    chunk = b"x" * (8 << 20)
+    try:
+        while True:
+            yield chunk
+    finally:
+        print("generator closed")
+''', memory=1024, timeout=300)
+    events = list(lab.client("lambda").invoke_with_response_stream(FunctionName="endless")["EventStream"])
+    assert sum(len(e["PayloadChunk"]["Payload"]) for e in events[:-1]) == 200 * 1024 * 1024
+    assert events[-1]["InvokeComplete"]["ErrorCode"] == "Function.ResponseSizeTooLarge"
+    assert "generator closed" in lab.logs("endless")
