@@ -306,8 +306,34 @@ def _cors_headers(cors: dict, origin: str, preflight: bool) -> dict:
     return out
 
 
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def checked_request(method, url, headers, body) -> tuple[str, str, dict, bytes]:
+    """What an HTTP client would refuse to send, refused here too (http.client's words), before anything runs."""
+    if not isinstance(method, str) or not _TOKEN.fullmatch(method):
+        raise ValueError(f"Invalid method {method!r}: an HTTP method is a token such as 'GET'")
+    if not isinstance(url, str) or any(c in url for c in "\r\n "):
+        raise ValueError(f"Invalid URL {url!r}")
+    if headers is not None and not isinstance(headers, dict):
+        raise TypeError(f"headers must be a dict of str to str, not {type(headers).__name__}")
+    for name, value in (headers or {}).items():
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise ValueError(f"Invalid header name {name!r}")
+        if not isinstance(value, str) or "\r" in value or "\n" in value:
+            raise ValueError(f"Invalid header value {value!r} for {name!r}: a str without line breaks")
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    elif body is None:
+        body = b""
+    elif not isinstance(body, (bytes, bytearray, memoryview)):
+        raise TypeError(f"body must be bytes or str, not {type(body).__name__}")
+    return method, url, dict(headers or {}), bytes(body)
+
+
 def lab_http(lab, method: str, url: str, *, headers: dict | None = None, body: bytes = b"") -> dict:
     """``lab.http``: one request to a function URL, answered in the lab's time."""
+    method, url, headers, body = checked_request(method, url, headers, body)
     result = lab.driver.call(lab.url_frontend.request, method, url, headers, body)
     if isinstance(result, dict):
         return result

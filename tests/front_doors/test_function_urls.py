@@ -200,3 +200,18 @@ def test_each_request_is_steppable(lab):
     assert steps[:4] == [("client", "http"), ("url", "request"), ("url", "invoke"), ("frontend", "receive")]
     assert steps[-1] == ("url", "respond")
     assert lab.now > 0
+
+
+@pytest.mark.parametrize("method, headers, body, error", [
+    (None, {}, b"", ValueError), ("GET /x", {}, b"", ValueError), ("", {}, b"", ValueError),
+    ("GET", {"bad name": "x"}, b"", ValueError), ("GET", {"X-Split": "a\r\nInjected: 1"}, b"", ValueError),
+    ("GET", {"X-Number": 5}, b"", ValueError), ("GET", [("X", "y")], b"", TypeError),
+    ("POST", {}, {"not": "bytes"}, TypeError),
+])
+def test_a_request_no_http_client_could_send_is_refused_before_anything_runs(lab, method, headers, body, error):
+    url = public_url(lab)
+    steps = len(lab.trace)
+    with pytest.raises(error):
+        lab.http(method, url, headers=headers, body=body)
+    assert len(lab.trace) == steps and lab.stats("api")["requests"] == 0
+    assert echoed(lab.http("POST", url, body="a str body is sent as UTF-8"))["body"] == "a str body is sent as UTF-8"
