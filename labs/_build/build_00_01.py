@@ -44,6 +44,8 @@ COURSE = [
      "how long idle environments live, which one gets reused, and what a workload costs"),
     ("07_runtime_api_and_custom_runtimes", "Runtime API and custom runtimes", 25,
      "the HTTP Runtime API from the inside: the real awslambdaric and a bootstrap of your own"),
+    ("08_cold_starts", "Cold starts", 25,
+     "where a cold start's time goes, and what layers, images, SnapStart, VPC networking and memory do to it"),
     ("09_event_driven_patterns", "Event-driven patterns and anti-patterns", 25,
      "SNS fan-out, S3 uploads, a streamed function URL; and three mistakes measured: waiting, loops, monoliths"),
 ]

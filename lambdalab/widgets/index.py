@@ -22,7 +22,8 @@ __all__ = ["TraceIndex", "Cursor", "COUNTERS", "BUSY_STATES"]
 
 COMPONENT_NAMES = frozenset((
     "client", "frontend", "async_queue", "poller", "event_source_mapping", "worker_manager", "placement",
-    "worker", "environment", "runtime_api", "runtime", "extension", "function", "destination", "url", "sns", "s3"))
+    "worker", "environment", "runtime_api", "runtime", "extension", "function", "destination", "url", "sns", "s3",
+    "az_cache", "code_store"))
 
 COUNTERS = ("requests", "invocations", "cold_starts", "warm_starts", "throttles", "errors",
             "concurrency", "max_concurrency", "environments", "workers", "queue_depth")
@@ -30,7 +31,8 @@ _C = {name: i for i, name in enumerate(COUNTERS)}
 _WIDTH = len(COUNTERS)
 # an environment counts towards concurrency while it works for a request: its Init and its Invoke
 BUSY_STATES = frozenset(("init", "invoking"))
-_TIMED = frozenset(("microvm", "code", "extension_init", "runtime_init", "function_init", "invoke", "shutdown"))
+_TIMED = frozenset(("vpc", "microvm", "code", "extension_init", "runtime_init", "function_init", "restore", "invoke",
+                    "shutdown"))
 # an environment's state, drawn as a bar from the step that enters it to the step that leaves it
 _STATE_BARS = {"init": "init", "invoking": "invoke", "frozen": "frozen", "shutdown": "shutdown"}
 _STATE_PHASES = frozenset(("invoke", "shutdown"))

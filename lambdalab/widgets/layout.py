@@ -39,6 +39,9 @@ _BOXES = {
     "url": (0.95, 6.1, 1.5, 0.95),
     "sns": (0.95, 7.55, 1.5, 0.95),
     "s3": (0.95, 1.6, 1.5, 0.95),
+    # where code and image chunks come from when the worker's own cache misses (cold starts)
+    "az_cache": (9.72, 7.55, 1.1, 0.9),
+    "code_store": (11.0, 7.55, 0.85, 0.9),
 }
 
 # hops drawn as lines; a hop between two components is highlighted on the line that joins them
@@ -48,6 +51,7 @@ _EDGES = (
     ("worker_manager", "placement"), ("placement", "worker"), ("worker_manager", "worker"),
     ("runtime_api", "runtime"), ("runtime", "function"), ("extension", "runtime_api"),
     ("client", "url"), ("url", "frontend"), ("sns", "frontend"), ("s3", "frontend"),
+    ("code_store", "az_cache"), ("az_cache", "worker"),
 )
 
 _LINES = 3        # lines of worker hosts

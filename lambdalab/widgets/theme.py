@@ -33,6 +33,8 @@ NAMES = {
     "url": "Function URL",
     "sns": "Amazon SNS",
     "s3": "Amazon S3",
+    "az_cache": "AZ-level cache",
+    "code_store": "S3 (Lambda's code store)",
 }
 
 # box labels on the diagram (two short lines at most)
@@ -54,6 +56,8 @@ LABELS = {
     "url": "Function\nURL",
     "sns": "SNS\ntopic",
     "s3": "S3\nbucket",
+    "az_cache": "AZ\ncache",
+    "code_store": "S3\n(code)",
 }
 
 ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILLION, PURPLE = (
@@ -66,6 +70,8 @@ PHASE_COLOURS = {
     "extension_init": ORANGE,
     "runtime_init": ORANGE,
     "function_init": ORANGE,
+    "vpc": "#5A3A00",                 # before 2019: an ENI per new environment (platform work, like the microVM)
+    "restore": YELLOW,                # SnapStart: the resume that replaces Init
     "invoke": GREEN,
     "frozen": SKY,
     "shutdown": PURPLE,
@@ -85,6 +91,8 @@ PHASE_NAMES = {
     "extension_init": "extension init",
     "runtime_init": "runtime init",
     "function_init": "function init",
+    "vpc": "ENI attach",
+    "restore": "SnapStart restore",
     "invoke": "invoke",
     "frozen": "frozen",
     "shutdown": "shutdown",
