@@ -29,6 +29,7 @@ from .control_plane.layers import Layers
 from .control_plane.policies import Policies
 from .control_plane.recursion import Recursion
 from .control_plane.tags import Tags
+from .control_plane.vpc import Hyperplane
 from .driver import VirtualDriver
 from .ecr import ImageRegistry
 from .engine.clock import VIRTUAL_EPOCH, Engine
@@ -43,6 +44,7 @@ from .observability.logs import LogStore
 from .observability.stats import Stats
 from .sandbox.runtimes import Runtimes
 from .sandbox import isolation as isolation_modes
+from .sandbox.snapstart import SnapStart
 from .streaming import Streaming
 from .url_frontend import UrlFrontend, lab_http
 
@@ -86,7 +88,8 @@ class Lab:
                  trace: str = "full", idle_timeout: float = 600, reuse: str = "most_recent",
                  account_concurrency: int = 1000, clock: str = "virtual", cost_model: CostModel | None = None,
                  wall_guard: float | None = 3.0, environment_lifetime: float | None = 4 * 3600,
-                 worker_lease: float | None = 14 * 3600, isolation: str = "inline") -> None:
+                 worker_lease: float | None = 14 * 3600, isolation: str = "inline",
+                 vpc_eni: str = "hyperplane") -> None:
         if clock not in ("virtual", "real"):
             raise ValueError(f"clock must be 'virtual' or 'real'; got {clock!r}")
         if isolation not in isolation_modes.MODES:
@@ -115,6 +118,8 @@ class Lab:
         self.control_plane = ControlPlane(self)
         self.layers = Layers(self)
         self.ecr = ImageRegistry(self)
+        self.vpc = Hyperplane(self, vpc_eni)      # "per-environment": the pre-2019 ENI per cold start
+        self.snapstart = SnapStart(self)
         self.concurrency = Concurrency(self)
         self.frontend = Frontend(self)
         self.fleet = WorkerManager(self, reuse=reuse, idle_timeout=idle_timeout,
@@ -183,6 +188,7 @@ class Lab:
     @on_driver
     def stats(self, function_name: str | None = None) -> dict:
         summary = self.counters.summary(function_name, self.provisioned.allocated_gb_seconds())
+        summary["cost_usd"] += self.snapstart.cost(function_name)
         summary["wasted_memory_gb_seconds"] = self.fleet.idle_gb_seconds(function_name)
         return summary
 
@@ -376,7 +382,8 @@ class Lab:
         self.fleet.retire_snapshot(snap)
 
     def on_version_published(self, snap) -> None:
-        pass
+        if snap.config["State"] == "Pending":       # a SnapStart version: Init once and take the snapshot
+            self.snapstart.publish(snap)
 
     def on_function_deleted(self, fn) -> None:
         self.concurrency.reserved_changed()

@@ -11,6 +11,7 @@ initialised, then ``READY``, or ``FAILED`` if Init fails. We simplify: allocatio
 """
 from __future__ import annotations
 
+from . import snapstart
 from .errors import aws_error
 
 __all__ = ["Concurrency", "MIN_UNRESERVED"]
@@ -116,6 +117,7 @@ class Concurrency:
             version = Qualifier
         else:
             raise cp.not_found(fn.name, Qualifier, op)
+        snapstart.check_provisioned(fn.versions.get(version), op)
         other = sum(c["RequestedProvisionedConcurrentExecutions"] for q, c in fn.provisioned_configs.items()
                     if q != Qualifier)
         if fn.reserved is not None and other + n > fn.reserved:

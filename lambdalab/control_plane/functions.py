@@ -9,23 +9,22 @@ and may send a weighted share of traffic to one more.
 Here a ``FunctionVersion`` object is one immutable snapshot of code + configuration. Updating ``$LATEST``
 installs a new snapshot, so execution environments, which are tied to the snapshot they were created for, never
 run mixed code: new invokes get new environments, as in AWS. We simplify timing: Pending lasts
-``PENDING_SECONDS`` of virtual time (longer with a VpcConfig, for the ENI), and an update ``UPDATE_SECONDS``.
-A VpcConfig whose subnet id contains ``full`` makes creation fail, so learners can see the Failed state.
+``PENDING_SECONDS`` of virtual time (longer while a VpcConfig's Hyperplane ENI or a container image is being
+prepared: see ``vpc`` and ``packages``), and an update ``UPDATE_SECONDS`` (or as long as a new ENI takes).
+SnapStart's rules and its Pending published versions are in ``snapstart``.
 """
 from __future__ import annotations
 
 import copy
-import hashlib
 
 from . import layers as layer_rules
-from . import packages
+from . import packages, snapstart, vpc
 from . import validation as v
 from .errors import aws_error
 from .pagination import paginate
 from .tags import check_tags
 
 PENDING_SECONDS = 1.0
-VPC_PENDING_SECONDS = 20.0
 UPDATE_SECONDS = 1.0
 
 
@@ -33,7 +32,7 @@ class FunctionVersion:
     """One snapshot of a function: configuration dict (boto3's FunctionConfiguration), code, and model knobs."""
 
     __slots__ = ("function", "version", "config", "files", "model", "key", "qualified_arn", "provisioned",
-                 "runtime", "handler")
+                 "runtime", "handler", "snapstart")
 
     def __init__(self, function: "Function", version: str, config: dict, files: dict, model: dict, key: int):
         self.function = function
@@ -44,6 +43,7 @@ class FunctionVersion:
         self.key = key              # identity of this snapshot (environments are pooled by it)
         self.qualified_arn = f"{function.arn}:{version}"
         self.provisioned = None     # ProvisionedConcurrency bookkeeping (set by the fleet)
+        self.snapstart = None       # a published version's SnapStart snapshot, once taken (sandbox.snapstart)
         # what runs the code: a .zip names its Runtime and Handler, a container image brings its runtime and
         # says what to call in its CMD (or ImageConfig.Command)
         for key in ("duration", "init_duration"):       # ll.CpuBound work takes its time at this MemorySize
@@ -163,7 +163,8 @@ class ControlPlane:
                         Timeout=3, MemorySize=128, Publish=False, Environment=None, EphemeralStorage=None,
                         PackageType="Zip", Architectures=None, VpcConfig=None, DeadLetterConfig=None,
                         TracingConfig=None, Tags=None, Layers=None, SnapStart=None, LoggingConfig=None,
-                        KMSKeyArn=None, ImageConfig=None, _model=None, **unsupported) -> dict:
+                        KMSKeyArn=None, ImageConfig=None, FileSystemConfigs=None, _model=None,
+                        **unsupported) -> dict:
         op = "CreateFunction"
         refuse_unsupported(unsupported, op)
         name = v.check_function_name(FunctionName, op)
@@ -181,9 +182,9 @@ class ControlPlane:
         if Architectures not in (None, ["x86_64"], ["arm64"]):
             raise aws_error("ValidationException", "Architectures must be ['x86_64'] or ['arm64'].", 400,
                             operation=op)
-        if VpcConfig and VpcConfig.get("SubnetIds") and not VpcConfig.get("SecurityGroupIds"):
-            raise aws_error("InvalidParameterValueException",
-                            "SecurityGroupIds are required when SubnetIds are specified.", 400, operation=op)
+        vpc_config = vpc.check(VpcConfig, op)
+        file_systems = v.check_file_systems(FileSystemConfigs, op)
+        snap_start = snapstart.check(SnapStart, package.runtime, storage, file_systems, op)
         check_tags(Tags or {}, op)
         if name in self.functions:
             raise aws_error("ResourceConflictException", f"Function already exist: {name}", 409, operation=op)
@@ -198,7 +199,7 @@ class ControlPlane:
             "StateReason": "The function is being created.", "StateReasonCode": "Creating",
             "Architectures": Architectures or ["x86_64"],
             "EphemeralStorage": {"Size": storage},
-            "SnapStart": {"ApplyOn": (SnapStart or {}).get("ApplyOn", "None"), "OptimizationStatus": "Off"},
+            "SnapStart": snap_start,
             "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{name}"},
             **package.config,
         }
@@ -206,37 +207,35 @@ class ControlPlane:
             config["Environment"] = {"Variables": variables}
         if DeadLetterConfig:
             config["DeadLetterConfig"] = dict(DeadLetterConfig)
-        if VpcConfig:
-            config["VpcConfig"] = {"SubnetIds": list(VpcConfig.get("SubnetIds", [])),
-                                   "SecurityGroupIds": list(VpcConfig.get("SecurityGroupIds", [])),
-                                   "VpcId": "vpc-" + hashlib.sha1(repr(VpcConfig).encode()).hexdigest()[:17]}
+        if vpc_config:
+            config["VpcConfig"] = vpc_config
+        if file_systems:
+            config["FileSystemConfigs"] = file_systems
         model = dict(_model or {}, **package.model)
         fn.latest = FunctionVersion(fn, "$LATEST", config, package.files, model, self._new_key())
         self.functions[name] = fn
-        delay = VPC_PENDING_SECONDS if VpcConfig and VpcConfig.get("SubnetIds") else PENDING_SECONDS
-        delay = max(delay, package.pending)
-        failed = any("full" in s for s in (VpcConfig or {}).get("SubnetIds", []))
-        self.lab.engine.schedule(delay, self._finish_create, fn, failed, package.failure, bool(Publish))
+        eni_wait, eni_failure = self.lab.vpc.prepare(config)
+        delay = max(PENDING_SECONDS, eni_wait, package.pending)
+        self.lab.engine.schedule(delay, self._finish_create, fn, package.failure or eni_failure, bool(Publish))
         fn.tags = dict(Tags or {})
         result = copy.deepcopy(config)
         if Publish:         # version 1 is published once the function is Active (the ARN stays unqualified)
             result["Version"] = str(fn.next_version)
         return result
 
-    def _finish_create(self, fn: Function, failed: bool, failure=None, publish: bool = False) -> None:
+    def _finish_create(self, fn: Function, failure, publish: bool = False) -> None:
+        """Pending is over: Active (then version 1 when ``publish``), or Failed with ``failure`` =
+        (StateReasonCode, StateReason)."""
         if self.functions.get(fn.name) is not fn:
             return
         cfg = fn.latest.config
         if failure is not None:
             cfg.update(State="Failed", StateReasonCode=failure[0], StateReason=failure[1])
-        elif failed:
-            cfg.update(State="Failed", StateReasonCode="SubnetOutOfIPAddresses",
-                       StateReason="Lambda was not able to create an ENI in the VPC of the Lambda function "
-                                   "because the subnet has no free IP addresses.")
         else:
             cfg.update(State="Active", StateReasonCode="Idle")
             cfg.pop("StateReason", None)
             cfg["LastUpdateStatus"] = "Successful"
+            self.lab.vpc.watch(fn)
             if publish:
                 self._publish(fn)
         self.lab.on_function_state(fn)
@@ -289,22 +288,29 @@ class ControlPlane:
                             "The operation cannot be performed at this time. An update is in progress for "
                             f"resource: {fn.arn}", 409, operation=op)
 
-    def _install(self, fn: Function, config: dict, files: dict, model: dict, publish: bool = False) -> dict:
-        """Make a new $LATEST snapshot with LastUpdateStatus InProgress; Successful a moment later (and then
-        published as the next version when ``publish``: the answer already names that version)."""
+    def _install(self, fn: Function, config: dict, files: dict, model: dict, publish: bool = False,
+                 wait: float = 0.0, failure=None) -> dict:
+        """Make a new $LATEST snapshot with LastUpdateStatus InProgress; Successful a moment later (``wait``
+        seconds when a new ENI or image is being prepared; then published as the next version when ``publish``:
+        the answer already names that version), or Failed with ``failure`` (code, reason)."""
         config.update(LastModified=self._timestamp(), RevisionId=self.revision(), LastUpdateStatus="InProgress",
                       LastUpdateStatusReason="The function is being created.",
                       LastUpdateStatusReasonCode="Creating")
         new = FunctionVersion(fn, "$LATEST", config, files, model, self._new_key())
         fn.updating = new
-        self.lab.engine.schedule(UPDATE_SECONDS, self._finish_update, fn, new, publish)
+        self.lab.engine.schedule(max(UPDATE_SECONDS, wait), self._finish_update, fn, new, publish, failure)
         result = copy.deepcopy(config)
         if publish:
             result.update(Version=str(fn.next_version), FunctionArn=f"{fn.arn}:{fn.next_version}")
         return result
 
-    def _finish_update(self, fn: Function, new: FunctionVersion, publish: bool = False) -> None:
+    def _finish_update(self, fn: Function, new: FunctionVersion, publish: bool = False, failure=None) -> None:
         if self.functions.get(fn.name) is not fn:
+            return
+        if failure is not None:             # the previous configuration stays, marked with the failure
+            fn.updating = None
+            fn.latest.config.update(LastUpdateStatus="Failed", LastUpdateStatusReasonCode=failure[0],
+                                    LastUpdateStatusReason=failure[1])
             return
         old, fn.latest, fn.updating = fn.latest, new, None
         for key in ("LastUpdateStatusReason", "LastUpdateStatusReasonCode"):
@@ -325,14 +331,14 @@ class ControlPlane:
         config.update(package.config)
         model = dict(fn.latest.model, **package.model)
         model.update(_model or {})
-        return self._install(fn, config, package.files, model, bool(Publish))
+        return self._install(fn, config, package.files, model, bool(Publish), package.pending, package.failure)
 
     def update_function_configuration(self, *, FunctionName, _model=None, **params) -> dict:
         op = "UpdateFunctionConfiguration"
         fn = self.get(FunctionName, op)
         allowed = {"Role", "Handler", "Description", "Timeout", "MemorySize", "Environment", "Runtime",
                    "EphemeralStorage", "DeadLetterConfig", "TracingConfig", "VpcConfig", "Layers", "SnapStart",
-                   "LoggingConfig", "KMSKeyArn"}
+                   "LoggingConfig", "KMSKeyArn", "FileSystemConfigs"}
         refuse_unsupported(set(params) - allowed, op)
         if "Timeout" in params:
             v.check_range(params["Timeout"], "timeout", 1, 900, op)
@@ -355,6 +361,13 @@ class ControlPlane:
         if "Layers" in params:
             layers = self.lab.layers.resolve(params["Layers"], op)
             layer_rules.check_total_size(packages.code_size(fn.latest.files), layers, op)
+        old = fn.latest.config
+        vpc_config = vpc.check(params["VpcConfig"], op) if "VpcConfig" in params else old.get("VpcConfig")
+        file_systems = v.check_file_systems(params.get("FileSystemConfigs", old.get("FileSystemConfigs")), op)
+        snap_start = snapstart.check(params.get("SnapStart", old["SnapStart"]),
+                                     params.get("Runtime", fn.latest.runtime),
+                                     params.get("EphemeralStorage", old["EphemeralStorage"]).get("Size", 512),
+                                     file_systems, op)
         self._updating(fn, op)
         config = copy.deepcopy(fn.latest.config)
         for key in ("Role", "Handler", "Description", "Timeout", "MemorySize", "Runtime", "EphemeralStorage",
@@ -371,13 +384,17 @@ class ControlPlane:
                 config["DeadLetterConfig"] = dict(params["DeadLetterConfig"])
             else:
                 config.pop("DeadLetterConfig", None)
-        if layers:
-            config["Layers"] = layer_rules.configuration(layers)
-        else:
-            config.pop("Layers", None)
+        for key, value in (("Layers", layer_rules.configuration(layers)), ("VpcConfig", vpc_config),
+                           ("FileSystemConfigs", file_systems)):
+            if value:
+                config[key] = value
+            else:
+                config.pop(key, None)
+        config["SnapStart"] = snap_start
         model = dict(fn.latest.model, layers=layers)
         model.update(_model or {})
-        return self._install(fn, config, dict(fn.latest.files), model)
+        eni_wait, eni_failure = self.lab.vpc.prepare(config)
+        return self._install(fn, config, dict(fn.latest.files), model, wait=eni_wait, failure=eni_failure)
 
     def delete_function(self, *, FunctionName, Qualifier=None) -> dict:
         op = "DeleteFunction"
@@ -430,6 +447,7 @@ class ControlPlane:
         config.update(Version=version, FunctionArn=f"{fn.arn}:{version}", RevisionId=self.revision())
         if description is not None:
             config["Description"] = description
+        snapstart.pending_on_publish(config)
         snap = FunctionVersion(fn, version, config, latest.files, dict(latest.model), self._new_key())
         fn.versions[version] = snap
         fn.published = (latest.key, version)

@@ -40,6 +40,11 @@ class Package:
         self.pending = pending            # extra seconds in Pending / InProgress (image optimization)
         self.failure = failure            # (StateReasonCode, StateReason) when the function ends up Failed
 
+    @property
+    def runtime(self) -> str:
+        """The runtime that will run the code: Runtime for a .zip, the base image's for an image."""
+        return self.config.get("Runtime") or self.model["image"].runtime
+
 
 def for_create(lab, op: str, *, PackageType, Code, Runtime, Handler, Layers, ImageConfig) -> Package:
     if PackageType == "Image":

@@ -133,6 +133,20 @@ def check_environment(environment, operation: str) -> dict:
     return dict(variables)
 
 
+def check_file_systems(configs, operation: str) -> list | None:
+    """FileSystemConfigs: at most one EFS access point, mounted under /mnt/ (stored; lambdalab mounts nothing)."""
+    if not configs:
+        return None
+    ok = isinstance(configs, list) and len(configs) == 1 and isinstance(configs[0], dict) and \
+        re.fullmatch(r"arn:aws[a-zA-Z-]*:elasticfilesystem:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1}:\d{12}:"
+                     r"access-point/fsap-[a-f0-9]{17}", str(configs[0].get("Arn", ""))) and \
+        re.fullmatch(r"/mnt/[a-zA-Z0-9-_.]+", str(configs[0].get("LocalMountPath", "")))
+    if not ok:
+        raise _constraint(configs, "fileSystemConfigs", "Member must satisfy constraint: [one EFS access point ARN "
+                          "and a LocalMountPath matching /mnt/[a-zA-Z0-9-_.]+]", operation)
+    return [{"Arn": configs[0]["Arn"], "LocalMountPath": configs[0]["LocalMountPath"]}]
+
+
 def check_upload(zip_bytes, operation: str) -> None:
     """A .zip given inline (``ZipFile``): bytes, and within the request-size limit behind "50 MB zipped"."""
     if not isinstance(zip_bytes, (bytes, bytearray)):

@@ -42,6 +42,7 @@ import types
 
 from . import confine, vtime
 from .layer_extraction import opt_module_path, opt_real_path, read_opt_source
+from .snapshot_restore import snapshot_restore_module
 
 __all__ = ["CodeLoader", "RuntimeDeath", "TASK_ROOT", "MAX_RECURSION"]
 
@@ -147,9 +148,11 @@ class CodeLoader:
         self.watched: list = []                 # ... and what of them ProcessState compares around each run
         self.pid = os.getpid()
         self.time = vtime.VirtualTimeModule()
-        self.random, self.uuid = self._seeded(env.seed)
+        self.random, self.uuid = self._seeded(env.seed, env.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", ""))
         self.os = self._os(env.inline)
-        self.standins = {"time": self.time, "random": self.random, "uuid": self.uuid, "os": self.os}
+        self.snapshot_hooks, restore_hooks = snapshot_restore_module()        # SnapStart runtime hooks
+        self.standins = {"time": self.time, "random": self.random, "uuid": self.uuid, "os": self.os,
+                         "snapshot_restore_py": restore_hooks}
         self.builtins = self._builtins()
         # a runtime's own builtins and signal table (virtual timers) in both modes; sys only inside the kernel
         self.signal = SignalStandin(self)
@@ -260,7 +263,7 @@ class CodeLoader:
         return proxy
 
     @staticmethod
-    def _seeded(seed: str) -> tuple[types.ModuleType, types.ModuleType]:
+    def _seeded(seed: str, own: str) -> tuple[types.ModuleType, types.ModuleType]:
         """``random`` and ``uuid.uuid4`` seeded from the lab's seed, the environment and this runtime start.
 
         AWS seeds nothing for you; we do, so that a lab whose handler draws random numbers still gives the same
@@ -272,6 +275,11 @@ class CodeLoader:
             if not name.startswith("_") and callable(getattr(rng, name)):
                 setattr(seeded, name, getattr(rng, name))
         seeded.Random, seeded.SystemRandom = random.Random, random.SystemRandom
+        # random.seed() with no argument takes "fresh entropy": deterministic, but this environment's own (``own``:
+        # its log stream), so reseeding after a SnapStart restore gives each environment its own stream
+        reseeds = iter(range(1, 1 << 62))
+        seeded.seed = lambda a=None, version=2: rng.seed(f"{seed}-{own}-reseed-{next(reseeds)}" if a is None else a,
+                                                        version)
         import uuid as real_uuid
         seeded_uuid = _standin("uuid", real_uuid)
         seeded_uuid.uuid4 = lambda: real_uuid.UUID(int=rng.getrandbits(128), version=4)

@@ -86,17 +86,24 @@ class ColdStart:
 
 
 def phases_for(env) -> list:
-    """The phases of this environment's cold start, in order."""
-    model = env.snapshot.model
+    """The phases of this environment's cold start, in order (issue 17's reducers are the optional ones)."""
+    from . import cold_start_reducers as reducers
+    snap = env.snapshot
+    model = snap.model
+    eni = [reducers.attach_eni] if reducers.attaches_eni(env) else []
+    if snap.snapstart is not None and env.init_type == "on-demand" and not env.runtime_is_external:
+        return [*eni, microvm, reducers.restore]            # SnapStart: resume the snapshot instead of Init
     if model.get("init_duration") is not None:
-        return [modelled_init]
-    if model.get("image") is not None:
-        from .image_loading import fetch_image
-        return [microvm, fetch_image, extension_init, runtime_init, function_init]
-    if model.get("layers"):
-        from .layer_extraction import extract_layers
-        return [microvm, code, extract_layers, extension_init, runtime_init, function_init]
-    return [microvm, code, extension_init, runtime_init, function_init]
+        phases = [modelled_init]
+    elif model.get("image") is not None:
+        phases = [*eni, microvm, reducers.fetch_image, extension_init, runtime_init, function_init]
+    elif model.get("layers"):
+        phases = [*eni, microvm, code, reducers.extract_layers, extension_init, runtime_init, function_init]
+    else:
+        phases = [*eni, microvm, code, extension_init, runtime_init, function_init]
+    if env.init_type == "snap-start":                       # PublishVersion: Init, hooks, then the snapshot
+        phases[-1] = reducers.take_snapshot(phases[-1])
+    return phases
 
 
 def microvm(chain: ColdStart) -> float:

@@ -262,6 +262,7 @@ class PythonRuntime:
         self.env = environment
         self.handler = None
         self.loader: CodeLoader | None = None
+        self.seed: str | None = None      # the seed of its code's random streams (see _view)
         self.init_error: bytes | None = None
         self.init_error_type: str | None = None
         self.process = confine.ProcessState()   # what its code changed process-wide (kept between its runs)
@@ -288,8 +289,12 @@ class PythonRuntime:
         env = self.env
         env.runtime_starts = getattr(env, "runtime_starts", 0) + 1
         storage = env.snapshot.config.get("EphemeralStorage", {}).get("Size", 512)
+        # a SnapStart restore continues the snapshot's random stream (the same in every restored environment)
+        seed, env.restore_seed = getattr(env, "restore_seed", None) or \
+            f"{env.lab.seed}-{env.id}-{env.runtime_starts}", None
+        self.seed = seed                  # (a SnapStart snapshot keeps it)
         return _View(env.environ, env.tmp_dir, storage * 1024 * 1024, getattr(env, "opt_path", None), env.snapshot,
-                     f"{env.lab.seed}-{env.id}-{env.runtime_starts}", self.inline)
+                     seed, self.inline)
 
     def _run(self, budget: vtime.Budget, request_id: str, work):
         """Run learner code under every guard; returns (status, value, lines). ``value``: ok -> what ``work``
@@ -363,6 +368,18 @@ class PythonRuntime:
         lines.append((budget.now, f"lambdalab: the code left {len(started)} thread(s) running ({names}); inside "
                                   "the kernel they run on until this environment shuts down (with "
                                   "isolation=\"process\" they are frozen with it, as in AWS)"))
+
+    def run_hooks(self, kind: str, budget: vtime.Budget) -> Outcome:
+        """Run the SnapStart hooks (``"before"`` snapshot / ``"after"`` restore) the code registered through
+        ``snapshot_restore_py``, as learner code (see ``sandbox.snapstart``)."""
+        hooks = list(self.loader.snapshot_hooks[kind]) if self.loader is not None else []
+        status, value, lines = self._run(budget, "", lambda: [fn(*args, **kw) for fn, args, kw in hooks])
+        if status == "error":
+            lines.append((budget.now, value.log_line()))
+            return Outcome("error", budget.elapsed, value.body(""), value.error_type, lines)
+        if status == "exit":
+            return _exit_outcome(value, "", budget, lines)
+        return Outcome(status, budget.elapsed, lines=lines)
 
     def init(self, budget: vtime.Budget) -> Outcome:
         """Function init: import the handler module (module-level code runs, its sleeps take virtual time)."""
