@@ -19,6 +19,7 @@ from .control_plane import errors
 from .control_plane.concurrency import MIN_UNRESERVED
 from .control_plane.errors import aws_error, error_code, error_message, error_status
 from .control_plane.recursion import MAX_CHAIN
+from .control_plane.states import refuse_invoke
 from .invocation import Invocation
 
 __all__ = ["Frontend", "StreamingBody", "SYNC_PAYLOAD_LIMIT", "ASYNC_PAYLOAD_LIMIT"]
@@ -133,8 +134,7 @@ class Frontend:
                 itype = inv.invocation_type
             state = snap.config.get("State", "Active")
             if state != "Active":
-                raise aws_error("ResourceConflictException", "The operation cannot be performed at this time. "
-                                f"The function is currently in the following state: {state}", 409)
+                raise refuse_invoke(self.lab, fn, snap, state)
             if trace_header is not None:      # a request made by (or caused by) another invocation's code
                 rounds = self._chain(inv, fn, trace_header)
         except errors.ClientError as error:      # (botocore's, looked up only when something was raised)

@@ -74,6 +74,10 @@ ACTIONS: dict[str, dict[str, str]] = {
         "create": "a new execution environment exists (state Init)",
         "fetch_code": "the function code is fetched through the cache tiers",
         "fetch_image": "a container image is read lazily, 512 KiB chunk by chunk, through the cache tiers",
+        "extract_layers": "the function's layers are fetched and unpacked under /opt, in order",
+        "attach_eni": "before 2019: the new environment creates and attaches its own VPC network interface",
+        "restore": "SnapStart: the environment resumes from the version's snapshot instead of running Init",
+        "snapshot": "SnapStart: the snapshot of an initialised environment is taken at PublishVersion",
         "init_start": "the Init phase begins (INIT_START)",
         "init_done": "the Init phase finished",
         "init_failed": "the Init phase failed (error or timeout)",
@@ -105,6 +109,7 @@ ACTIONS: dict[str, dict[str, str]] = {
     },
     "function": {
         "init": "module-level code runs",
+        "hooks": "SnapStart runtime hooks run (before_snapshot)",
         "run": "the handler runs",
         "error": "the handler (or init code) raised",
         "call": "handler code calls an AWS service (ll.client / the SDK), carrying its trace header",
@@ -121,7 +126,6 @@ ACTIONS: dict[str, dict[str, str]] = {
         "delete_object": "an object is deleted from a bucket",
         "notify": "S3 sends an event notification (a function: asynchronous invoke; or a queue or topic)",
         "undeliverable": "a notification cannot be delivered (the target is gone or not allowed): recorded",
-        "serve": "S3 serves image chunks both code caches missed (and both keep a copy)",
     },
     "sns": {
         "publish": "a message is published to a topic",
@@ -130,6 +134,9 @@ ACTIONS: dict[str, dict[str, str]] = {
     },
     "az_cache": {
         "serve": "the AZ-level cache serves chunks the worker did not hold (and the worker keeps a copy)",
+    },
+    "code_store": {
+        "serve": "S3, Lambda's code store, serves what both caches missed (and both keep a copy)",
     },
     "destination": {
         "deliver": "a record is delivered to a destination or dead-letter queue",
@@ -143,7 +150,8 @@ COMPONENTS = (
     "client", "frontend", "async_queue", "poller", "event_source_mapping", "worker_manager", "placement",
     "worker", "environment", "runtime_api", "runtime", "extension", "function", "destination",
 )
-PHASES = ("microvm", "code", "extension_init", "runtime_init", "function_init", "invoke", "shutdown")
+PHASES = ("vpc", "microvm", "code", "extension_init", "runtime_init", "function_init", "restore", "invoke",
+          "shutdown")
 ENV_STATES = ("init", "invoking", "frozen", "shutdown", "gone")
 
 __all__ = ["ACTIONS", "COMPONENTS", "PHASES", "ENV_STATES"]

@@ -209,8 +209,9 @@ def init_finished(env, outcome, seconds: float) -> None:
     env.init_duration = seconds
     if outcome.status == "ok":
         env.companions.init_done("success", None, seconds)
-        env.emit("environment", "init_done", "Init phase done in {}: Init Duration {:.2f} ms", env.id, seconds * 1000,
-                 duration=seconds)
+        part = "Restore" if env.restore else "Init"       # a SnapStart restore ends where Init would
+        env.emit("environment", "init_done", "{} done in {}: {} Duration {:.2f} ms",
+                 "Restore" if env.restore else "Init phase", env.id, part, seconds * 1000, duration=seconds)
         if not env.runtime_is_external:
             env.api.next()           # the runtime asks for its first invocation: Init is over
         return
@@ -230,6 +231,9 @@ def init_finished(env, outcome, seconds: float) -> None:
     env.runtime.reset()
     env.api.reset()
     env.companions.need_init = bool(env.extensions)   # the retry is a whole Init, extensions included
+    if env.init_type == "snap-start":           # PublishVersion of a SnapStart version: no snapshot
+        env.lab.snapstart.failed(env, error_type)
+        return
     if env.init_type != "on-demand" and env.pending is None:
         env.lab.fleet.provisioned_init_failed(env)
         return

@@ -91,6 +91,8 @@ class ExecutionEnvironment:
         self.runtime_is_external = getattr(self.runtime, "external", False)
         self._freezes = getattr(self.runtime, "freezes", False)
         self.opt_path = None                      # /opt: the function's layers, unpacked (see layer_extraction)
+        self.restore = None                       # SnapStart: (Restore Duration, Billed Restore Duration) seconds
+        self.restore_seed = None                  # ... and the snapshot's random stream, for the runtime
         self.environ = self._environment_variables()
         synthetic = snapshot.model.get("synthetic", False)
         self.api = RuntimeAPI(self.runtime_ready, self._on_response, self._on_error, self._on_init_error,
@@ -144,7 +146,7 @@ class ExecutionEnvironment:
             "AWS_LAMBDA_FUNCTION_NAME": name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(cfg["MemorySize"]),
             "AWS_LAMBDA_FUNCTION_VERSION": self.snapshot.version,
-            "AWS_LAMBDA_INITIALIZATION_TYPE": self.init_type,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start" if self.snapshot.snapstart else self.init_type,
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
             "AWS_LAMBDA_RUNTIME_API": getattr(self.runtime, "address", DEFAULT_ADDRESS),
@@ -204,6 +206,9 @@ class ExecutionEnvironment:
             return
         self.companions.close_registration()      # the runtime's first /next closes registration
         invocation, self.pending = self.pending, None
+        if self.init_type == "snap-start":        # Init at PublishVersion is done: snapshot it (sandbox.snapstart)
+            self.lab.snapstart.taken(self)
+            return
         if invocation is None:
             self.transition("Idle")
             self.emit("environment", "freeze", "{} is initialised and frozen, ready for invokes", self.id,
@@ -351,9 +356,9 @@ class ExecutionEnvironment:
         cold = False
         if not self.init_reported:
             cold = self.init_type == "on-demand"                          # REPORT shows (and bills) Init
-            if cold:
+            if cold:                      # Init is billed; after a SnapStart restore, its billed part
                 inv.init_duration = self.init_duration
-                billed += ceil(self.init_duration * 1000 - 1e-9)
+                billed += ceil((self.restore[1] if self.restore else self.init_duration) * 1000 - 1e-9)
         if self.invocations == 1:         # the first request of an on-demand environment started cold
             inv.cold = self.init_type == "on-demand" and not self.prewarmed
         inv.billed_ms = billed

@@ -15,6 +15,7 @@ runtime makes the same calls over HTTP itself (``lambdalab.realtime``).
 from __future__ import annotations
 
 import json
+from math import ceil
 
 from . import vtime
 from .companions import TELEMETRY_STATUS, ms
@@ -169,7 +170,10 @@ def report_lines(env, inv, cold: bool) -> None:
     memory = env.lab.cost.memory_base_mb + snap.config["CodeSize"] // (1024 * 1024)
     line = (f"REPORT RequestId: {inv.request_id}\tDuration: {ms(inv.duration)}\tBilled Duration: "
             f"{inv.billed_ms} ms\tMemory Size: {snap.memory} MB\tMax Memory Used: {min(memory, snap.memory)} MB")
-    if cold:
+    if cold and env.restore:
+        line += f"\tRestore Duration: {ms(env.restore[0])}\tBilled Restore Duration: " \
+                f"{ceil(env.restore[1] * 1000 - 1e-9)} ms"
+    elif cold:
         line += f"\tInit Duration: {ms(env.init_duration)}"
     if inv.status in ("error", "timeout", "exit"):
         line += f"\tStatus: {'timeout' if inv.status == 'timeout' else 'error'}"

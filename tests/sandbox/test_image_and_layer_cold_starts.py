@@ -34,8 +34,9 @@ def test_first_cold_start_reads_the_base_from_the_az_cache_and_its_own_layer_fro
     assert step.detail["duration"] == pytest.approx(seconds)
     assert step.detail["phase"] == "code"
     # one Step per tier that served chunks, each naming the hop it takes
-    tiers = [s for s in lab.trace if s.component in ("worker", "az_cache", "s3") and s.action in ("cache", "serve")]
-    assert [(s.component, s.detail["target"]) for s in tiers] == [("az_cache", "worker"), ("s3", "az_cache")]
+    tiers = [s for s in lab.trace if s.component in ("worker", "az_cache", "code_store") and
+             s.action in ("cache", "serve")]
+    assert [(s.component, s.detail["target"]) for s in tiers] == [("az_cache", "worker"), ("code_store", "az_cache")]
     for s in lab.trace:
         assert s.action in ACTIONS[s.component]
 
