@@ -82,7 +82,8 @@ print(table(rows))
         md("""
 ## 2. Bigger packages and layers
 
-Lambda downloads a .zip package (through the same caches) and unpacks it, and unpacks each **layer** under
+Lambda downloads a .zip package (through the same caches) and unpacks it, and unpacks each
+[layer](GLOSSARY.md#layer) under
 `/opt` in order. So what you ship counts: below the function carries 30 MB of its own data and two 30 MB
 layers (incompressible, as model weights or native libraries are). The layers' Python files are importable
 from `/opt/python`, and handler code can read `/opt/...` like any file.
@@ -104,9 +105,9 @@ by really unpacking them, and to 5 layers.
 
 ## 3. Container images: lazy, chunked, shared
 
-An image can be up to 10 GB. Lambda does not download it at a cold start: it cuts the image into 512 KiB
+A [container image](GLOSSARY.md#container-image) can be up to 10 GB. Lambda does not download it at a cold start: it cuts the image into 512 KiB
 chunks, named by their content, and the microVM fetches only the chunks it reads (about 6.5% at startup),
-from the **worker's cache**, else the **AZ cache**, else **S3**. Two images on the same AWS base share the
+from the **worker's cache**, else the [AZ cache](GLOSSARY.md#az-cache), else **S3**. Two images on the same AWS base share the
 base's chunks. `lab.push_image` stands in for pushing to ECR.
 """),
         code("""
@@ -133,7 +134,7 @@ base_tier = {answer}   # "worker cache", "AZ cache" or "S3"
         md("""
 ## 4. SnapStart: Init once, restore many times
 
-With `SnapStart={"ApplyOn": "PublishedVersions"}`, **publishing a version** runs Init once, then Lambda takes
+With [SnapStart](GLOSSARY.md#snapstart) (`SnapStart={"ApplyOn": "PublishedVersions"}`), **publishing a version** runs Init once, then Lambda takes
 a Firecracker snapshot of the initialised microVM. The version stays `Pending` until the snapshot exists.
 Cold starts of that version *restore* the snapshot instead of running Init. (`$LATEST` never uses SnapStart.)
 """),
@@ -159,7 +160,7 @@ or more than 512 MB of `/tmp`; Python and .NET pay for caching the snapshot and 
 ## 5. VPC networking, then and now; provisioned concurrency
 
 Before 2019 every new environment of a VPC function created and attached its own network interface, about
-10 s per cold start. Since then Lambda creates shared **Hyperplane ENIs** when the function is created (it stays
+10 s per cold start. Since then Lambda creates shared [Hyperplane ENIs](GLOSSARY.md#hyperplane-eni) when the function is created (it stays
 `Pending` meanwhile) and cold starts pay nothing for the VPC. `Lab(vpc_eni="per-environment")` brings the old
 model back. Provisioned concurrency, for comparison, initialises environments before any request arrives.
 """),
@@ -194,35 +195,38 @@ snapstart_saving_ms = {answer}   # a number of milliseconds
         md("""
 *(The zip function's stats include one warm start on the provisioned environment: `cold_start_p50` looks at
 cold starts only.)*
-
+"""),
+        md("""
 ## 6. Memory is CPU: latency and cost
 
-Lambda gives CPU in proportion to memory: one vCPU at 1,769 MB, at most 6. `ll.CpuBound(seconds, threads)`
-models work that takes `seconds` on one vCPU. Move the sliders: **memory** changes how fast the handler's
-0.4 s of CPU work runs and the price of each millisecond; **package size** changes the code fetch at a cold
-start. Each move reruns 200 seeded requests.
+Lambda gives CPU in proportion to [memory](GLOSSARY.md#memory-size): one vCPU at 1,769 MB, at most 6.
+`ll.CpuBound(seconds, threads)` models work that takes `seconds` on one vCPU. Move the sliders: **memory**
+changes how fast the handler's 0.1 s of CPU work runs and the price of each millisecond; **package MB** changes
+the code fetch of each cold start. Each move reruns 200 seeded requests.
 """),
         code("""
-import ipywidgets as widgets
-
 HANDLER = "import lambdalab as ll\\n\\ndef handler(event, context):\\n    ll.sleep(0.05)   # waiting on a database\\n"
 
 
-def run(memory_mb=512, package_mb=5):
+def memory_and_package(fig, memory, package_mb):
     trial = ll.Lab(seed=8, trace="summary")
     code = make_zip({"lambda_function.py": HANDLER, "deps.bin": random.Random(1).randbytes(package_mb * 1_000_000)})
-    trial.create_function("api", Handler="lambda_function.handler", Code={"ZipFile": code}, memory=memory_mb,
-                          timeout=30, duration=ll.CpuBound(0.4))
+    trial.create_function("api", Handler="lambda_function.handler", Code={"ZipFile": code}, memory=memory,
+                          timeout=30, duration=ll.CpuBound(0.1))
     trial.poisson("api", 5.0, count=200)
     trial.run()
     s = trial.stats("api")
-    print(f"cold start p50   {s['cold_start_p50'] * 1000:8,.0f} ms   ({s['cold_starts']} cold starts)")
-    print(f"duration p50     {s['duration_p50'] * 1000:8,.0f} ms")
-    print(f"cost / 1M calls  ${s['cost_usd'] / s['invocations'] * 1e6:8,.2f}")
+    ax = fig.add_subplot()
+    ax.barh(["handler (p50)", "cold start (p50)"], [s["duration_p50"] * 1000, s["cold_start_p50"] * 1000],
+            color=["#009E73", "#B87800"])
+    ax.set_xlim(0, 2000)
+    ax.set_xlabel("milliseconds")
+    return (f"{s['cold_starts']} cold starts; ${s['cost_usd'] / s['invocations'] * 1e6:,.2f} per million "
+            "invocations")
 
 
-widgets.interactive(run, memory_mb=widgets.IntSlider(512, 128, 3008, 64, description="memory MB"),
-                    package_mb=widgets.IntSlider(5, 1, 45, 1, description="package MB"))
+ll.widgets.Explorer(memory_and_package, title="Memory and package size",
+                    memory=(128, 3008, 64, 512), package_mb=(1, 45, 1, 5))
 """),
         md("""
 `ll.power_tune` does what the open-source *AWS Lambda Power Tuning* tool does: for each memory size it
@@ -230,7 +234,7 @@ publishes a version, invokes it, drops the fastest and slowest 20% (the cold sta
 """),
         code("""
 tuning = ll.Lab(seed=8, trace="summary")
-tuning.create_function("api", HANDLER, timeout=30, duration=ll.CpuBound(0.4))
+tuning.create_function("api", HANDLER, timeout=30, duration=ll.CpuBound(0.1))
 result = ll.power_tune(tuning, "api", memory_sizes=(128, 256, 512, 1024, 1769, 3008), invocations=10)
 memory = [r["memory"] for r in result["rows"]]
 fig, left = plt.subplots(figsize=(8, 3))
