@@ -41,9 +41,10 @@ import shutil
 import signal
 import stat
 import sys
-import tempfile
 
 import anyio
+
+from ..sandbox import scratch
 
 __all__ = ["ProcessRuntime", "is_process_runtime", "stop_process"]
 
@@ -104,7 +105,7 @@ class ProcessRuntime:
 
     # --- files and command ----------------------------------------------------------------------------------
     def _extract(self) -> str:
-        root = tempfile.mkdtemp(prefix=f"lambdalab-task-{self.env.id}-")
+        root = scratch.make_directory(self.lab, f"task-{self.env.id}-")
         for path, data in self.env.snapshot.files.items():
             target = os.path.join(root, path)
             if not os.path.abspath(target).startswith(root + os.sep):

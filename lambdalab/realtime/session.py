@@ -14,10 +14,10 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import tempfile
 
 import anyio
 
+from ..sandbox import scratch
 from .driver import DEFAULT_WAIT, RealTimeDriver
 from .processes import ProcessRuntime, is_process_runtime, stop_process
 from .runtime_server import RuntimeServer
@@ -53,7 +53,7 @@ class RealTimeSession:
     def shim_dir(self) -> str:
         """A directory with a stand-in ``lambdalab`` package for runtime processes (made once per session)."""
         if self._shim is None:
-            self._shim = tempfile.mkdtemp(prefix="lambdalab-shim-")
+            self._shim = scratch.make_directory(self.lab, "shim-")
             os.makedirs(os.path.join(self._shim, "lambdalab"))
             with open(os.path.join(self._shim, "lambdalab", "__init__.py"), "w") as fh:
                 fh.write('"""Inside a runtime process time is real: ll.sleep is time.sleep; ll.client is boto3\'s\n'

@@ -29,7 +29,7 @@ def lab():
         "ric-initerr": (PY_INITERR, {"process": True}, {}),
         "ric-sleep": (PY_SLEEP, {"process": True}, {"Timeout": 1}),
         "ric-crash": (PY_CRASH, {"process": True}, {}),
-        "ric-big": ("def handler(event, context):\n    return 'x' * 6_400_000\n", {"process": True}, {}),
+        "ric-big": ("def handler(event, context):\n    return 'x' * 20_000_000\n", {"process": True}, {}),
         "ric-llsleep": ("import lambdalab as ll\ndef handler(event, context):\n    ll.sleep(0.2)\n    return 'slept'\n",
                         {"process": True}, {}),
     }
