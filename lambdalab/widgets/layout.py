@@ -40,8 +40,8 @@ _BOXES = {
     "sns": (0.95, 7.55, 1.5, 0.95),
     "s3": (0.95, 1.6, 1.5, 0.95),
     # where code and image chunks come from when the worker's own cache misses (cold starts)
-    "az_cache": (9.72, 7.55, 1.1, 0.9),
-    "code_store": (11.0, 7.55, 0.85, 0.9),
+    "az_cache": (9.8, 7.55, 1.05, 0.9),
+    "code_store": (10.98, 7.55, 1.15, 0.9),
 }
 
 # hops drawn as lines; a hop between two components is highlighted on the line that joins them
