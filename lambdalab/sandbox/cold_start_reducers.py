@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 from ..control_plane.vpc import pairs
-from .companions import ms
 from .image_loading import fetch_image
 from .layer_extraction import extract_layers
 from .snapstart import restore, take_snapshot
@@ -25,6 +24,6 @@ def attach_eni(chain) -> float:
     env = chain.env
     seconds = env.lab.cost.vpc_eni_attach
     subnet = env.snapshot.config["VpcConfig"]["SubnetIds"][0]
-    env.emit("environment", "attach_eni", f"Create and attach an ENI in {subnet} for {env.id} (the pre-2019 VPC "
-             f"model: one per environment): {ms(seconds)}", phase="vpc", duration=seconds, subnet=subnet)
+    env.emit("environment", "attach_eni", "Create and attach an ENI in {} for {} (the pre-2019 VPC model: one per "
+             "environment): {:.2f} ms", subnet, env.id, seconds * 1000, phase="vpc", duration=seconds, subnet=subnet)
     return seconds

@@ -85,8 +85,8 @@ class SnapStart:
         self.snapshots.append(record)
         snap.config.update(State="Active", StateReasonCode="Idle")
         snap.config.pop("StateReason", None)
-        env.emit("environment", "snapshot", f"Snapshot of {snap.name}:{snap.version} taken from {env.id} "
-                 f"(memory and disk, encrypted and cached); the version is Active")
+        env.emit("environment", "snapshot", "Snapshot of {}:{} taken from {} (memory and disk, encrypted and "
+                 "cached); the version is Active", snap.name, snap.version, env.id)
         env.shutdown("spindown")
         inactivity.watch(lab, snap.name, lab.now, lambda: snap.snapstart is record and self._live(snap),
                          lambda: self._remove(record))
@@ -152,8 +152,8 @@ def take_snapshot(init_phase):
         budget = vtime.Budget(lab.now + seconds, max(0.0, chain.left - seconds), lab.epoch)
         ran = hooks("before", budget)
         env.output(ran.lines)
-        env.emit("function", "hooks", f"before_snapshot hooks run: {ms(ran.elapsed)}", phase="function_init",
-                 duration=ran.elapsed, hook="before_snapshot", status=ran.status)
+        env.emit("function", "hooks", "before_snapshot hooks run: {:.2f} ms", ran.elapsed * 1000,
+                 phase="function_init", duration=ran.elapsed, hook="before_snapshot", status=ran.status)
         if ran.status != "ok":
             outcome = ran
         return chain.end(outcome, seconds + ran.elapsed)
@@ -187,8 +187,8 @@ def restore(chain) -> float:
         status = "\tStatus: timeout" if outcome.status == "timeout" else \
             f"\tStatus: error\tError Type: {outcome.error_type or 'Runtime.ExitError'}"
     env.log(f"RESTORE_REPORT Restore Duration: {ms(total)}{status}", lab.now + total)
-    env.emit("environment", "restore", f"Resume {env.id} from the snapshot of {snap.name}:{snap.version} "
-             f"(taken at t={record.taken_at:.3f} s): {ms(resume)} to restore memory and disk, {ms(attach)} for the "
-             f"runtime, {ms(ran.elapsed)} of after_restore hooks", phase="restore", duration=total,
-             resume=resume, runtime=attach, hooks=ran.elapsed, status=outcome.status)
+    env.emit("environment", "restore", "Resume {} from the snapshot of {}:{} (taken at t={:.3f} s): {:.2f} ms to "
+             "restore memory and disk, {:.2f} ms for the runtime, {:.2f} ms of after_restore hooks", env.id,
+             snap.name, snap.version, record.taken_at, resume * 1000, attach * 1000, ran.elapsed * 1000,
+             phase="restore", duration=total, resume=resume, runtime=attach, hooks=ran.elapsed, status=outcome.status)
     return chain.end(outcome, total)
