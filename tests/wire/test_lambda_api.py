@@ -1,6 +1,7 @@
 """The Lambda API as boto3 sees it, through both doors: pagination, tags, Publish, waiters, errors, invoke."""
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -167,10 +168,13 @@ def test_layers_vpc_and_snapstart_settings_travel_both_ways(door):
     snap = door.name("snap")
     door.create(lam, snap, SnapStart={"ApplyOn": "PublishedVersions"})
     assert lam.get_function_configuration(FunctionName=snap)["SnapStart"]["ApplyOn"] == "PublishedVersions"
-    version = lam.publish_version(FunctionName=snap)["Version"]
+    publishing = lam.publish_version(FunctionName=snap)         # Init runs now, and the snapshot is taken
+    version = publishing["Version"]
+    assert publishing["State"] == "Pending" and publishing["SnapStart"] == {"ApplyOn": "PublishedVersions",
+                                                                           "OptimizationStatus": "On"}
     lam.get_waiter("published_version_active").wait(FunctionName=snap, Qualifier=version,
                                                     WaiterConfig={"Delay": 0.5} if door.url else {})
-    published = lam.get_function_configuration(FunctionName=snap, Qualifier=version)
-    assert published["SnapStart"]["ApplyOn"] == "PublishedVersions" and published["State"] == "Active"
-    assert json.loads(lam.invoke(FunctionName=snap, Qualifier=version, Payload=b'{"n": 1}')["Payload"].read()) == \
-        {"got": {"n": 1}}
+    assert lam.get_function_configuration(FunctionName=snap, Qualifier=version)["State"] == "Active"
+    reply = lam.invoke(FunctionName=snap, Qualifier=version, Payload=b'{"n": 1}', LogType="Tail")
+    assert json.loads(reply["Payload"].read()) == {"got": {"n": 1}}
+    assert "Restore Duration:" in base64.b64decode(reply["LogResult"]).decode()     # restored, not initialised
