@@ -42,6 +42,7 @@ def cold_starts(mode: str, envs: int) -> tuple[float, float]:
             t0 = time.perf_counter()
             from lambdalab.sandbox.isolation import Isolation
             lab.isolation_server = Isolation(lab)
+            lab.isolation_server.start()
             server = time.perf_counter() - t0
         for _ in range(envs):
             lab.submit(FunctionName="f")

@@ -122,7 +122,10 @@ class ForkServer:
     def spawn(self, fds: list[int]) -> int:
         """A new child with ``fds`` (its control socket, its output pipe); returns its pid."""
         socket.send_fds(self.sock, [frame({"op": "spawn"})], fds)
-        return recv(self.sock)[0]["pid"]
+        answer = recv(self.sock)[0]
+        if "error" in answer:
+            raise OSError(answer["error"])
+        return answer["pid"]
 
     def kill(self, pid: int, sig: int = signal.SIGKILL) -> None:
         """Signal child ``pid``'s process group (itself and whatever it forked), if it has not ended."""
@@ -202,7 +205,13 @@ def serve(fd: int) -> None:
             request = _decode(data[_HEAD.size:_HEAD.size + head_len].decode("utf-8"))
             op = request["op"]
             if op == "spawn":
-                pid = os.fork()
+                try:
+                    pid = os.fork()
+                except OSError as exc:         # (out of processes or memory: the lab hears why)
+                    for fd_ in fds:
+                        os.close(fd_)
+                    send(sock, {"error": f"{type(exc).__name__}: {exc}"})
+                    continue
                 if pid == 0:
                     sock.close()
                     os.close(wake_r)

@@ -57,18 +57,31 @@ def _factory(lab, env):
 
 
 class Isolation:
-    """A lab's forkserver and its live children (all stopped at ``lab.close()``)."""
+    """A lab's forkserver (started with the first child) and its live children (all stopped at ``lab.close()``)."""
 
     def __init__(self, lab) -> None:
         self.lab = lab
-        self.server = ForkServer()
+        self.server: ForkServer | None = None
         self.runtimes: set = set()
         lab.on_close(self.close)
+
+    def start(self) -> ForkServer:
+        """The forkserver, started now if it is not running (a dead one, with all its children, is replaced)."""
+        if self.server is not None and self.server.proc.poll() is not None:
+            self.server.close()
+            self.server = None
+        if self.server is None:
+            self.server = ForkServer()
+        return self.server
+
+    def spawn(self, fds: list[int]) -> int:
+        return self.start().spawn(fds)
 
     def close(self) -> None:
         for runtime in list(self.runtimes):
             runtime.reset()
-        self.server.close()
+        if self.server is not None:
+            self.server.close()
         self.lab.isolation_server = None
 
 
@@ -125,9 +138,17 @@ class IsolatedRuntime:
         env, lab = self.env, self.env.lab
         env.runtime_starts = getattr(env, "runtime_starts", 0) + 1
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        out_r, out_w = os.pipe()
         try:
-            pid = self.isolation.server.spawn([theirs.fileno(), out_w])
+            out_r, out_w = os.pipe()
+        except OSError:
+            ours.close()
+            raise
+        try:
+            pid = self.isolation.spawn([theirs.fileno(), out_w])
+        except BaseException:
+            ours.close()
+            os.close(out_r)
+            raise
         finally:
             theirs.close()
             os.close(out_w)
@@ -192,7 +213,10 @@ class IsolatedRuntime:
     def init(self, budget) -> Outcome:
         self.thaw()
         if self.child is None:
-            self._spawn()
+            try:
+                self._spawn()
+            except (OSError, Closed, ValueError) as exc:
+                return self._unborn(budget, exc)
         outcome = self._ask({"op": "init"}, b"", budget, "")
         self.ready = outcome.status == "ok"
         return outcome
@@ -261,6 +285,16 @@ class IsolatedRuntime:
         code = self._end()
         status = f"signal: {signal.strsignal(-code).lower()}" if code is not None and code < 0 else code
         return Outcome("exit", budget.elapsed, exit_body(None, request_id, status=status), "Runtime.ExitError", lines)
+
+    def _unborn(self, budget, exc: BaseException) -> Outcome:
+        """No process could be made for the environment (out of file descriptors, processes or memory): its
+        runtime never starts, and the lab goes on."""
+        self._end()
+        why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        line = (f"lambdalab: no process could be started for this environment ({why}); isolation=\"process\" "
+                f"runs one process per environment ({len(self.isolation.runtimes)} running): use fewer at once, or "
+                "isolation=\"inline\"")
+        return Outcome("exit", 0.0, exit_body(None, "", status=1), "Runtime.ExitError", [(budget.now, line)])
 
     def _silent(self, budget, streamed: list, output: list, wall: float) -> Outcome:
         """No answer within the real-time allowance: the lab kills the child; a timeout at the deadline."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -196,6 +198,35 @@ def test_ll_client_says_it_needs_inline_and_the_runtime_lives(lab):
     assert body["errorType"] == "RuntimeError" and 'isolation=\"inline\"' in body["errorMessage"]
     assert invoke(lab, "f")[1]["errorType"] == "RuntimeError"      # the same runtime again, not a crash
     assert lab.stats("f")["invocations"] == 2
+
+
+OUT_OF_DESCRIPTORS = """
+import json, resource
+import lambdalab as ll
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (48, hard))        # room for a few environments' descriptors
+lab = ll.Lab(seed=0, isolation="process")
+lab.create_function("f", "def handler(e, c):\\n    return 1\\n", timeout=30)
+for _ in range(40):
+    lab.submit(FunctionName="f")
+lab.advance(5)
+stats = lab.stats("f")
+lines = [line for line in lab.logs("f") if "no process could be started" in line]
+lab.close()
+resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+lab = ll.Lab(seed=0, isolation="process")
+lab.create_function("f", "def handler(e, c):\\n    return 1\\n")
+again = json.loads(lab.client("lambda").invoke(FunctionName="f")["Payload"].read())
+lab.close()
+print(json.dumps([stats["invocations"], stats["errors"], len(lines), again]))
+"""
+
+
+def test_environments_that_get_no_process_fail_alone_and_the_lab_goes_on():
+    run = subprocess.run([sys.executable, "-c", OUT_OF_DESCRIPTORS], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr[-2000:]
+    invocations, errors, lines, again = json.loads(run.stdout.splitlines()[-1])
+    assert invocations == 40 and 0 < errors < 40 and lines >= errors and again == 1     # (Init is retried once)
 
 
 def test_a_function_can_choose_its_isolation_in_an_inline_lab():
