@@ -105,10 +105,10 @@ by really unpacking them, and to 5 layers.
 
 ## 3. Container images: lazy, chunked, shared
 
-A [container image](GLOSSARY.md#container-image) can be up to 10 GB. Lambda does not download it at a cold start: it cuts the image into 512 KiB
-chunks, named by their content, and the microVM fetches only the chunks it reads (about 6.5% at startup),
-from the **worker's cache**, else the [AZ cache](GLOSSARY.md#az-cache), else **S3**. Two images on the same AWS base share the
-base's chunks. `lab.push_image` stands in for pushing to ECR.
+A [container image](GLOSSARY.md#container-image) can be up to 10 GB. Lambda does not download it at a cold
+start: it cuts the image into 512 KiB chunks, named by their content, and the microVM fetches only the chunks it
+reads (about 6.5% at startup), from the **worker's cache**, else the [AZ cache](GLOSSARY.md#az-cache), else
+**S3**. Two images on the same AWS base share the base's chunks. `lab.push_image` stands in for pushing to ECR.
 """),
         code("""
 first = lab.push_image("orders", SLOW_INIT, base="python:3.12", size_mb=400)
@@ -134,9 +134,10 @@ base_tier = {answer}   # "worker cache", "AZ cache" or "S3"
         md("""
 ## 4. SnapStart: Init once, restore many times
 
-With [SnapStart](GLOSSARY.md#snapstart) (`SnapStart={"ApplyOn": "PublishedVersions"}`), **publishing a version** runs Init once, then Lambda takes
-a Firecracker snapshot of the initialised microVM. The version stays `Pending` until the snapshot exists.
-Cold starts of that version *restore* the snapshot instead of running Init. (`$LATEST` never uses SnapStart.)
+With [SnapStart](GLOSSARY.md#snapstart) (`SnapStart={"ApplyOn": "PublishedVersions"}`), **publishing a
+version** runs Init once, then Lambda takes a Firecracker snapshot of the initialised microVM. The version
+stays `Pending` until the snapshot exists. Cold starts of that version *restore* the snapshot instead of running
+Init. (`$LATEST` never uses SnapStart.)
 """),
         code("""
 lab.create_function("snappy", SLOW_INIT, SnapStart={"ApplyOn": "PublishedVersions"})
@@ -155,14 +156,17 @@ for line in lab.logs("snappy"):
 INIT_START and INIT_REPORT appear once, at publish time. Each cold start logs `RESTORE_START` and
 `RESTORE_REPORT`, and its REPORT line shows `Restore Duration` and `Billed Restore Duration` instead of
 `Init Duration`. SnapStart supports Java 11+, Python 3.12+ and .NET 8+, not with provisioned concurrency, EFS,
-or more than 512 MB of `/tmp`; Python and .NET pay for caching the snapshot and for each restore.
+or more than 512 MB of `/tmp`; Python and .NET pay for caching the snapshot and for each restore. Container
+images may use it here when they are built on one of those runtimes' base images (AWS, which long refused
+images, now also takes other bases whose runtime client runs the hooks).
 
 ## 5. VPC networking, then and now; provisioned concurrency
 
 Before 2019 every new environment of a VPC function created and attached its own network interface, about
-10 s per cold start. Since then Lambda creates shared [Hyperplane ENIs](GLOSSARY.md#hyperplane-eni) when the function is created (it stays
-`Pending` meanwhile) and cold starts pay nothing for the VPC. `Lab(vpc_eni="per-environment")` brings the old
-model back. Provisioned concurrency, for comparison, initialises environments before any request arrives.
+10 s per cold start. Since then Lambda creates shared [Hyperplane ENIs](GLOSSARY.md#hyperplane-eni) when the
+function is created (it stays `Pending` meanwhile) and cold starts pay nothing for the VPC.
+`Lab(vpc_eni="per-environment")` brings the old model back. Provisioned concurrency, for comparison, initialises
+environments before any request arrives.
 """),
         code("""
 network = {"SubnetIds": ["subnet-1a"], "SecurityGroupIds": ["sg-app"]}

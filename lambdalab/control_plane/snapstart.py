@@ -4,10 +4,11 @@
 keep a Firecracker snapshot of it; ``$LATEST`` never uses it. AWS refuses it, with InvalidParameterValueException
 "<what> is not supported for SnapStart enabled functions.", for runtimes other than Java 11+, Python 3.12+ and
 .NET 8+, and it does not combine with provisioned concurrency, EFS (``FileSystemConfigs``) or ephemeral storage
-above 512 MB. Container images may use it since July 2026 when they are built on an AWS base image of one of
-those runtimes; lambdalab follows that (an image's runtime is its base's). The runtime and "ContainerImage" /
-"arm64" wordings are AWS's; the EFS, ephemeral-storage and provisioned-concurrency subjects follow the same
-pattern (we found no capture of those three).
+above 512 MB. AWS long refused container images; it now documents SnapStart for them (on its base images of
+those runtimes, and on other bases whose runtime client runs the hooks itself). We simplify: an image may use it
+when its base is one of the supported runtimes (an image's runtime is its base's), else it is refused like a zip
+of that runtime; lab 08 says so. The runtime wording is AWS's; the EFS, ephemeral-storage and
+provisioned-concurrency subjects follow the same pattern (we found no capture of those three).
 
 PublishVersion of such a function answers with ``State: Pending`` (``StateReasonCode: Creating``) and
 ``SnapStart.OptimizationStatus: On``; the data plane then runs Init and takes the snapshot

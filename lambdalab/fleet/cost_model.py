@@ -22,7 +22,7 @@ Defaults, with where they come from (REFERENCE.md and DESIGN.md):
   memory, our reading of "a few hundred ms" restores), then the runtime re-attaches (``snapstart_runtime``)
   and the after-restore hooks run. REPORT's Billed Restore Duration is the last two. Python and .NET bill
   snapshot caching ($0.0000015046 per GB-second while the version has a snapshot) and each restore
-  ($0.0001397998 per GB restored), us-east-1 prices.
+  ($0.0001397998 per GB restored): the us-east-1 prices of AWS Lambda's pricing page (SnapStart section).
 - CPU share: memory / 1,769 MB of one vCPU, at most 6 vCPUs (``cpu_share``; ``ll.CpuBound`` scales with it).
 - Prices (x86, us-east-1): $0.20 per million requests, $0.0000166667 per GB-second (Arm $0.0000133334),
   provisioned $0.0000041667 per GB-second allocated plus $0.0000097222 per GB-second used.

@@ -13,8 +13,8 @@ every image on one base: the runtime's files). The AWS base images are in the AZ
 since other customers use them all the time. The time is, per tier that served any chunk, its latency plus the
 bytes at its rate (``CostModel.code_*``, the figures the zip code fetch uses). The Steps: one for the whole read
 (the ``code`` phase of the cold start), then one per tier that served chunks: ``worker`` (local cache),
-``az_cache``, ``code_store`` (S3). We simplify: chunks are read in one go before the runtime starts (AWS keeps fetching on
-demand while the code runs); no erasure coding or salting of popular chunks.
+``az_cache``, ``code_store`` (S3). We simplify: chunks are read in one go before the runtime starts (AWS keeps
+fetching on demand while the code runs); no erasure coding or salting of popular chunks.
 """
 from __future__ import annotations
 

@@ -91,7 +91,10 @@ def test_fourteen_idle_days_make_the_function_inactive_and_an_invoke_brings_it_b
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 502
     cfg = lam.get_function_configuration(FunctionName="f")
     assert cfg["State"] == "Pending" and cfg["StateReasonCode"] == "Restoring"
+    restoring = lab.now
     lam.get_waiter("function_active_v2").wait(FunctionName="f")
+    assert lab.now - restoring >= ENI_SECONDS - 1                   # the ENIs are made again, as at creation
+    assert set(lab.vpc.enis) == {("subnet-a", ("sg-1",)), ("subnet-b", ("sg-1",))}
     assert lam.invoke(FunctionName="f")["StatusCode"] == 200
 
 

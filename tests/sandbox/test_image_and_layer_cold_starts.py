@@ -149,3 +149,18 @@ def test_a_layer_shared_by_two_functions_is_unpacked_once_and_cached_on_the_work
     tiers = [s.detail["layers"][0]["tier"] for s in lab.trace.filter(action="extract_layers")]
     assert tiers == ["s3", "local"] and len(lab.layers.extracted) == 1
     lab.close()
+
+
+def test_a_zip_package_download_grows_with_its_real_size():
+    """The code fetch of a .zip cold start moves the package's real bytes (CodeSize) at the tier's rate."""
+    seconds = {}
+    for size in (1_000, 20_000_000):
+        lab = ll.Lab(seed=0)
+        code = make_zip({"lambda_function.py": HANDLER, "data.bin": os.urandom(size)})   # does not compress
+        lab.create_function("f", Handler="lambda_function.handler", Code={"ZipFile": code})
+        assert lab.client("lambda").invoke(FunctionName="f")["Payload"].read() == b'"ok"'
+        (step,) = lab.trace.filter(action="fetch_code")
+        assert step.detail["bytes"] == len(code) and step.detail["tier"] == "s3"
+        seconds[size] = step.detail["duration"]
+        lab.close()
+    assert seconds[20_000_000] - seconds[1_000] == pytest.approx(19_999_000 / ll.Lab().cost.code_s3[1], rel=0.01)
