@@ -22,7 +22,7 @@ from .conftest import ROLE
 @pytest.fixture(scope="module")
 def served():
     lab = ll.Lab(clock="real")
-    lab.create_function("echo", "def handler(event, context):\n    return {'echo': event}\n")
+    lab.create_function("echo", "def handler(event, context):\n    print(event)\n    return {'echo': event}\n")
     try:
         yield lab, lab.serve()
     finally:
@@ -157,4 +157,6 @@ def test_the_aws_cli_drives_the_lab_unchanged(served, tmp_path):
         running = [pool.submit(chain, url, tmp_path / chain.__name__) for chain in chains]
         for done in running:
             done.result()
-    lab.wait_for(lambda: any("published by the CLI" in line for line in lab.logs("echo")), 30)
+    delivered = lambda: any("published by the CLI" in line for line in lab.logs("echo"))   # noqa: E731
+    lab.wait_for(delivered, lab.now + 30)                   # SNS invokes the function asynchronously
+    assert delivered()
