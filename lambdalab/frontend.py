@@ -71,9 +71,8 @@ def payload_bytes(payload) -> bytes:
 class Frontend:
     def __init__(self, lab) -> None:
         self.lab = lab
-        # requests in flight: per function, Stats' busy count (``in_use``); those let in against the account's
-        # unreserved pool are counted here in all and per function (``unreserved`` of the function's counters)
-        self.unreserved_in_use = 0
+        # requests in flight are Stats' busy counts (per function: ``in_use``), those let in against the account's
+        # unreserved pool its ``unreserved`` counts (``unreserved_in_use``); the end of an invoke takes them down
         self._functions = lab.control_plane.functions
         self._bits = lab.ids.bits
         self._engine = lab.engine
@@ -264,18 +263,16 @@ class Frontend:
         counts.requests += 1
         reserved = fn.reserved
         if reserved is None:
-            unreserved = self.unreserved_in_use
+            unreserved = self._counters.unreserved
             # (at least MIN_UNRESERVED always stay unreserved, so below that there is nothing to add up)
             if unreserved >= MIN_UNRESERVED and \
                     unreserved >= self.lab.account_concurrency - self.lab.concurrency.total_reserved():
                 self.throttle(inv, "ConcurrentInvocationLimitExceeded")
                 return False
-            self.unreserved_in_use = unreserved + 1
-            counts.unreserved += 1
         elif counts.busy >= reserved:
             self.throttle(inv, "ReservedFunctionConcurrentInvocationLimitExceeded")
             return False
-        self._counters.busy_up(counts)
+        self._counters.busy_up(counts, reserved is None)
         if self._trace.full:
             self._trace.emit("frontend", "dispatch", "Hand the request to the Worker Manager",
                              request_id=inv.request_id, function=fn.name, version=inv.snapshot.version,
@@ -283,17 +280,14 @@ class Frontend:
         inv.status = "running"
         if self.lab.fleet.acquire(inv):
             return True
-        self.release(counts)                   # the scaling rate refused a new environment
-        self._counters.busy_down(counts)
+        self._counters.busy_down(counts)       # the scaling rate refused a new environment
         self.throttle(inv, "ConcurrentInvocationLimitExceeded")
         return False
 
-    def release(self, counts) -> None:
-        """A request let in by ``run`` is over (``counts``: its function's counters, whose busy count
-        ``Stats.invocation_done`` has taken down)."""
-        if counts.unreserved:
-            counts.unreserved -= 1
-            self.unreserved_in_use -= 1
+    @property
+    def unreserved_in_use(self) -> int:
+        """Requests in flight let in against the account's unreserved pool."""
+        return self._counters.unreserved
 
     @property
     def in_use(self) -> dict[str, int]:

@@ -410,7 +410,7 @@ def _error_message(body: bytes) -> str:
 
 def attach(lab) -> None:
     """Give the lab its async path (it needs the SQS machinery for its internal queues)."""
-    from ..event_sources import sqs
-    sqs.attach(lab)
+    from ..event_sources import sqs_api
+    sqs_api.attach(lab)
     lab.async_invoke = AsyncInvoke(lab)
     lab.register_backend("lambda", lab.async_invoke)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-_PARTS = ("sqs", "kinesis", "sns", "s3", "mappings")
+_PARTS = ("sqs_api", "kinesis", "sns", "s3", "mappings")
 
 
 def attach(lab) -> None:

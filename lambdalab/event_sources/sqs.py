@@ -47,7 +47,7 @@ from collections import deque
 
 from ..control_plane.errors import aws_error
 
-__all__ = ["SQSService", "Queue", "Message", "attach"]
+__all__ = ["SQSService", "Queue", "Message"]
 
 QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 # attribute -> (default, low, high) for the numeric attributes a queue has
@@ -515,11 +515,3 @@ class SQSService:
 
     def statistics(self) -> dict:
         return {name: q.statistics() for name, q in self.queues.items()}
-
-
-def attach(lab) -> None:
-    """Give the lab its SQS service (once) and the ``sqs`` API backend."""
-    if getattr(lab, "sqs", None) is None:
-        lab.sqs = SQSService(lab)
-        from .sqs_api import SQSAPI
-        lab.register_backend("sqs", SQSAPI(lab))

@@ -14,10 +14,10 @@ import json
 
 from ..control_plane import errors
 from ..control_plane.errors import error_code, error_message
-from .sqs import (NUMERIC, PURGE_INTERVAL, QUEUE_NAME, READ_ONLY, SETTABLE, SYSTEM_ATTRIBUTES, invalid,
+from .sqs import (NUMERIC, PURGE_INTERVAL, QUEUE_NAME, READ_ONLY, SETTABLE, SYSTEM_ATTRIBUTES, SQSService, invalid,
                   no_such_queue, sqs_error)
 
-__all__ = ["SQSAPI"]
+__all__ = ["SQSAPI", "attach"]
 
 MAX_BATCH = 10
 
@@ -341,3 +341,10 @@ class SQSAPI:
                           ">= 0 and <= 43200, if provided.", op)
         queue.change_visibility(ReceiptHandle, VisibilityTimeout)
         return {}
+
+
+def attach(lab) -> None:
+    """Give the lab its SQS service (once) and the ``sqs`` API backend."""
+    if getattr(lab, "sqs", None) is None:
+        lab.sqs = SQSService(lab)
+        lab.register_backend("sqs", SQSAPI(lab))

@@ -26,7 +26,7 @@ keeps each message group in order (one batch per group at a time); the lab does 
 from __future__ import annotations
 
 from ..control_plane.recursion import merge_headers
-from .mappings import MAX_PAYLOAD, batch_item_failures, invoke_batch
+from .batches import MAX_PAYLOAD, batch_item_failures, invoke_batch
 from .filters import parse_payload
 
 __all__ = ["SQSPoller", "INITIAL_CONCURRENCY", "SCALE_STEP"]

@@ -31,7 +31,7 @@ import hashlib
 import json
 
 from ..control_plane.errors import error_code
-from .mappings import MAX_PAYLOAD, batch_item_failures, invoke_batch
+from .batches import MAX_PAYLOAD, batch_item_failures, invoke_batch
 from .filters import parse_payload
 
 __all__ = ["StreamPoller", "Lane", "POLL_INTERVAL", "MAX_BACKOFF"]

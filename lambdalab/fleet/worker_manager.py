@@ -68,7 +68,6 @@ class WorkerManager:
         self._engine = lab.engine
         #: where an environment's answers go: the frontend, which holds the caller's request
         self.respond = lab.frontend.respond
-        self._release = lab.frontend.release
         self._env_seq = 0
         self._worker_seq = 0
 
@@ -187,8 +186,6 @@ class WorkerManager:
         request go.)"""
         now = self._engine.now
         policy = self._policy
-        if inv is not None:
-            self._release(env.stats.fs)            # the frontend's concurrency
         if env.state != "Idle":
             return
         if inv is not None and policy is not None:

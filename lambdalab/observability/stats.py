@@ -130,6 +130,7 @@ class Stats:
         self.environments = _Integral()
         self.busy = self.busy_peak = 0   # requests being served, all functions (their time integral is the sum
         #                                  of the functions' own)
+        self.unreserved = 0              # ... of which the frontend let in against the account's unreserved pool
         self.series: dict[tuple[str, str], _Series] = {}
         # per-invocation records, kept in "full" and "summary" modes ("off" keeps counters only)
         self.records: _Records | None = None if lab.trace.mode == "off" else _Records()
@@ -145,9 +146,13 @@ class Stats:
         self.function(function).throttles += 1
         self.put(function, "Throttles", 1)
 
-    def busy_up(self, fs: _FunctionStats) -> None:
-        """A request of ``fs``'s function is let in (the frontend's concurrency count)."""
+    def busy_up(self, fs: _FunctionStats, unreserved: bool) -> None:
+        """A request of ``fs``'s function is let in (the frontend's concurrency count), ``unreserved``: against
+        the account's unreserved pool (the function reserves none)."""
         now = self._engine.now
+        if unreserved:
+            fs.unreserved += 1
+            self.unreserved += 1
         fs.busy_signed += now
         fs.busy = busy = fs.busy + 1
         if busy > fs.busy_peak:
@@ -165,6 +170,9 @@ class Stats:
         fs.busy_signed -= self._engine.now
         fs.busy -= 1
         self.busy -= 1
+        if fs.unreserved:
+            fs.unreserved -= 1
+            self.unreserved -= 1
 
     def environment_up(self, function: str) -> None:
         now = self.lab.now
@@ -188,6 +196,9 @@ class Stats:
         fs.busy_signed -= now             # (busy_down)
         fs.busy -= 1
         self.busy -= 1
+        if fs.unreserved:
+            fs.unreserved -= 1
+            self.unreserved -= 1
         if inv.cold:
             fs.cold_starts += 1
             fs.cold_waits.append(inv.t_start - inv.t_arrival)
