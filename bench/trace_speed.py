@@ -1,65 +1,50 @@
-"""Invocations per second of wall time in each trace mode, on one mixed workload.
+"""What each trace mode costs, on the SimFaaS reference workload, against trace="off" and a bare heapq loop.
 
-Workload: four functions receiving seeded Poisson traffic together, two with a real (tiny) Python handler that
-runs in its execution environment's own module namespace and two synthetic ones (``handler=None``), each with a
-modelled duration so that environments are reused warm most of the time, as in the labs. The same calls run
-with ``trace="full"`` (every architecture step recorded as a Step, CloudWatch log lines kept), ``"summary"`` and
-``"off"``. Each figure is invocations completed / wall seconds of ``lab.run()`` (building the lab excluded),
-best of ``--repeat`` runs. The ``*_cpu_ips`` figures divide by ``time.process_time()`` instead: steadier when
-other work shares the machine.
+The workload and the measuring are ``bench/_model.py``'s (every run in a fresh process of its own, time around
+building and running the model, peak memory from that process's VmHWM):
 
-Prints one line: ``bench: trace_speed full_ips=.. summary_ips=.. off_ips=.. workload=mixed_2python_2synthetic
-invocations=..``. Target (issue 6): full_ips >= 10,000.
+- ``summary`` keeps one record per invocation (``lab.invocations()``) and no Steps. ``summary_bytes_per_inv``
+  = (peak of the summary run - peak of the off run) / invocations, both with ``--arrivals`` (default 1M): what
+  the records cost (issue 15: at most 150 bytes). ``summary_vs_off`` = summary time / off time (at most 2).
+- ``full`` records every architecture Step (``--full-arrivals``, default 50k: a full trace of a million requests
+  is gigabytes). ``full_us_per_inv`` is its time per invocation, ``bare_us_per_arrival`` the bare loop's time
+  per arrival at ``--arrivals``, and ``full_vs_bare`` their ratio (issue 15: at most 40). ``steps_per_inv``
+  says how much a full trace records.
+- The ``*_cpu`` ratios divide process times instead of wall times: on a shared machine the wall figures swing
+  with everyone else's load (a loaded machine slows the bare loop's tiny working set less than lambdalab's).
+
+Prints one line: ``bench: trace_speed arrivals=.. off_s=.. summary_s=.. summary_vs_off=.. summary_bytes_per_inv=..
+full_arrivals=.. full_us_per_inv=.. bare_us_per_arrival=.. full_vs_bare=.. steps_per_inv=..``.
 """
 from __future__ import annotations
 
 import argparse
-import time
+import os
+import sys
 
-import lambdalab as ll
-
-HANDLER = '''\
-COUNT = 0
-
-
-def handler(event, context):
-    global COUNT
-    COUNT += 1
-    return {"seen": COUNT, "name": event.get("name", "world")}
-'''
-
-
-def run(mode: str, invocations: int, seed: int) -> tuple[int, float]:
-    lab = ll.Lab(seed=seed, trace=mode)
-    rate = 20.0                                       # per function; four functions share the load
-    for i in range(2):
-        lab.create_function(f"py{i}", HANDLER, timeout=30, duration=ll.Exponential(0.05))
-        lab.create_function(f"syn{i}", None, timeout=30, duration=ll.Exponential(0.05))
-    for i in range(2):
-        lab.poisson(f"py{i}", rate, count=invocations // 4, payload=b'{"name": "bench"}')
-        lab.poisson(f"syn{i}", rate, count=invocations // 4)
-    start, cpu = time.perf_counter(), time.process_time()
-    lab.run()
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    done = lab.stats()["invocations"]
-    return done, seconds, cpu
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _model  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--invocations", type=int, default=40_000)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--arrivals", type=int, default=1_000_000)
+    parser.add_argument("--full-arrivals", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    ips, cpu_ips = {}, {}
-    for mode in ("full", "summary", "off"):
-        for _ in range(args.repeat):
-            done, seconds, cpu = run(mode, args.invocations, args.seed)
-            ips[mode] = max(ips.get(mode, 0.0), done / seconds)
-            cpu_ips[mode] = max(cpu_ips.get(mode, 0.0), done / cpu)
-    print(f"bench: trace_speed full_ips={ips['full']:.0f} summary_ips={ips['summary']:.0f} off_ips={ips['off']:.0f} "
-          f"workload=mixed_2python_2synthetic invocations={done} full_cpu_ips={cpu_ips['full']:.0f} "
-          f"summary_cpu_ips={cpu_ips['summary']:.0f} off_cpu_ips={cpu_ips['off']:.0f}")
+    n, nf = args.arrivals, args.full_arrivals
+    bare = _model.measure("bare", n, args.seed)
+    off = _model.measure("lab", n, args.seed, "off")
+    summary = _model.measure("lab", n, args.seed, "summary")
+    full = _model.measure("lab", nf, args.seed, "full")
+    per_inv = (summary["peak_mib"] - off["peak_mib"]) * 1024 * 1024 / n
+    full_us, bare_us = full["seconds"] / nf * 1e6, bare["seconds"] / n * 1e6
+    full_cpu, bare_cpu = full["cpu"] / nf, bare["cpu"] / n
+    print(f"bench: trace_speed arrivals={_model.label(n)} off_s={off['seconds']:.2f} summary_s={summary['seconds']:.2f} "
+          f"summary_vs_off={summary['seconds'] / off['seconds']:.2f} summary_bytes_per_inv={per_inv:.0f} "
+          f"full_arrivals={_model.label(nf)} full_us_per_inv={full_us:.1f} bare_us_per_arrival={bare_us:.3f} "
+          f"full_vs_bare={full_us / bare_us:.1f} steps_per_inv={full['steps'] / nf:.1f} "
+          f"summary_vs_off_cpu={summary['cpu'] / off['cpu']:.2f} full_vs_bare_cpu={full_cpu / bare_cpu:.1f}")
 
 
 if __name__ == "__main__":

@@ -111,7 +111,7 @@ class Lab:
         self.control_ids = Ids(f"control-{seed}")
         self.epoch = VIRTUAL_EPOCH if clock == "virtual" else _time.time()
         self.cost = cost_model or CostModel()
-        self.trace = Trace(trace, clock=lambda: self.engine.now)
+        self.trace = Trace(trace, clock=functools.partial(getattr, self.engine, "now"))   # (no Python frame per Step)
         self.trace.owner = self
         self.log_store = LogStore(enabled=self.trace.full, steps=self.trace.__len__)
         self.counters = Stats(self)

@@ -32,10 +32,11 @@ class FunctionVersion:
     """One snapshot of a function: configuration dict (boto3's FunctionConfiguration), code, and model knobs."""
 
     __slots__ = ("function", "version", "config", "files", "model", "key", "qualified_arn", "provisioned",
-                 "runtime", "handler", "snapstart")
+                 "runtime", "handler", "snapstart", "name")
 
     def __init__(self, function: "Function", version: str, config: dict, files: dict, model: dict, key: int):
         self.function = function
+        self.name = function.name   # (a function's name never changes)
         self.version = version
         self.config = config
         self.files = files
@@ -53,10 +54,6 @@ class FunctionVersion:
         self.runtime = config["Runtime"] if image is None else image.runtime
         command = ((model.get("image_config") or {}).get("Command") or image.command) if image else None
         self.handler = config["Handler"] if image is None else (command[0] if command else "")
-
-    @property
-    def name(self) -> str:
-        return self.function.name
 
     @property
     def memory(self) -> int:

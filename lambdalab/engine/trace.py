@@ -28,6 +28,7 @@ read per hop. (Per-invocation records for ``summary`` live in ``observability``;
 from __future__ import annotations
 
 import json
+from operator import itemgetter
 from typing import Any, Callable, Iterator
 
 from .vocabulary import COMPONENTS
@@ -39,33 +40,46 @@ FIELDS = ("seq", "t", "component", "action", "request_id", "function", "version"
           "text")
 
 
-class Step:
+def _field(i: int, doc: str, settable: bool = False) -> property:
+    get = itemgetter(i)
+    if not settable:
+        return property(get, doc=doc)
+    return property(get, lambda step, value: step.__setitem__(i, value), doc=doc)
+
+
+class Step(list):
     """One hop. Read-only by convention (a component may still attach a request id it learns later);
-    ``as_dict()`` gives the JSON shape. ``text`` is made from the step's words and values when first read."""
+    ``as_dict()`` gives the JSON shape. ``text`` is made from the step's words and values when first read.
 
-    __slots__ = ("seq", "t", "component", "action", "request_id", "function", "version", "env_id", "worker_id",
-                 "detail", "_words", "_values")
+    A Step is stored as a list of its fields and read through properties (``step.t``, ``step.request_id``...):
+    making one is then a single C call, which is most of what a full trace costs per hop. It compares and
+    hashes by identity, as any record of one event should, not by its contents.
+    """
 
-    def __init__(self, seq, t, component, action, words, values, request_id, function, version, env_id, worker_id,
-                 detail):
-        self.seq = seq
-        self.t = t
-        self.component = component
-        self.action = action
-        self._words = words
-        self._values = values
-        self.request_id = request_id
-        self.function = function
-        self.version = version
-        self.env_id = env_id
-        self.worker_id = worker_id
-        self.detail = detail
+    __slots__ = ()
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
+    seq = _field(0, "the Step's place in the trace")
+    t = _field(1, "virtual time, seconds")
+    component = _field(2, "the component that acted (engine.vocabulary.COMPONENTS and ACTIONS' keys)")
+    action = _field(3, "what it did (a key of ACTIONS[component])")
+    request_id = _field(4, "the request it belongs to, if any", settable=True)
+    function = _field(5, "the function's name, if any")
+    version = _field(6, "the function version, if any")
+    env_id = _field(7, "the execution environment, if any")
+    worker_id = _field(8, "the worker host, if any")
+    detail = _field(9, "headers, durations, sizes: a dict")
 
     @property
     def text(self) -> str:
-        if self._values:
-            self._words, self._values = self._words.format(*self._values), ()
-        return self._words
+        """One sentence a learner reads (made from the words and values the first time it is read)."""
+        words, values = self[10], self[11]
+        if values:
+            words = self[10] = words.format(*values)
+            self[11] = ()
+        return words
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in FIELDS}
@@ -96,9 +110,17 @@ class Trace:
         """Record one hop at the current virtual time (only in ``full`` mode; see the module docstring)."""
         if not self.full:
             return None
-        step = Step(len(self._steps), self._clock(), component, action, words, values, request_id, function,
-                    version, env_id, worker_id, detail)
-        self._steps.append(step)
+        return self.record(component, action, words, values, request_id, function, version, env_id, worker_id,
+                           detail)
+
+    def record(self, component: str, action: str, words: str, values: tuple, request_id, function, version, env_id,
+               worker_id, detail: dict) -> Step:
+        """``emit`` with every field given in order, for a component that already holds them (an environment's
+        ``emit``): no keyword arguments to pack again. The caller has checked ``full``."""
+        steps = self._steps
+        step = Step((len(steps), self._clock(), component, action, request_id, function, version, env_id, worker_id,
+                     detail, words, values))
+        steps.append(step)
         for listener in self._listeners:
             listener(step)
         return step

@@ -61,6 +61,7 @@ class IllegalTransition(RuntimeError):
 class ExecutionEnvironment:
     def __init__(self, lab, env_id: str, snapshot, worker, init_type: str = "on-demand") -> None:
         self.lab = lab
+        self._trace = lab.trace
         self.id = env_id
         self.snapshot = snapshot
         self.worker = worker
@@ -127,9 +128,12 @@ class ExecutionEnvironment:
         """``trace.emit`` with this environment's ids (see ``engine.trace`` for words and values)."""
         if request_id is None and self.state == "Init" and self.pending is not None:
             request_id = self.pending.request_id   # a cold start is part of the request it serves
-        return self.lab.trace.emit(component, action, words, *values, request_id=request_id,
-                                   function=self.snapshot.name, version=self.snapshot.version, env_id=self.id,
-                                   worker_id=self.worker.id, **detail)
+        trace = self._trace
+        if not trace.full:
+            return None
+        snap = self.snapshot
+        return trace.record(component, action, words, values, request_id, snap.name, snap.version, self.id,
+                            self.worker.id, detail)
 
     def tmp_dir(self) -> str:
         """The directory standing in for this environment's /tmp (made on first use, removed at shutdown)."""
