@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 
 from .control_plane import errors
 from .control_plane.concurrency import MIN_UNRESERVED
@@ -21,6 +22,7 @@ from .control_plane.errors import aws_error, error_code, error_message, error_st
 from .control_plane.recursion import MAX_CHAIN
 from .control_plane.states import refuse_invoke
 from .invocation import Invocation
+from .observability.records import Statistics
 
 __all__ = ["Frontend", "StreamingBody", "SYNC_PAYLOAD_LIMIT", "ASYNC_PAYLOAD_LIMIT"]
 
@@ -365,5 +367,11 @@ class Frontend:
         out["Payload"] = StreamingBody(body)
         return out
 
-    def statistics(self) -> dict:
-        return {"in_use": dict(self.in_use), "unreserved_in_use": self.unreserved_in_use}
+    def statistics(self) -> "FrontendStatistics":
+        return FrontendStatistics(dict(self.in_use), self.unreserved_in_use)
+
+
+@dataclass(frozen=True)
+class FrontendStatistics(Statistics):
+    in_use: dict            # requests in flight per function
+    unreserved_in_use: int  # ... of which let in against the account's unreserved pool

@@ -7,6 +7,9 @@ environments over hosts, which is what AWS aims for to limit the blast radius of
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from ..observability.records import Statistics
 from .worker import Worker
 
 __all__ = ["PlacementService"]
@@ -42,5 +45,11 @@ class PlacementService:
                            target="worker", reason=reason, workers=len(self.fleet.workers))
         return best
 
-    def statistics(self) -> dict:
-        return {"placements": self.placements, "workers": len(self.fleet.workers)}
+    def statistics(self) -> "PlacementStatistics":
+        return PlacementStatistics(self.placements, len(self.fleet.workers))
+
+
+@dataclass(frozen=True)
+class PlacementStatistics(Statistics):
+    placements: int         # environments placed so far
+    workers: int            # worker hosts in the fleet

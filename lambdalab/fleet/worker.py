@@ -7,6 +7,10 @@ shut down and its busy ones finish their invoke first; once empty it leaves the 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from ..observability.records import Statistics
+
 __all__ = ["Worker"]
 
 
@@ -65,9 +69,19 @@ class Worker:
         self.fleet.az_cache.add(code_sha)
         return "s3"
 
-    def statistics(self) -> dict:
-        return {"id": self.id, "environments": len(self.environments), "used_mb": self.used_mb,
-                "capacity_mb": self.capacity_mb, "lease_end": self.lease_end, "draining": self.draining}
+    def statistics(self) -> "WorkerStatistics":
+        return WorkerStatistics(self.id, len(self.environments), self.used_mb, self.capacity_mb, self.lease_end,
+                                self.draining)
 
     def __repr__(self) -> str:
         return f"<Worker {self.id} envs={len(self.environments)} {self.used_mb}/{self.capacity_mb} MB>"
+
+
+@dataclass(frozen=True)
+class WorkerStatistics(Statistics):
+    id: str
+    environments: int       # environments on this worker
+    used_mb: int            # memory they hold
+    capacity_mb: int        # memory for microVMs
+    lease_end: float        # virtual time its lease ends
+    draining: bool          # takes no new environments

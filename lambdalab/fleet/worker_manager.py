@@ -29,8 +29,11 @@ where environments enter and leave the idle pools: the time each spent idle, tim
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..keepalive import Fixed
 from ..engine.clock import TimerQueue
+from ..observability.records import Statistics
 from ..sandbox.environment import ExecutionEnvironment
 from .keep_alive import PolicyKeepAlive
 from .placement import PlacementService
@@ -353,10 +356,19 @@ class WorkerManager:
         self.workers.pop(worker.id, None)
         self.lab.trace.emit("worker", "retire", "Worker {} leaves the fleet", worker.id, worker_id=worker.id)
 
-    def statistics(self) -> dict:
+    def statistics(self) -> "FleetStatistics":
         states: dict[str, int] = {}
         for env in self.environments.values():
             states[env.state] = states.get(env.state, 0) + 1
-        return {"environments": len(self.environments), "by_state": states, "workers": len(self.workers),
-                "idle": sum(len(p) for p in self.pools.values()),
-                "provisioned_idle": sum(len(p) for p in self.provisioned_pools.values())}
+        return FleetStatistics(len(self.environments), states, len(self.workers),
+                               sum(len(p) for p in self.pools.values()),
+                               sum(len(p) for p in self.provisioned_pools.values()))
+
+
+@dataclass(frozen=True)
+class FleetStatistics(Statistics):
+    environments: int       # execution environments in the fleet
+    by_state: dict          # ... by lifecycle state (Init, Invoking, Idle, Shutdown)
+    workers: int            # worker hosts
+    idle: int               # on-demand environments idle in their pools
+    provisioned_idle: int   # provisioned-concurrency environments idle

@@ -31,9 +31,11 @@ Each phase that takes time is a heap event; zero-time hops are method calls that
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from math import ceil, log
 
 from ..engine.distributions import Exponential, draw_from
+from ..observability.records import Statistics
 from . import coldstart as _coldstart
 from . import invoke as _invoke
 from . import scratch
@@ -425,11 +427,25 @@ class ExecutionEnvironment:
         runs hold back (a day of trace replay would keep every environment it ever made)."""
         self.api = self.runtime = self.companions = self._complete = self._timeout = None
 
-    def statistics(self) -> dict:
-        return {"id": self.id, "state": self.state, "function": self.snapshot.name, "version": self.snapshot.version,
-                "worker": self.worker.id, "invocations": self.invocations, "init_type": self.init_type,
-                "created_at": self.created_at, "runtime_api": self.api.state,
-                "extensions": [e.name for e in self.extensions]}
+    def statistics(self) -> "EnvironmentStatistics":
+        return EnvironmentStatistics(self.id, self.state, self.snapshot.name, self.snapshot.version, self.worker.id,
+                                     self.invocations, self.init_type, self.created_at,
+                                     self.api.state if self.api is not None else None,
+                                     tuple(e.name for e in self.extensions))
 
     def __repr__(self) -> str:
         return f"<ExecutionEnvironment {self.id} {self.snapshot.name}:{self.snapshot.version} {self.state}>"
+
+
+@dataclass(frozen=True)
+class EnvironmentStatistics(Statistics):
+    id: str
+    state: str              # Init, Invoking, Idle, Shutdown, Gone
+    function: str
+    version: str
+    worker: str
+    invocations: int        # invocations it has served
+    init_type: str          # on-demand, provisioned-concurrency, snap-start
+    created_at: float
+    runtime_api: str | None  # the Runtime API's state (None once gone)
+    extensions: tuple       # names of the extensions that registered
