@@ -6,7 +6,11 @@ loop in a separate client process (one invoke at a time, warm, after a warm-up),
   through the frontend, worker manager, environment and the environment's own Runtime API server.
 - baseline: a threaded http.server (TCP_NODELAY via disable_nagle_algorithm) that serves the Runtime API and an
   Invoke endpoint with a queue in between, the least a Runtime API host can do.
-Prints one line: bench: runtime_api lambdalab_ips=.. baseline_ips=.. ratio=.. cold_ms=..
+Both are measured twice in one run: as the machine is, and with LOAD (default: one per core) CPU-bound processes
+running beside them (issue 15: ratio >= 0.7 in both). lab_cpu_us / base_cpu_us: CPU time of the serving process
+per invoke (the lab's loop thread, the reference server's threads), measured in the first pass.
+Prints one line: bench: runtime_api lambdalab_ips=.. baseline_ips=.. ratio=.. loaded_lambdalab_ips=..
+loaded_baseline_ips=.. loaded_ratio=.. lab_cpu_us=.. base_cpu_us=.. load=.. cold_ms=..
 (cold_ms: the first invoke through lab.serve(), client-side, including the modelled microVM boot and code
 fetch that a real-time lab actually waits for.)
 
@@ -158,18 +162,46 @@ def start_baseline():
     return ref, proc, port, path
 
 
+def _hog() -> None:
+    while True:
+        pass
+
+
+def rounds(lab_side, base_side, per_round: int) -> tuple[float, float, float, float]:
+    """Alternating rounds of both sides: (median lambdalab ips, median baseline ips, this process's CPU seconds
+    per lambdalab invoke, ... per baseline invoke). The CPU is the serving side's (this process: the lab's loop
+    thread, or the reference server's threads), not the client's nor awslambdaric's."""
+    lab_rounds, base_rounds, lab_cpu, base_cpu = [], [], 0.0, 0.0
+    for _ in range(ROUNDS):
+        cpu = time.process_time()
+        lab_rounds.append(per_round / drive_elsewhere(*lab_side, per_round))
+        lab_cpu += time.process_time() - cpu
+        cpu = time.process_time()
+        base_rounds.append(per_round / drive_elsewhere(*base_side, per_round))
+        base_cpu += time.process_time() - cpu
+    n = per_round * ROUNDS
+    return statistics.median(lab_rounds), statistics.median(base_rounds), lab_cpu / n, base_cpu / n
+
+
 def main() -> None:
     """Alternate short rounds of both sides, so a shared machine's changing load hits both alike; report the
-    median of each side's rounds."""
+    median of each side's rounds: first as the machine is, then with ``LOAD`` CPU-bound processes (one per core
+    by default) running beside them, started and stopped by this bench."""
+    import multiprocessing
     lab, host, port, path, cold = start_lambdalab()
     ref, proc, base_port, base_path = start_baseline()
     per_round = max(1, N // ROUNDS)
-    lab_rounds, base_rounds = [], []
+    hogs = []
     try:
-        for _ in range(ROUNDS):
-            lab_rounds.append(per_round / drive_elsewhere(host, port, path, per_round))
-            base_rounds.append(per_round / drive_elsewhere("127.0.0.1", base_port, base_path, per_round))
+        quiet = rounds((host, port, path), ("127.0.0.1", base_port, base_path), per_round)
+        for _ in range(int(os.environ.get("LOAD", os.cpu_count() or 2))):
+            hog = multiprocessing.Process(target=_hog, daemon=True)
+            hog.start()
+            hogs.append(hog)
+        loaded = rounds((host, port, path), ("127.0.0.1", base_port, base_path), per_round)
     finally:
+        for hog in hogs:
+            hog.terminate()
         lab.close()
         proc.terminate()
         try:
@@ -177,9 +209,10 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
         ref.server.shutdown()
-    lab_ips, base_ips = statistics.median(lab_rounds), statistics.median(base_rounds)
-    print(f"bench: runtime_api lambdalab_ips={lab_ips:.0f} baseline_ips={base_ips:.0f} "
-          f"ratio={lab_ips / base_ips:.2f} cold_ms={cold * 1000:.0f}")
+    print(f"bench: runtime_api lambdalab_ips={quiet[0]:.0f} baseline_ips={quiet[1]:.0f} ratio={quiet[0] / quiet[1]:.2f} "
+          f"loaded_lambdalab_ips={loaded[0]:.0f} loaded_baseline_ips={loaded[1]:.0f} "
+          f"loaded_ratio={loaded[0] / loaded[1]:.2f} lab_cpu_us={quiet[2] * 1e6:.0f} base_cpu_us={quiet[3] * 1e6:.0f} "
+          f"load={len(hogs)} cold_ms={cold * 1000:.0f}")
 
 
 if __name__ == "__main__":
