@@ -1,4 +1,4 @@
-"""A small HTTP/1.1 server and client on httptools over asyncio Protocols, for the real Runtime and Invoke APIs.
+"""A small HTTP/1.1 server on httptools over asyncio Protocols, for the real Runtime and Invoke APIs.
 
 httptools (llhttp, the C parser node.js and uvicorn use) does the parsing: request line, headers, chunked
 bodies, keep-alive. The server is an ``asyncio.Protocol`` on the driver's loop (``loop.create_server``): bytes
@@ -40,7 +40,7 @@ from typing import Callable
 import anyio
 import httptools
 
-__all__ = ["Request", "Pending", "Streaming", "HttpServer", "bind_loopback", "http_post"]
+__all__ = ["Request", "Pending", "Streaming", "HttpServer", "bind_loopback"]
 
 MAX_HEADER_BYTES = 16 * 1024
 READ_TIMEOUT = 30.0          # a started request must arrive completely within this
@@ -573,33 +573,3 @@ class HttpServer:
             self._stopped.set()
         else:
             self.sock.close()
-
-
-class _ResponseStatus:
-    def __init__(self) -> None:
-        self.parser = None
-        self.status = 0
-
-    def on_headers_complete(self) -> None:
-        self.status = self.parser.get_status_code()
-
-
-async def http_post(host: str, port: int, path: str, body: bytes, headers: dict | None = None,
-                    timeout: float = 5.0) -> int:
-    """One POST (telemetry batches to a subscriber); httptools reads the answer. Returns the status, 0 on failure."""
-    head = {"Host": f"{host}:{port}", "Content-Length": str(len(body)), "Connection": "close", **(headers or {})}
-    if any("\r" in f"{k}{v}" or "\n" in f"{k}{v}" for k, v in head.items()):
-        return 0
-    request = f"POST {path} HTTP/1.1\r\n".encode("latin-1") + b"".join(
-        f"{k}: {v}\r\n".encode("latin-1") for k, v in head.items()) + b"\r\n" + body
-    seen = _ResponseStatus()
-    seen.parser = httptools.HttpResponseParser(seen)
-    try:
-        with anyio.fail_after(timeout):
-            async with await anyio.connect_tcp(host, port) as stream:
-                await stream.send(request)
-                while not seen.status:
-                    seen.parser.feed_data(await stream.receive(65536))
-                return seen.status
-    except (OSError, TimeoutError, anyio.EndOfStream, anyio.BrokenResourceError, httptools.HttpParserError):
-        return 0

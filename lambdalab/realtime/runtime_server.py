@@ -24,7 +24,8 @@ import json
 import uuid
 
 from ..sandbox.runtime_api import MAX_RESPONSE_BYTES, STREAM_LIMIT
-from .http import HttpServer, Pending, Request, bind_loopback, http_post
+from .http import HttpServer, Pending, Request, bind_loopback
+from .http_client import http_post
 
 __all__ = ["RuntimeServer", "ExtensionsRoutes", "TelemetryRoutes"]
 
