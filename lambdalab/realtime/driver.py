@@ -57,7 +57,7 @@ class RealTimeDriver:
         engine = self.engine
         now = max(self.wall(), engine.now)
         engine.run(until=now)
-        self._check_waiters()
+        self.check_waiters()
 
     def _wake(self, t: float) -> None:
         if t < self._alarm and self._wake_event is not None:
@@ -99,7 +99,7 @@ class RealTimeDriver:
             try:
                 return fn(*args, **kwargs)
             finally:
-                self._check_waiters()
+                self.check_waiters()
         return self.portal.call(run)
 
     def wait(self, done: Callable[[], bool], timeout: float = DEFAULT_WAIT) -> bool:
@@ -136,7 +136,7 @@ class RealTimeDriver:
         if entry in self._waiters:
             self._waiters.remove(entry)
 
-    def _check_waiters(self) -> None:
+    def check_waiters(self) -> None:
         # A condition may call into the lab itself (``lab.wait_for(lambda: lab.stats("f")[...])``), which catches
         # up and would check the waiters again from inside this check, without end: one check at a time. A
         # condition that raises ends its wait with the error, in the waiting thread, never on the loop.

@@ -59,11 +59,11 @@ class InvokeServer:
         driver.catch_up()
         if url_routes.is_function_url(request):      # not an AWS API operation: the function URL front door
             answer = url_routes.answer(self.lab, request)
-            driver._check_waiters()
+            driver.check_waiters()
             return answer
         wire = WireRequest(request.method, request.path, request.query, request.headers, request.body)
         answer = self.lab.dispatcher.handle(wire, internal_errors=True)
-        driver._check_waiters()
+        driver.check_waiters()
         if not isinstance(answer, Waiting):
             return _http(answer)
         pending = Pending(lambda: _http(answer.answer()) if answer.ready() else _http(answer.dispatcher.fail(

@@ -291,7 +291,7 @@ class ProcessRuntime:
                                "errorMessage": f"RequestId: {inv.request_id} Error: {message}"}).encode()
             env.crash(inv, body)
         self.generation += 1
-        self.driver._check_waiters()
+        self.driver.check_waiters()
 
     def output_pending(self) -> bool:
         """Has the process printed something we have not logged yet? (So a POST waits for it, see

@@ -243,7 +243,7 @@ class RuntimeServer:
                 _error(405, "MethodNotAllowed", f"{request.method} is not allowed on {path}")
         else:
             result = _error(404, "NotFound", f"{request.method} {path} is not a route of this API")
-        driver._check_waiters()
+        driver.check_waiters()
         return result
 
     def _stream_body(self, method: str, target: str, headers: dict):
@@ -259,7 +259,7 @@ class RuntimeServer:
         def sink(data: bytes) -> None:
             driver.catch_up()
             api.post_response_chunk(request_id, data)
-            driver._check_waiters()
+            driver.check_waiters()
         return sink, STREAM_LIMIT
 
     def too_large(self, request: Request):
@@ -271,7 +271,7 @@ class RuntimeServer:
         result = _error(413, "RequestEntityTooLarge", f"Exceeded maximum allowed payload size ({limit} bytes).")
         if self.runtime is not None and request.path.startswith("/2018-06-01/runtime"):
             self.runtime.after_route(request, result)
-        driver._check_waiters()
+        driver.check_waiters()
         return result
 
     def _runtime(self, request: Request):
@@ -320,7 +320,7 @@ class RuntimeServer:
         self.session.driver.catch_up()
         result = api.route(request.method, request.path, request.body, request.headers)
         runtime.after_route(request, result)
-        self.session.driver._check_waiters()
+        self.session.driver.check_waiters()
         return result
 
     def _wait_next(self, api, request: Request):
