@@ -262,8 +262,9 @@ for caller, worker in (("waits", "resize"), ("hands-off", "resize-later")):
           f"= {{sum(paid.values()):.3f}} GB-s for 10 photos: ${{dollars:,.2f}} per million photos")
 """),
         md("""
-Step through one synchronous call: the orchestrator's handler calls `Invoke`, the worker's whole cold start and
-run happen inside the caller's invoke, and only then does the caller's handler return.
+Step through one more synchronous call (both functions are warm by now): the caller's handler calls `Invoke`,
+the worker's whole run happens inside the caller's invoke, and only then does the caller's handler return. Both
+environments are busy, and billed, for the same 800 ms.
 """),
         code("""
 with lab.scene("a function waiting on another") as waiting:
