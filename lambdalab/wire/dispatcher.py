@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 import traceback
+from xml.etree.ElementTree import ParseError
 
 from . import models
 from .request import WireRequest, parse
@@ -109,7 +110,7 @@ class Dispatcher:
             op, labels = next((f for f in found if self.method(service, f[0].name) is not None), found[0])
             try:
                 params = parse(model.protocol, op, request, labels)
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError, ParseError) as exc:   # (ParseError: XML that does not parse)
                 code, text = MALFORMED[model.protocol]
                 return self.fail(model, code, text.format(exc), 400, op.name)
             target = self.method(service, op.name)

@@ -197,3 +197,15 @@ def test_cors_preflight_over_http_is_answered_by_the_url(lab):
     assert preflight.getheader("access-control-max-age") == "60" and lab.stats("hello")["requests"] == 0
     answer = get(base, f"/lambda-url/{url_id}/", {"Origin": "https://shop.example"})
     assert answer.status == 200 and answer.getheader("access-control-allow-origin") == "https://shop.example"
+
+
+def test_a_notification_configuration_that_is_not_xml_is_malformed_xml_and_changes_nothing(lab):
+    s3 = boto3.client("s3", endpoint_url=lab.serve(), region_name="us-east-1", aws_access_key_id="x",
+                      aws_secret_access_key="x")
+    s3.create_bucket(Bucket="uploads")
+    signed = {"Authorization": "AWS4-HMAC-SHA256 Credential=x/20260101/us-east-1/s3/aws4_request, "
+                               "SignedHeaders=host, Signature=0"}
+    for body in (b"<NotificationConfiguration><CloudFunctionConfiguration>", b"not xml at all"):
+        answer = get(lab.serve(), "/uploads?notification", signed, "PUT", body)
+        assert answer.status == 400 and b"<Code>MalformedXML</Code>" in answer.read()
+    assert "LambdaFunctionConfigurations" not in s3.get_bucket_notification_configuration(Bucket="uploads")
