@@ -56,6 +56,14 @@ HELLO = '''
 def handler(event, context):
     return {"statusCode": 200, "body": "hello " + event["rawPath"], "cookies": ["a=1", "b=2"]}
 '''
+LOOPER = '''
+import json
+import boto3
+def handler(event, context):
+    n = event.get("n", 0)
+    boto3.client("lambda").invoke(FunctionName="looper", InvocationType="Event", Payload=json.dumps({"n": n + 1}))
+    return n
+'''
 BROKEN = "def handler(event, context):\n    raise RuntimeError('no')\n"
 SENDER = '''
 import os
@@ -209,3 +217,17 @@ def test_a_notification_configuration_that_is_not_xml_is_malformed_xml_and_chang
         answer = get(lab.serve(), "/uploads?notification", signed, "PUT", body)
         assert answer.status == 400 and b"<Code>MalformedXML</Code>" in answer.read()
     assert "LambdaFunctionConfigurations" not in s3.get_bucket_notification_configuration(Bucket="uploads")
+
+
+def test_a_loop_through_plain_boto3_in_a_runtime_process_is_stopped_after_16(real_lab):
+    # the process's boto3 sends _X_AMZN_TRACE_ID's lineage on (X-Amzn-Trace-Id), so the chain is followed
+    lab = real_lab
+    create_many(lab, {"looper": (LOOPER, {"process": True}, {"Timeout": 10})})
+    lab.client("lambda").invoke(FunctionName="looper", InvocationType="Event", Payload=b"{}")
+
+    def dropped():
+        return sum(v for _, v in lab.metrics("looper", "RecursiveInvocationsDropped"))
+    lab.wait_for(lambda: dropped() >= 1 and lab.stats("looper")["invocations"] >= 16, limit=lab.now + 60)
+    assert (lab.stats("looper")["invocations"], dropped()) == (16, 1)
+    (event,) = [e for e in lab.async_invoke.events.values() if e.condition == "RecursiveInvocationException"]
+    assert event.state == "dropped"
