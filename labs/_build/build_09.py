@@ -332,7 +332,7 @@ The fix is in the design, not the setting: write thumbnails to another prefix or
 
 ## 6. Anti-pattern: the monolith
 
-One function serving every route must load what *every* route needs (here a 40 MB package and 1.2 s of imports)
+One function serving every route must load what *every* route needs (here a 12 MB package and 1.2 s of imports)
 at each cold start; a small function per route loads only its own (0.2 s). Three routes, a request to each about
 every 15 minutes, for six hours, both ways:
 """),
@@ -355,10 +355,10 @@ def handler(event, context):
     return {{"route": event["route"]}}
 '''
 routes = ("orders", "users", "search")
-lab.create_function("monolith", Code={"ZipFile": package(ROUTE.format(init=1.2), 40)},
+lab.create_function("monolith", Code={"ZipFile": package(ROUTE.format(init=1.2), 12)},
                     Handler="lambda_function.handler", memory=512)
 for route in routes:
-    lab.create_function(f"api-{route}", Code={"ZipFile": package(ROUTE.format(init=0.2), 2)},
+    lab.create_function(f"api-{route}", Code={"ZipFile": package(ROUTE.format(init=0.2), 1)},
                         Handler="lambda_function.handler", memory=512)
 arrivals = random.Random(1)
 start = lab.now
