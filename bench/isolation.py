@@ -11,8 +11,10 @@ Two lines, each measured for both modes in the same run (best of ``--repeat``, a
   environment (``trace="off"``, Poisson arrivals far apart): wall microseconds per invoke, the round trip to
   the child and back included (thaw, request, outcome, freeze).
 
-``overhead`` is process minus inline. Targets: a cold start costs milliseconds of wall time, not the quarter
-second of a fresh interpreter; a warm invoke well under a millisecond.
+``overhead`` is process minus inline. Targets: a cold start costs tens of milliseconds of wall time at most
+(a fork of the forkserver, the child's set-up, its Init), not the quarter second of a fresh interpreter; a warm
+invoke about a millisecond (two context switches and a frame each way; on a loaded 2-core machine the wake-ups
+dominate).
 """
 from __future__ import annotations
 
