@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import select
+import shutil
 import signal
 import socket
 import time
@@ -142,6 +143,7 @@ class IsolatedRuntime:
             out_r, out_w = os.pipe()
         except OSError:
             ours.close()
+            theirs.close()
             raise
         try:
             pid = self.isolation.spawn([theirs.fileno(), out_w])
@@ -165,7 +167,8 @@ class IsolatedRuntime:
                 "files": [(path, len(data)) for path, data in files.items()]}
         send(ours, spec, b"".join(files.values()))
         header, _ = recv(ours)
-        assert header["op"] == "ready"
+        if header.get("op") != "ready":
+            raise ValueError(f"the child answered {header!r:.80} to its set-up")
 
     def _task_dir(self) -> str:
         """A private copy of the package, the child's working directory (as /var/task is in AWS)."""
@@ -187,8 +190,11 @@ class IsolatedRuntime:
             return None
         self.isolation.runtimes.discard(self)
         server = self.isolation.server
-        server.kill(child.pid, signal.SIGKILL)
-        code = server.status(child.pid)
+        try:
+            server.kill(child.pid, signal.SIGKILL)
+            code = server.status(child.pid)
+        except (OSError, Closed, ValueError, KeyError):
+            code = None                   # the forkserver is gone, and its children died with it
         child.close()
         return code
 
@@ -198,6 +204,9 @@ class IsolatedRuntime:
 
     def shutdown(self) -> None:
         self._end()
+        if self.task_dir is not None:
+            shutil.rmtree(self.task_dir, ignore_errors=True)
+            self.task_dir = None
 
     def freeze(self) -> None:
         if self.child is not None and not self.frozen:
@@ -283,7 +292,9 @@ class IsolatedRuntime:
         """The child ended without answering (os._exit, a fatal signal, a crash): Runtime.ExitError."""
         lines = streamed + _lines(self.child.out, output, budget.now)
         code = self._end()
-        status = f"signal: {signal.strsignal(-code).lower()}" if code is not None and code < 0 else code
+        if code is None:
+            code = -signal.SIGKILL         # (with the forkserver: its children die with it)
+        status = f"signal: {signal.strsignal(-code).lower()}" if code < 0 else code
         return Outcome("exit", budget.elapsed, exit_body(None, request_id, status=status), "Runtime.ExitError", lines)
 
     def _unborn(self, budget, exc: BaseException) -> Outcome:

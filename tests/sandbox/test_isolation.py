@@ -129,6 +129,15 @@ def test_a_crashing_runtime_ends_its_environment_not_the_lab(lab, end, message):
     assert invoke(lab, "f")[1] == "fine"
 
 
+def test_a_dead_forkserver_ends_its_environments_and_the_next_invoke_gets_a_new_one(lab):
+    lab.create_function("f", "def handler(e, c):\n    return 'fine'\n")
+    assert invoke(lab, "f")[1] == "fine"
+    os.kill(lab.isolation_server.server.proc.pid, 9)
+    body = invoke(lab, "f")[1]
+    assert body["errorType"] == "Runtime.ExitError" and body["errorMessage"].endswith("signal: killed")
+    assert invoke(lab, "f")[1] == "fine"
+
+
 def test_output_the_process_writes_itself_reaches_the_log(lab):
     lab.create_function("f", "import os, subprocess\n"
                              "def handler(e, c):\n"
@@ -160,11 +169,11 @@ def test_an_idle_environment_is_frozen_and_its_threads_stand_still(lab):
 
 def test_shutdown_and_close_leave_no_process():
     lab = _lab(idle_timeout=60)
-    lab.create_function("f", "import os\ndef handler(e, c):\n    return os.getpid()\n")
-    pid = invoke(lab, "f")[1]
+    lab.create_function("f", "import os\ndef handler(e, c):\n    return [os.getpid(), os.getcwd()]\n")
+    pid, task = invoke(lab, "f")[1]
     server = lab.isolation_server.server.proc.pid
     lab.advance(120)                               # the idle environment is reclaimed
-    assert not _alive(pid)
+    assert not _alive(pid) and not os.path.exists(task)
     invoke(lab, "f")
     lab.close()
     assert not _alive(server) and lab.isolation_server is None
