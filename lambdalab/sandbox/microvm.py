@@ -135,6 +135,7 @@ def _setup(spec: dict, out_fd: int) -> str:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)     # a file past EphemeralStorage: EFBIG, not a kill
     storage = spec["storage"] * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_FSIZE, (storage, storage))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))   # a crash leaves no core file (of the process's size)
     with open("/proc/self/statm", "rb") as f:
         mapped = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     limit = mapped + spec["memory"] * 1024 * 1024

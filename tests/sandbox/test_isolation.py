@@ -132,7 +132,9 @@ def test_a_crashing_runtime_ends_its_environment_not_the_lab(lab, end, message):
 def test_a_dead_forkserver_ends_its_environments_and_the_next_invoke_gets_a_new_one(lab):
     lab.create_function("f", "def handler(e, c):\n    return 'fine'\n")
     assert invoke(lab, "f")[1] == "fine"
-    os.kill(lab.isolation_server.server.proc.pid, 9)
+    server = lab.isolation_server.server.proc
+    os.kill(server.pid, 9)
+    server.wait()                                  # (its children are killed as it exits)
     body = invoke(lab, "f")[1]
     assert body["errorType"] == "Runtime.ExitError" and body["errorMessage"].endswith("signal: killed")
     assert invoke(lab, "f")[1] == "fine"
