@@ -1,13 +1,13 @@
 """What isolation="process" costs, with the inline figures beside it, in real (wall) time.
 
-Two lines, each measured for both modes in the same run (best of ``--repeat``, alternating):
+One line, both modes measured in the same run (best of ``--repeat``, alternating):
 
-- ``bench: isolation_cold_start``: ``--envs`` invokes of one Python function submitted at the same virtual
+- cold starts (``cold_*``): ``--envs`` invokes of one Python function submitted at the same virtual
   moment, so each needs an environment of its own; wall seconds of the run (Init of every environment, its
   module code, one invoke each) per environment, and environments started per second. Process mode forks
   a child per environment from the lab's forkserver; the forkserver's own start (once per lab) is reported
   apart (``server_ms``).
-- ``bench: isolation_invoke``: ``--invokes`` warm invokes of the same function, one after another on one
+- warm invokes (``invoke_*``): ``--invokes`` warm invokes of the same function, one after another on one
   environment (``trace="off"``, Poisson arrivals far apart): wall microseconds per invoke, the round trip to
   the child and back included (thaw, request, outcome, freeze).
 
@@ -92,12 +92,11 @@ def main() -> None:
             warm[mode].append(warm_invokes(mode, args.invokes))
     c_in, c_pr = min(cold["inline"]), min(cold["process"])
     w_in, w_pr = min(warm["inline"]), min(warm["process"])
-    print(f"bench: isolation_cold_start inline_ms={c_in * 1e3:.2f} process_ms={c_pr * 1e3:.2f} "
-          f"overhead_ms={(c_pr - c_in) * 1e3:.2f} process_envs_per_s={1 / c_pr:.0f} inline_envs_per_s={1 / c_in:.0f} "
-          f"server_ms={min(servers) * 1e3:.0f} envs={args.envs}")
-    print(f"bench: isolation_invoke inline_us={w_in * 1e6:.1f} process_us={w_pr * 1e6:.1f} "
-          f"overhead_us={(w_pr - w_in) * 1e6:.1f} process_ips={1 / w_pr:.0f} inline_ips={1 / w_in:.0f} "
-          f"invokes={args.invokes}")
+    print(f"bench: isolation cold_inline_ms={c_in * 1e3:.2f} cold_process_ms={c_pr * 1e3:.2f} "
+          f"cold_overhead_ms={(c_pr - c_in) * 1e3:.2f} invoke_inline_us={w_in * 1e6:.1f} "
+          f"invoke_process_us={w_pr * 1e6:.1f} invoke_overhead_us={(w_pr - w_in) * 1e6:.1f} "
+          f"process_envs_per_s={1 / c_pr:.0f} process_invokes_per_s={1 / w_pr:.0f} server_ms={min(servers) * 1e3:.0f} "
+          f"envs={args.envs} invokes={args.invokes}")
 
 
 if __name__ == "__main__":
