@@ -106,6 +106,7 @@ class Records:
         self._status_index: dict[str, int] = {}
         self.billed_ms = array("q")
         self.env = array("I")                      # e-<n> -> n (0: none)
+        self.env_text: dict[int, str] = {}         # record index -> an environment id of another shape
 
     def append(self, inv, version) -> None:
         bits = inv.__dict__.get("bits")
@@ -127,8 +128,13 @@ class Records:
             self.statuses.append(inv.status)
         self.status.append(s)
         self.billed_ms.append(inv.billed_ms)
-        env_id = inv.env_id
-        self.env.append(int(env_id[2:]) if env_id else 0)
+        env_id, number = inv.env_id, 0
+        if env_id:
+            if env_id[:2] == "e-" and env_id[2:].isdigit():
+                number = int(env_id[2:])
+            else:                                     # (an id the Worker Manager did not number)
+                self.env_text[len(self.env)] = env_id
+        self.env.append(number)
 
     def __len__(self) -> int:
         return len(self.cold)
@@ -144,10 +150,10 @@ class Records:
             rid = id_text.get(i)
             if rid is None:
                 rid = uuid_text((self.id_hi[i] << 64) | self.id_lo[i])
-            env = self.env[i]
+            env = self.env_text.get(i) or (f"e-{self.env[i]}" if self.env[i] else None)
             out.append(dict(zip(self.FIELDS, (rid, name, version, times[4 * i], times[4 * i + 1], times[4 * i + 2],
                                               bool(self.cold[i]), statuses[self.status[i]], times[4 * i + 3],
-                                              self.billed_ms[i], f"e-{env}" if env else None))))
+                                              self.billed_ms[i], env))))
         return out
 
 
