@@ -167,7 +167,8 @@ class Stats:
             fs.m_cc = busy
 
     def busy_down(self, fs: _FunctionStats) -> None:
-        """... and is over without running (``invocation_done`` takes it down for one that ran)."""
+        """... and is over (it ran: ``invocation_done``; or it never got an environment). The busy count's time
+        integral is kept here and in ``busy_up`` only, as a signed sum of change times (see ``_Integral``)."""
         fs.busy_signed -= self._engine.now
         fs.busy -= 1
         self.busy -= 1
@@ -194,12 +195,7 @@ class Stats:
         its bill, its record."""
         fs = version.fs
         now = self._engine.now
-        fs.busy_signed -= now             # (busy_down)
-        fs.busy -= 1
-        self.busy -= 1
-        if fs.unreserved:
-            fs.unreserved -= 1
-            self.unreserved -= 1
+        self.busy_down(fs)
         if inv.cold:
             fs.cold_starts += 1
             fs.cold_waits.append(inv.t_start - inv.t_arrival)
