@@ -29,7 +29,7 @@ import signal
 import socket
 import time
 
-from . import scratch
+from . import remote_calls, scratch
 from .forkserver import Closed, ForkServer, recv, send
 from .python_runtime import Outcome, exit_body
 
@@ -265,6 +265,10 @@ class IsolatedRuntime:
                     header, data = recv(child.sock)
                     if header["op"] == "line":
                         streamed.append((header["t"], header["line"]))
+                        continue
+                    if header["op"] == "call":            # ll.client in the child: the lab makes the call
+                        send(child.sock, remote_calls.answer(self.env, header, budget))
+                        deadline = time.monotonic() + wall + GRACE if wall else None    # (paused meanwhile)
                         continue
                     return self._outcome(header, data, budget, output)
         except (Closed, OSError, ValueError, KeyError, TypeError, IndexError):

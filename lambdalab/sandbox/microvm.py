@@ -21,9 +21,8 @@ is frozen between invokes. This module is the code such a child runs (forked by 
    ``MemoryError``) the process exits for real; ``os._exit``, ``os.kill(os.getpid(), 9)`` or a segfault simply end
    it, and the lab reads the exit status.
 
-Simplified: ``ll.client(service)`` is not served in the child (it raises a ``RuntimeError`` that says so: the
-lab's services live in the kernel, and handler code that calls them needs ``isolation="inline"``);
-``/var/task`` is not a real directory (the package is loaded from memory; the working directory is a private
+``ll.client(service)`` in the child asks the lab to make each call (``remote_calls``), so handler code calls its
+lab's services as inline. Simplified: ``/var/task`` is not a real directory (the package is loaded from memory; the working directory is a private
 copy of the package); SIGTERM at shutdown is not given to the code (the lab ends the process at once); a
 ``MemoryError`` the code catches itself does not kill it.
 """
@@ -44,6 +43,7 @@ import lambdalab.calls
 from . import vtime
 from .forkserver import Closed, adopt_orphans, die_with_parent, recv, send
 from .python_runtime import LambdaContext, PythonRuntime
+from .remote_calls import RemoteClient
 
 __all__ = ["main"]
 
@@ -143,11 +143,6 @@ def _setup(spec: dict, out_fd: int) -> str:
     return "/tmp" if _private_tmp(spec["tmp"]) else spec["tmp"]
 
 
-def _no_client(service: str, **_ignored):
-    raise RuntimeError(f"ll.client({service!r}) is not available with isolation=\"process\": the lab's services "
-                       "live in the notebook's kernel; create this function with isolation=\"inline\" to call them")
-
-
 def main(ctl_fd: int, out_fd: int) -> None:
     """The child's life: set up, then answer the lab until it goes or the runtime dies. Never returns."""
     code = 0
@@ -157,7 +152,11 @@ def main(ctl_fd: int, out_fd: int) -> None:
         spec = header
         files = _unpack(header, blob)
         spec["tmp"] = _setup(spec, out_fd)
-        lambdalab.client = lambdalab.calls.client = _no_client
+
+        def ask(header: dict) -> dict:
+            send(sock, header)
+            return recv(sock)[0]
+        lambdalab.client = lambdalab.calls.client = lambda service, **_: RemoteClient(service, ask)
         runtime = ChildRuntime(_Environment(spec, files))
         runtime.line_sink = lambda t, line: send(sock, {"op": "line", "t": t, "line": line})
         send(sock, {"op": "ready", "pid": os.getpid()})

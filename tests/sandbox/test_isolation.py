@@ -202,13 +202,38 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_ll_client_says_it_needs_inline_and_the_runtime_lives(lab):
-    lab.create_function("f", "import lambdalab as ll\n"
-                             "def handler(e, c):\n    ll.client('lambda').list_functions()\n")
-    body = invoke(lab, "f")[1]
-    assert body["errorType"] == "RuntimeError" and 'isolation=\"inline\"' in body["errorMessage"]
-    assert invoke(lab, "f")[1]["errorType"] == "RuntimeError"      # the same runtime again, not a crash
-    assert lab.stats("f")["invocations"] == 2
+CALLER = """
+import json, time
+import lambdalab as ll
+def handler(event, context):
+    time.sleep(0.1)
+    answer = ll.client("lambda").invoke(FunctionName="callee", Payload=json.dumps(event))
+    try:
+        ll.client("lambda").get_function(FunctionName="missing")
+    except ll.ClientError as exc:
+        missing = exc.response["Error"]["Code"]
+    return {"callee": json.loads(answer["Payload"].read()), "missing": missing,
+            "left": context.get_remaining_time_in_millis()}
+"""
+CALLEE = "import time\ndef handler(e, c):\n    time.sleep(e['sleep'])\n    return e['sleep'] * 2\n"
+
+
+def test_ll_client_in_a_child_calls_the_lab_as_inline_code_does():
+    out = {}
+    for mode in ("inline", "process"):
+        lab = ll.Lab(seed=5, isolation=mode)
+        try:
+            lab.create_function("callee", CALLEE, timeout=10)
+            lab.create_function("caller", CALLER, timeout=2)
+            answers = [invoke(lab, "caller", {"sleep": s})[1] for s in (0.5, 5)]
+            out[mode] = answers, lab.logs("caller"), lab.trace.to_json(), lab.now
+        finally:
+            lab.close()
+    assert out["inline"] == out["process"]
+    (first, second), *_ = out["process"]
+    assert first["callee"] == 1.0 and first["missing"] == "ResourceNotFoundException"
+    assert 0 < first["left"] <= 2000 - 100 - 500                # the call's time (a cold start too) is the caller's
+    assert second["errorType"] == "Sandbox.Timedout"            # its deadline passed while it waited
 
 
 OUT_OF_DESCRIPTORS = """
