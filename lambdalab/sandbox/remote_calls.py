@@ -131,7 +131,10 @@ def answer(env, request: dict, budget) -> dict:
     try:
         with LearnerRun(runtime, (sys.stdout, sys.stderr), None, ()), vtime.running(budget):
             made = lab_client(request["service"])
-            response = getattr(made, request["operation"])(**decode(request["params"]))
+            operation = request["operation"]
+            if operation not in made.meta.method_to_api_mapping:    # (an operation, nothing else of the client)
+                raise AttributeError(f"{type(made).__name__!r} object has no attribute {operation!r}")
+            response = getattr(made, operation)(**decode(request["params"]))
             reply["response"] = encode({k: v for k, v in response.items() if k != "ResponseMetadata"})
     except vtime.DeadlineReached:
         reply["deadline"] = True

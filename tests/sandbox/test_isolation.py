@@ -236,6 +236,17 @@ def test_ll_client_in_a_child_calls_the_lab_as_inline_code_does():
     assert second["errorType"] == "Sandbox.Timedout"            # its deadline passed while it waited
 
 
+def test_a_child_can_ask_the_lab_for_operations_only(lab):
+    lab.create_function("f", "import lambdalab as ll\n"
+                             "def handler(e, c):\n"
+                             "    client, out = ll.client('lambda'), []\n"
+                             "    for name in ('close', '_make_api_call', 'list_functions'):\n"
+                             "        try:\n            out.append(sorted(getattr(client, name)()))\n"
+                             "        except Exception as exc:\n            out.append(type(exc).__name__)\n"
+                             "    return out\n")
+    assert invoke(lab, "f")[1] == ["RuntimeError", "AttributeError", ["Functions"]]
+
+
 OUT_OF_DESCRIPTORS = """
 import json, resource
 import lambdalab as ll
