@@ -320,7 +320,8 @@ Inline, the lab contains most of what handler code can do to a process: `sys.exi
 patched `time` or `json`, a loop that never ends, `fork`. What it **cannot** contain is code that goes around
 the stand-ins to the kernel's real process: `posix._exit()`, closing every file descriptor
 (`os.closerange(3, 4096)`, the kernel's own sockets with them), a C extension that calls `exit()`. That ends the
-kernel itself (restart it from the *Kernel* menu). If your code or a library it uses might do that, or reads
+kernel itself (restart it from the *Kernel* menu). A forked child that detaches (`os.setsid()`) and ignores the
+real alarm outlives its environment, and the kernel's module state and environment variables stay shared. If your code or a library it uses might do that, or reads
 environment variables through a library, use `isolation="process"`: each environment then costs a fork of a
 small server process (a few milliseconds of real time; `bench/isolation.py` measures it), and virtual time,
 the trace and the answers stay what they are inline.
