@@ -23,16 +23,24 @@ class PlacementService:
         self.placements = 0
 
     def place(self, memory_mb: int, request_id=None, function=None) -> Worker:
-        lab = self.fleet.lab
+        fleet = self.fleet
+        lab = fleet.lab
         now = lab.now
-        best = None
-        for worker in list(self.fleet.workers.values()):
-            if not worker.draining and now >= self.fleet.drain_at(worker):
-                self.fleet._drain(worker)     # an empty worker whose lease ran out while nobody lived there
-            if worker.draining or worker.free_mb() < memory_mb or not worker.can_boot(now):
+        window = fleet.drain_window
+        best, most = None, -1
+        # (one pass per cold start over the whole fleet, hundreds of hosts in a trace replay: kept to plain reads,
+        # and a host's boot bucket is read only when its free memory would make it the pick)
+        for worker in list(fleet.workers.values()):
+            if worker.draining:
                 continue
-            if best is None or worker.free_mb() > best.free_mb():
-                best = worker
+            if now >= worker.lease_end - window:        # fleet.drain_at(worker)
+                fleet._drain(worker)      # an empty worker whose lease ran out while nobody lived there
+                continue
+            free = worker.capacity_mb - worker.used_mb
+            if free < memory_mb or free <= most:        # no room, or no roomier than an older candidate
+                continue
+            if worker.can_boot(now):
+                best, most = worker, free
         reason = "least loaded"
         if best is None:
             best = self.fleet.add_worker(request_id)

@@ -34,13 +34,14 @@ class Worker:
         return self.capacity_mb - self.used_mb
 
     def can_boot(self, now: float) -> bool:
-        """Token bucket for microVM creation: ``boot_rate`` per second, bursting to one second's worth."""
-        tokens = min(self._boot_rate, self._boot_tokens + (now - self._boot_refill_at) * self._boot_rate)
-        self._boot_tokens, self._boot_refill_at = tokens, now
-        return tokens >= 1.0
+        """Token bucket for microVM creation: ``boot_rate`` per second, bursting to one second's worth. Only
+        reads the bucket (``add`` takes the token), so asking changes nothing."""
+        return min(self._boot_rate, self._boot_tokens + (now - self._boot_refill_at) * self._boot_rate) >= 1.0
 
     def add(self, env, memory_mb: int) -> None:
-        self._boot_tokens -= 1.0
+        now = self.fleet.lab.now
+        self._boot_tokens = min(self._boot_rate, self._boot_tokens + (now - self._boot_refill_at) * self._boot_rate) - 1
+        self._boot_refill_at = now
         self.used_mb += memory_mb
         self.environments[env.id] = env
         if self.drain_event is None and self.lease_end != float("inf"):
