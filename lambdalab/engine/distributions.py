@@ -135,7 +135,8 @@ def as_distribution(value) -> Callable | None:
 def draw_from(dist, rng) -> Callable[[], float] | None:
     """``lambda: dist(rng)`` for code that draws from one distribution many times (an environment's modelled
     duration): the same numbers from the same RNG, with the exponential's draw written out as
-    ``random.expovariate`` does it (``-log(1 - random()) / rate``), which saves two calls per draw."""
+    ``random.expovariate`` does it (``-log(1 - random()) / rate``), which saves two calls per draw. A distribution
+    that ignores ``rng`` (it has a stream of its own) may offer ``own_draw()``, which is then called directly."""
     if dist is None:
         return None
     if type(dist) is Exponential and dist.mean > 0:
@@ -144,4 +145,7 @@ def draw_from(dist, rng) -> Callable[[], float] | None:
     if type(dist) is Fixed:
         seconds = dist.seconds
         return lambda: seconds
+    own = getattr(dist, "own_draw", None)      # one that draws from a random stream of its own (a trace's curve)
+    if own is not None:
+        return own
     return lambda: dist(rng)

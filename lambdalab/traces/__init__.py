@@ -5,6 +5,6 @@
 """
 from __future__ import annotations
 
-from .azure2019 import SAMPLE, PercentileDuration, Trace, TraceFunction, azure2019
+from .azure2019 import SAMPLE, PercentileDuration, Trace, TraceFunction, azure2019, timer
 
-__all__ = ["azure2019", "Trace", "TraceFunction", "PercentileDuration", "SAMPLE"]
+__all__ = ["azure2019", "timer", "Trace", "TraceFunction", "PercentileDuration", "SAMPLE"]

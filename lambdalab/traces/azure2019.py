@@ -26,13 +26,12 @@ from __future__ import annotations
 import bisect
 import csv
 import gzip
-import io
 import pathlib
 import random
 from array import array
 from dataclasses import dataclass, field
 
-__all__ = ["azure2019", "Trace", "TraceFunction", "PercentileDuration", "SAMPLE"]
+__all__ = ["azure2019", "timer", "Trace", "TraceFunction", "PercentileDuration", "SAMPLE"]
 
 SAMPLE = pathlib.Path(__file__).resolve().parent / "data" / "azure2019" / "1000_inv.csv.gz"
 LAMBDA_MEMORY = (128, 10240)            # MemorySize bounds (MB)
@@ -76,6 +75,10 @@ class PercentileDuration:
         return s[i - 1] + (s[i] - s[i - 1]) * (u - q0) / (q1 - q0)
 
     def __call__(self, rng=None) -> float:
+        return self.own_draw()
+
+    def own_draw(self) -> float:
+        """A draw from this curve's own stream (what ``engine.distributions.draw_from`` calls per invoke)."""
         u = self._random() * 100.0
         k = int(u)
         table = self._table
@@ -171,37 +174,61 @@ def azure2019(path_or_dir=None, *, functions=None, minutes=None) -> Trace:
     run_path, mem_path = _companions(inv_path)
     durations = {row["HashFunction"]: row for row in _read(run_path)}
     memory = {(row["HashOwner"], row["HashApp"]): row for row in _read(mem_path)}
-    rows = _read(inv_path)
-    header = list(rows[0]) if rows else []
-    columns = [c for c in header if c.isdigit() or c.startswith("minute_")]
-    span = _minutes(minutes, len(columns))
-    columns = columns[span.start:span.stop]
     chosen, dropped = [], 0
-    for row in rows:
-        run = durations.get(row["HashFunction"])
-        mem = memory.get((row["HashOwner"], row["HashApp"]))
-        if run is None or mem is None:
-            dropped += 1
-            continue
-        counts = array("I", (int(row[c] or 0) for c in columns))
-        if not any(counts):
-            continue
-        allocated = float(mem["AverageAllocatedMb"])
-        chosen.append(TraceFunction(
-            name="", function_hash=row["HashFunction"], app_hash=row["HashApp"], owner_hash=row["HashOwner"],
-            counts=counts, duration_points=tuple((q, float(run[c])) for c, q in DURATION_POINTS),
-            memory_mb=min(LAMBDA_MEMORY[1], max(LAMBDA_MEMORY[0], round(allocated))), allocated_mb=allocated,
-            trigger=row.get("Trigger")))
+    with _open(inv_path) as text:
+        # row by row, as lists: a day of the full dataset has tens of thousands of rows of 1,440 counts
+        reader = csv.reader(text)
+        header = next(reader, [])
+        at = {name: i for i, name in enumerate(header)}
+        minute_columns = [i for i, c in enumerate(header) if c.isdigit() or c.startswith("minute_")]
+        span = _minutes(minutes, len(minute_columns))
+        columns = minute_columns[span.start:span.stop]
+        trigger = at.get("Trigger")
+        for values in reader:
+            function, app, owner = (values[at[k]] for k in ("HashFunction", "HashApp", "HashOwner"))
+            run = durations.get(function)
+            mem = memory.get((owner, app))
+            if run is None or mem is None:
+                dropped += 1
+                continue
+            counts = array("I", (int(values[c] or 0) for c in columns))
+            if not any(counts):
+                continue
+            allocated = float(mem["AverageAllocatedMb"])
+            chosen.append(TraceFunction(
+                name="", function_hash=function, app_hash=app, owner_hash=owner, counts=counts,
+                duration_points=tuple((q, float(run[c])) for c, q in DURATION_POINTS),
+                memory_mb=min(LAMBDA_MEMORY[1], max(LAMBDA_MEMORY[0], round(allocated))), allocated_mb=allocated,
+                trigger=values[trigger] if trigger is not None else None))
     _name(chosen)
     chosen = _select(chosen, functions)
     source = "azure2019 sample" if path_or_dir is None else f"azure2019 {inv_path.name}"
     return Trace(chosen, span, source, dropped)
 
 
+def timer(every: int = 15, *, memory_mb: int = 256, duration_ms: float = 1000.0, minutes: int = 1440,
+          name: str = "timer") -> Trace:
+    """A one-function trace in the same shape: a timer trigger firing every ``every`` minutes from minute 0 (each
+    firing at a uniform time within its minute, as the trace's rule spreads them), each run ``duration_ms``.
+    Timer triggers are common in the trace, and the easiest pattern for a keep-alive policy to learn."""
+    if not 1 <= every <= minutes:
+        raise ValueError("every must be between 1 and minutes")
+    counts = array("I", (1 if m % every == 0 else 0 for m in range(minutes)))
+    fn = TraceFunction(name=name, function_hash=name, app_hash=name, owner_hash=name, counts=counts,
+                       duration_points=((0.0, duration_ms), (1.0, duration_ms)), memory_mb=memory_mb,
+                       allocated_mb=float(memory_mb), trigger="timer")
+    return Trace([fn], range(minutes), f"a timer every {every} min")
+
+
+def _open(path: pathlib.Path):
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
 def _read(path: pathlib.Path) -> list[dict]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as raw:
-        return list(csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8", newline="")))
+    with _open(path) as text:
+        return list(csv.DictReader(text))
 
 
 def _invocations_file(path_or_dir) -> pathlib.Path:

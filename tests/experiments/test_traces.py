@@ -113,3 +113,32 @@ def test_the_sample_reads_from_its_own_files_too(tmp_path):
         src = ll.traces.SAMPLE.with_name(f"1000_{stem}.csv.gz")
         (tmp_path / f"1000_{stem}.csv").write_bytes(gzip.decompress(src.read_bytes()))
     assert ll.traces.azure2019(tmp_path, minutes=5).invocations == ll.traces.azure2019(minutes=5).invocations
+
+
+def test_a_timer_trace_fires_every_period_and_a_learning_policy_catches_it():
+    timer = ll.traces.timer(every=15, memory_mb=256, duration_ms=500)
+    (f,) = timer.functions
+    assert timer.invocations == 96 and f.trigger == "timer" and f.memory_mb == 256
+    assert [m for m, n in enumerate(f.counts) if n] == list(range(0, 1440, 15))
+    assert f.durations(0)() == 0.5
+    runs = {}
+    for policy in (ll.keepalive.Fixed(600), ll.keepalive.HybridHistogram()):
+        lab = ll.Lab(seed=0, trace="off", worker_lease=None)
+        replay = lab.replay(timer, keep_alive=policy)
+        lab.run(until=replay.end)
+        runs[type(policy).__name__] = lab.stats("timer")
+    fixed, hybrid = runs["Fixed"], runs["HybridHistogram"]
+    # every 15-minute gap outlasts a 10-minute keep-alive: all cold, each run idle for the whole keep-alive
+    assert fixed["cold_starts"] == 96 and fixed["wasted_memory_gb_seconds"] == pytest.approx(96 * 600 * 0.25)
+    assert hybrid["cold_starts"] == 1 and hybrid["wasted_memory_gb_seconds"] < fixed["wasted_memory_gb_seconds"] / 2
+    with pytest.raises(ValueError):
+        ll.traces.timer(every=0)
+
+
+def test_a_trace_curve_is_drawn_from_its_own_stream_wherever_it_is_drawn():
+    from lambdalab.engine.distributions import draw_from
+    import random
+    points = ((0.0, 10.0), (0.5, 100.0), (1.0, 1000.0))
+    a, b = PercentileDuration(points, "s"), PercentileDuration(points, "s")
+    draw = draw_from(a, random.Random(1))
+    assert [draw() for _ in range(5)] == [b(random.Random(2)) for _ in range(5)]
