@@ -12,6 +12,7 @@ watcher never asks the engine to stop.
 """
 from __future__ import annotations
 
+import multiprocessing
 import sys
 import time
 
@@ -25,8 +26,9 @@ REFRESH = 0.25           # wall seconds between two updates of the bar
 
 
 def in_kernel() -> bool:
-    """True inside a Jupyter (ipykernel) shell, where a widget can be displayed."""
-    if "ipykernel" not in sys.modules or "IPython" not in sys.modules:
+    """True inside a Jupyter (ipykernel) shell, where a widget can be displayed: not in a worker process forked
+    from the kernel (``ll.sweep``'s), which inherits the shell but has no frontend to talk to."""
+    if "ipykernel" not in sys.modules or "IPython" not in sys.modules or multiprocessing.parent_process() is not None:
         return False
     try:
         shell = sys.modules["IPython"].get_ipython()
