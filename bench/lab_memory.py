@@ -29,10 +29,11 @@ def peak_rss_mib(pid: int) -> float:
     raise RuntimeError(f"no VmHWM for pid {pid}")
 
 
-def _rss_kib(pid: int) -> int:
+def _pss_kib(pid: int) -> int:
+    """The process's proportional set size: its resident pages, each shared page divided among its sharers."""
     try:
-        for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in pathlib.Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
                 return int(line.split()[1])
     except OSError:  # the process ended between listing and reading
         pass
@@ -40,7 +41,9 @@ def _rss_kib(pid: int) -> int:
 
 
 def tree_rss_mib(pid: int) -> float:
-    """Resident memory of ``pid`` and all its descendants right now (runtime processes, servers), in MiB."""
+    """Memory of ``pid`` and all its descendants right now (runtime processes, servers, ``ll.sweep``'s forked
+    workers), in MiB: the sum of their proportional set sizes, which counts a page that forked processes share
+    once, as the kernel's memory limit (Binder's cgroup) does; a sum of RSS would count it once per process."""
     parents = {}
     for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -54,7 +57,7 @@ def tree_rss_mib(pid: int) -> float:
         children = [p for p, pp in parents.items() if pp == parent and p not in tree]
         tree.update(children)
         frontier.extend(children)
-    return sum(_rss_kib(p) for p in tree) / 1024
+    return sum(_pss_kib(p) for p in tree) / 1024
 
 
 def run_notebook(path: pathlib.Path, timeout: float = 120) -> tuple[object, float, float, float]:
