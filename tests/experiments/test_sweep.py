@@ -133,3 +133,17 @@ def test_a_dask_worker_that_dies_fails_only_its_row(dask_client):
     rows = ll.sweep(flaky, {"x": [1, 2, 3]}, seeds=(0, 1), executor=dask_client)
     assert [r["error"] for r in rows] == [None, None, None, "ZeroDivisionError: no luck", WORKER_DIED, None]
     assert [r["y"] for r in rows] == [100, 101, 200, None, None, 301]
+
+
+def test_in_a_notebook_the_sweep_shows_one_bar_that_ends_done(monkeypatch):
+    import IPython.display
+    sweep_module = sys.modules["lambdalab.sweep"]      # (ll.sweep is the function)
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    monkeypatch.setattr(sweep_module, "in_kernel", lambda: True)
+    rows = ll.sweep(flaky, {"x": [1, 2]}, seeds=(0, 1), executor=Inline())
+    (box,) = shown
+    bar, label = box.children
+    assert bar.value == bar.max == len(rows) == 4 and bar.description == "done"
+    assert "4 of 4 runs · 1 failed" in label.value and bar.bar_style == "warning"
+    assert ll.sweep(flaky, {"x": [1]}, executor=Inline(), progress=False) and len(shown) == 1
