@@ -9,7 +9,9 @@ every ``ll.widgets.Stepper(...)`` and ``ll.widgets.Explorer(...)`` in presentati
 in headless Chromium (tests/browser/jlab.py) at 1280x720, runs all cells, and for every Stepper and Explorer:
 scrolls it to the top of the screen, measures it in the real browser (how much the diagram and timeline PNGs
 are scaled on screen, the computed font sizes of the step text and the panels, whether anything overflows its
-box or the window), and saves a screenshot of the lab's main widget (its first Stepper, else its Explorer).
+box or the window, the step counter and scene title right after Run All), and saves a screenshot of the
+lab's main widget (``MAIN_SCENES``, else its first Stepper, else its Explorer): the whole widget, and in
+presentation mode also the 1280x720 screen with the widget at its top.
 With ``--click-all`` it also presses Step through every Stepper from step 1 to its last step (checking for
 errors after each click). Diagram and timeline label sizes on screen are the views' smallest text in PNG
 pixels (``min_text_px()``) times that measured scale. The numbers go to docs/screenshots/measures.json.
@@ -81,7 +83,7 @@ def shoot(notebook: pathlib.Path, scratch: pathlib.Path, presentation: bool, cli
                 page.locator(f'[data-ll-widget="{w["index"]}"] button.ll-reset').click()
                 page.wait_for_timeout(400)
             found.append(w)
-        main = next((w for w in widgets if w["kind"] == "stepper"), widgets[0] if widgets else None)
+        main = main_widget(notebook.stem[:2], widgets)
         if main is not None:
             if main["kind"] == "stepper":      # a few hops into the story: something lit up on the diagram
                 step = page.locator(f'[data-ll-widget="{main["index"]}"] button.ll-step')
@@ -90,11 +92,33 @@ def shoot(notebook: pathlib.Path, scratch: pathlib.Path, presentation: bool, cli
             page.evaluate(JS_SCROLL, main["index"])
             page.wait_for_timeout(500)
             OUT.mkdir(parents=True, exist_ok=True)
-            shot = OUT / f"{notebook.stem[:2]}-{mode}.png"
-            page.locator(f'[data-ll-widget="{main["index"]}"]').screenshot(path=str(shot))
             if presentation:                   # what the room sees: the 1280x720 screen, widget at the top
                 page.screenshot(path=str(OUT / f"{notebook.stem[:2]}-projector.png"))
+            # the whole widget: JupyterLab scrolls inside its own panel, so a 720 px window would cut it off;
+            # a taller window (same width, so the same layout) shows all of it
+            box = page.locator(f'[data-ll-widget="{main["index"]}"]')
+            page.set_viewport_size({"width": 1280, "height": max(720, int(box.bounding_box()["height"]) + 240)})
+            page.wait_for_timeout(500)
+            page.evaluate(JS_SCROLL, main["index"])
+            page.wait_for_timeout(300)
+            box.screenshot(path=str(OUT / f"{notebook.stem[:2]}-{mode}.png"))
+            page.set_viewport_size({"width": 1280, "height": 720})
     return found
+
+
+# The widget a lab is about, when it is not its first Stepper (lab 03 warms up with a synchronous invoke).
+MAIN_SCENES = {"03": "an asynchronous invoke"}
+
+
+def heading(widget: dict) -> str:
+    return next((text for part, _px, text in widget["fonts"] if part == "ll-heading"), "")
+
+
+def main_widget(lab: str, widgets: list[dict]) -> dict | None:
+    """The lab's main widget: its MAIN_SCENES Stepper, else its first Stepper, else its first Explorer."""
+    steppers = [w for w in widgets if w["kind"] == "stepper"]
+    named = [w for w in steppers if lab in MAIN_SCENES and heading(w).startswith(MAIN_SCENES[lab][:30])]
+    return (named or steppers or widgets or [None])[0]
 
 
 PANEL_PARTS = ("ll-logs", "ll-metrics", "ll-counter", "ll-heading", "ll-step", "ll-back", "ll-reset", "ll-play",
@@ -111,6 +135,11 @@ def projector_problems(report: dict) -> list[str]:
             if not w["presentation"]:      # a view the lab's code does not show (the InvokeConsole's Stepper)
                 continue
             where = f"{lab} widget {w['index']} ({w['kind']})"
+            if w["kind"] == "stepper":         # each tells its own story from its first step after Run All
+                if not heading(w):
+                    problems.append(f"{where}: no scene title (a Stepper built from the whole lab?)")
+                if not w["steps"].startswith("step 1 of"):
+                    problems.append(f"{where}: shows {w['steps']!r} after Run All, not step 1")
             width = w["viewport"][0]
             for img in w["imgs"]:
                 scale = img["shown"][0] / img["natural"][0]

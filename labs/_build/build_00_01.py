@@ -224,12 +224,12 @@ stepper
 """),
         md("""
 You can drive the same widget from code, which helps when a trace is long: `stepper.goto(i)` jumps to step
-`i`, and `stepper.current` is the step shown (with `.component`, `.action`, `.text`, `.t`, `.env_id`,
-`.worker_id` and a `.detail` dict). Running the cell below moves the widget above too.
+`i` (try `stepper.goto(5)` in a new cell and watch the widget above move), and `stepper.current` is the step
+shown. The scene keeps its steps in a list, `first_invoke.steps`, each with `.component`, `.action`, `.text`,
+`.t`, `.env_id`, `.worker_id` and a `.detail` dict; the cell below reads one without moving the widget.
 """),
         code("""
-stepper.goto(5)
-step = stepper.current
+step = first_invoke.steps[5]
 print(step.seq, step.component, step.action, "|", step.text)
 """),
         md("""

@@ -264,13 +264,17 @@ def rate_against_limit(fig, rate, reserved_concurrency):
     minutes = range(len(ran))
     left.bar(minutes, ran, color="tab:green", label="invocations")
     left.bar(minutes, refused[:len(ran)], bottom=ran, color="tab:red", label="throttled (429)")
-    left.set_xlabel("minute"); left.set_ylabel("requests per minute"); left.legend(loc="lower right")
-    limits = list(range(1, 31))
-    right.semilogy(limits, [max(erlang_b(c, rate * MEAN), 1e-6) for c in limits], "k-", label="Erlang-B")
+    left.set_xlabel("minute"); left.set_ylabel("requests per minute")
+    limits = [c for c in range(1, 31) if erlang_b(c, rate * MEAN) >= 1e-6]   # the log axis stops at 1e-6
+    right.semilogy(limits, [erlang_b(c, rate * MEAN) for c in limits], "k-", label="Erlang-B")
     right.semilogy([reserved_concurrency], [max(s["p_throttle"], 1e-6)], "o", color="tab:red", ms=9,
                    label="measured")
-    right.set_xlabel("reserved concurrency"); right.set_ylabel("share throttled"); right.legend()
-    fig.tight_layout()
+    right.set_xlim(0, 31); right.set_ylim(5e-7, 2)
+    right.set_xlabel("reserved concurrency"); right.set_ylabel("share throttled")
+    # one legend in a row of its own above both plots: never over the bars, the curve or the point
+    handles = [h for ax in (left, right) for h in ax.get_legend_handles_labels()[0]]
+    fig.legend(handles=handles, loc="upper center", ncol=4, frameon=False, columnspacing=1.2, handlelength=1.5)
+    fig.tight_layout(rect=(0, 0, 1, 0.86))
     return (f"{s['requests']:,} requests, {s['p_throttle']:.2%} throttled (Erlang-B: "
             f"{erlang_b(reserved_concurrency, rate * MEAN):.2%}), at most {s['max_concurrency']} running at once")
 

@@ -154,6 +154,7 @@ class ArchitectureDiagram(widgets.VBox):
         th = self.theme
         canvas = self.canvas
         self.hot = {}
+        border = th.hot_line / 72 * (layout.XLIM[1] - layout.XLIM[0]) / self.figure.get_figwidth()  # pt -> units
         for name, data in self.graph.nodes(data=True):
             if data["kind"] != "component":
                 continue
@@ -162,7 +163,7 @@ class ArchitectureDiagram(widgets.VBox):
             ax.add_patch(patch)
             label = ax.text(x + w / 2, y + h / 2, LABELS[name], ha="center", va="center", fontsize=th.font,
                             fontweight="bold", color=th.ink, visible=False, zorder=5)
-            self._shrink_to(label, w)
+            self._shrink_to(label, w - border)   # bold, inside the lit box's thick border
             self.hot[name] = canvas.sprite(patch, label)
         # the frames' title bars light up when the worker host or environment itself acts
         self.headers = {}
@@ -172,6 +173,7 @@ class ArchitectureDiagram(widgets.VBox):
             ax.add_patch(bar)
             head = ax.text(x + 0.18, y + h - 0.28, title, fontsize=th.font, fontweight="bold", color=th.ink,
                            va="center", zorder=2)
+            self._shrink_to(head, w - 0.36)    # inside the lit bar's thick border, not under it
             note = ax.text(x + (0.18 if name == "environment" else w - 0.18), y + h - (0.75 if tall > 0.5 else 0.28),
                            "", fontsize=th.small, color=th.ink, va="center", zorder=2,
                            ha="left" if name == "environment" else "right")

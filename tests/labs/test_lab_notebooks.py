@@ -1,6 +1,7 @@
 """The course's shape, read from the committed notebooks: every lab in labs/ follows the course rules.
 
-Each lab: a goal and a 15-25 minute estimate up front, something the learner drives (a widget or a plot),
+Each lab: a goal and a 15-25 minute estimate up front, a control the learner moves (a Stepper built from a
+scene and left at its step 1, an Explorer's sliders, an InvokeConsole),
 2-4 exercises checked by ``lambdalab.check`` whose answers start unfilled, a "What real AWS does differently"
 box, links back and forward along the course, no unseeded Lab (seed=None), and `# NBVAL_CHECK_OUTPUT` only as a first line.
 """
@@ -121,8 +122,25 @@ def test_start_here_maps_the_whole_course():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
 def test_the_learner_drives_something(path):
     code = "\n".join(_code(path))
-    assert re.search(r"ll\.widgets\.|lambdalab\.widgets|\.plot\(|plt\.|matplotlib", code), \
-        f"{path.name}: give the learner a Stepper (or another widget) or a plot to drive"
+    assert re.search(r"\bwidgets\.(Stepper|Explorer|InvokeConsole)\(", code), \
+        f"{path.name}: give the learner a control to move: a Stepper, an Explorer's sliders or an InvokeConsole"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
+def test_every_stepper_walks_a_scene_from_its_first_step(path):
+    code = "\n".join(_code(path))
+    scenes = set(re.findall(r"\.scene\([^)]*\)\s+as\s+(\w+)\s*:", code))
+    # ... or returned by a helper of the lab's that records one (lab 08's cold(...))
+    helpers = [name for name, body in re.findall(r"^def (\w+)\(.*?\n((?:[ \t]+.*\n|\n)*)", code + "\n", re.M)
+               if ".scene(" in body]
+    for helper in helpers:
+        scenes |= set(re.findall(rf"^(\w+)\s*=\s*{helper}\(", code, re.M))
+    for name, arg in re.findall(r"(?:(\w+)\s*=\s*)?(?:\w+\.)*widgets\.Stepper\(\s*([\w.]+)", code):
+        assert arg in scenes, (f"{path.name}: Stepper({arg}) is not built from a scene; record the story with "
+                               f"`with lab.scene(title) as {arg}:` and pass that (Stepper(lab) is for live views)")
+        # after Run All it must still show step 1: no cell moves it (a learner's own cell may)
+        moved = re.search(rf"\b{name}\.(goto|step|back)\(", code) if name else None
+        assert not moved, f"{path.name}: a cell calls {moved.group(0)}...), so Run All leaves {name} past step 1"
 
 
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=_id)
