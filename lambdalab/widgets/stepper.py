@@ -68,7 +68,8 @@ class Stepper(widgets.VBox):
         self.slider.observe(self._on_slider, names="value")
         controls = widgets.HBox([self.back_button, self.step_button, self.play_button, self.play, self.reset_button,
                                  self.slider, self.counter], layout=widgets.Layout(align_items="center", width="100%"))
-        side = widgets.Layout(width="38%", margin="0 0 0 12px")   # two columns of tiles in both modes
+        # two columns of tiles in both modes; never squeezed by the log panel's long lines
+        side = widgets.Layout(width="38%", flex="0 0 38%", margin="0 0 0 12px")
         self.metrics.layout = side
         panels = widgets.HBox([self.logs, self.metrics], layout=widgets.Layout(width="100%"))
         self.logs.layout.flex = "1 1 auto"
