@@ -11,7 +11,8 @@ is frozen between invokes. This module is the code such a child runs (forked by 
    space limited to what the process maps now plus MemorySize (``RLIMIT_AS``), each file under EphemeralStorage
    (``RLIMIT_FSIZE``), and ``/tmp`` made private: the environment's directory is bind-mounted over ``/tmp`` in
    a mount namespace of its own where the machine allows it (so every library sees it), else ``/tmp`` paths are
-   mapped by the code loader as inline;
+   mapped by the code loader as inline (also when Python itself or its packages live under ``/tmp``, e.g. a
+   venv in a checkout under ``/tmp``: hiding them would make every later import fail);
 2. load the deployment package and answer ``init`` and ``invoke`` requests with the very runtime the kernel
    uses inline (``python_runtime.PythonRuntime`` with ``inline = False``: no confinement is needed in a
    process of one's own), under the same virtual-time budget rules: the lab sends the budget, the child sends
@@ -92,9 +93,18 @@ def _unpack(header: dict, blob: bytes) -> dict[str, bytes]:
     return files
 
 
+def _python_lives_in_tmp() -> bool:
+    """Whether the interpreter, its packages or the working directory are under /tmp (binding over /tmp would
+    hide them from every import the code makes later)."""
+    paths = [sys.prefix, sys.exec_prefix, os.getcwd(), *(p for p in sys.path if p)]
+    return any(real == "/tmp" or real.startswith("/tmp/") for real in map(os.path.realpath, paths))
+
+
 def _private_tmp(directory: str) -> bool:
     """Bind the environment's directory over /tmp in a mount namespace of this process's own (False where the
-    machine does not allow it: then the code loader maps /tmp paths instead)."""
+    machine does not allow it, or where Python lives under /tmp: then the code loader maps /tmp paths instead)."""
+    if _python_lives_in_tmp():
+        return False
     libc = ctypes.CDLL(None, use_errno=True)
     uid, gid = os.getuid(), os.getgid()
     flags = CLONE_NEWNS if uid == 0 else CLONE_NEWNS | CLONE_NEWUSER

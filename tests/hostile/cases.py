@@ -219,7 +219,9 @@ CASES = [
             return down(n + 1)
         def handler(event, context):
             return down(0)
-        """), "RecursionError", process=("RecursionError", TIMEOUT)),   # 10**6 Python frames take a while
+        """), "RecursionError", process=("RecursionError", TIMEOUT), memory=1024),
+    # (10**6 Python frames take a while; 1 GB so that the frames fit in a process of its own, where at 128 MB the
+    # outcome raced between the timeout and running out of memory, as OutOfMemory or CPython's SystemError)
     Case("deep_recursion_in_c", code("""
         import sys
         sys.setrecursionlimit(10**6)
