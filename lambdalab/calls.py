@@ -27,7 +27,7 @@ services read ``header`` (what the request carried) and ``caller`` (the invocati
 """
 from __future__ import annotations
 
-from .sandbox import vtime
+from .sandbox import remote_calls, vtime
 from .sandbox.learner_code import StepOut, running_environment
 
 __all__ = ["Calls", "client"]
@@ -69,6 +69,16 @@ class Calls:
         events.register("before-call", self._before, unique_id=f"lambdalab-calls-before-{id(client)}")
         events.register("after-call", self._after, unique_id=f"lambdalab-calls-after-{id(client)}")
         events.register("after-call-error", self._after, unique_id=f"lambdalab-calls-error-{id(client)}")
+
+    def code_client(self, service: str):
+        """A client of this lab for the running handler code: ``ll.client(service)`` there."""
+        step_out = StepOut()                  # making a client is the lab's work, not the handler's
+        try:
+            made = self.lab.client(service)
+            self.install(made)
+        finally:
+            step_out.back()
+        return made
 
     def on_behalf(self) -> "OnBehalf | None":
         """The lab starts work on behalf of the running handler code (None when no handler code of this lab is
@@ -153,15 +163,11 @@ class _Answering:
 
 def client(service: str, **_ignored):
     """``ll.client(service)`` in handler or module code: a client of the lab that runs this code."""
+    remote = remote_calls.connected_client(service)     # code in a process of its own asks its lab over a socket
+    if remote is not None:
+        return remote
     env = running_environment()
     if env is None:
         raise RuntimeError("ll.client() is for handler and module code running in a lab; in a notebook cell "
                            "use lab.client(service)")
-    lab = env.lab
-    step_out = StepOut()                  # making a client is the lab's work, not the handler's
-    try:
-        made = lab.client(service)
-        lab.calls.install(made)
-    finally:
-        step_out.back()
-    return made
+    return env.lab.calls.code_client(service)

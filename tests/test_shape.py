@@ -1,5 +1,6 @@
-"""The package's shape (issue 15): no module over 600 lines, no import cycle between modules at import time, and
-nothing outside lambdalab/engine reaching into the engine's heap or sequence."""
+"""The package's shape (issue 15): no module over 600 lines, no import cycle between modules (at import time or
+closed by an import inside a function), and nothing outside lambdalab/engine reaching into the engine's heap or
+sequence."""
 from __future__ import annotations
 
 import ast
@@ -10,8 +11,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "lambdalab"
 MODULES = sorted(ROOT.rglob("*.py"))
 
 
-def name_of(path: pathlib.Path) -> str:
-    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+def name_of(path: pathlib.Path, root: pathlib.Path = ROOT) -> str:
+    parts = path.relative_to(root.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -20,12 +21,14 @@ def test_no_module_is_over_600_lines():
     assert not long, f"split these by responsibility: {long}"
 
 
-def imports_at_import_time(path: pathlib.Path, known: set[str]) -> set[str]:
-    """The lambdalab modules ``path`` imports when it is imported (module level, not inside functions)."""
-    name = name_of(path)
+def imports_of(path: pathlib.Path, root: pathlib.Path, known: set[str]) -> set[str]:
+    """The modules of ``known`` that ``path`` imports by name, at module level or inside a function (an import in a
+    function that closes a cycle is a cycle all the same: it only moves the failure to the first call).
+    ``import a.b`` counts as importing ``a.b``, not its parent packages, which Python imports on the way."""
+    name = name_of(path, root)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
-    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
@@ -39,23 +42,52 @@ def imports_at_import_time(path: pathlib.Path, known: set[str]) -> set[str]:
     return {m for m in found if m in known and m != name}
 
 
-def test_no_import_cycles_between_modules():
-    known = {name_of(p) for p in MODULES}
-    graph = {name_of(p): imports_at_import_time(p, known) for p in MODULES}
-    parents = {m for m in known if any(k.startswith(m + ".") for k in known)}     # packages
+def import_cycles(root: pathlib.Path) -> list[list[str]]:
+    """Each group of modules under ``root`` that import one another round (strongly connected), as a path that
+    closes the loop, e.g. ``["a.lab", "a.replay", "a.lab"]``. A package importing its submodules is no cycle; a
+    submodule importing the package back (``from . import helper`` of its ``__init__``) is one."""
+    modules = sorted(root.rglob("*.py"))
+    known = {name_of(p, root) for p in modules}
+    graph = {name_of(p, root): imports_of(p, root, known) for p in modules}
     cycles = []
-    for start in graph:
-        stack, seen = [(start, [start])], set()
-        while stack:
-            node, path = stack.pop()
-            for nxt in graph[node]:
-                # a package importing its own submodules (and they it) is how packages are built, not a cycle
-                if nxt == start and not (start in parents and path[1].startswith(start + ".")):
-                    cycles.append(path)
-                elif nxt not in seen:
-                    seen.add(nxt)
-                    stack.append((nxt, path + [nxt]))
-    assert not cycles, f"import cycles: {cycles[:3]}"
+    for start in sorted(graph):
+        if any(start in cycle for cycle in cycles):
+            continue
+        queue, seen = [(start, [start])], {start}
+        while queue:                       # breadth first: the shortest way back to ``start``
+            node, path = queue.pop(0)
+            if start in graph[node]:
+                cycles.append(path + [start])
+                break
+            for nxt in sorted(graph[node] - seen):
+                seen.add(nxt)
+                queue.append((nxt, path + [nxt]))
+    return cycles
+
+
+# lab.replay() imports replay.Replay and replay_sharded's shards make a Lab: left while replay.py is being rewritten
+# for speed (wave 2, session 3); the fix is to move replay_sharded above lab.py
+KNOWN = [["lambdalab.lab", "lambdalab.replay", "lambdalab.lab"]]
+
+
+def test_no_import_cycles_between_modules():
+    cycles = [c for c in import_cycles(ROOT) if c not in KNOWN]
+    assert not cycles, "import cycles (make the dependency go one way): " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_a_cycle_closed_inside_a_function_is_found(tmp_path):
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("from .lab import Lab\n")
+    (package / "lab.py").write_text("class Lab:\n    def replay(self):\n        from .sub.replay import Replay\n")
+    (package / "sub" / "replay.py").write_text("def shard():\n    import pkg\n    return pkg.Lab()\n")
+    (package / "sub" / "record.py").write_text("def progress():\n    from . import load_all\n")
+    (package / "sub" / "__init__.py").write_text("from . import record\ndef load_all():\n    pass\n")
+    (package / "alone.py").write_text("from pkg.sub import record\n")      # one way: no cycle
+    cycles = import_cycles(package)
+    assert ["pkg", "pkg.lab", "pkg.sub.replay", "pkg"] in cycles
+    assert ["pkg.sub", "pkg.sub.record", "pkg.sub"] in cycles
+    assert not [c for c in cycles if "pkg.alone" in c]
 
 
 def test_nothing_outside_the_engine_touches_its_privates():

@@ -42,6 +42,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Union
 
+from . import record
+
 __all__ = ["register", "answer", "registered", "get", "load_all", "progress", "Check", "Result", "words"]
 
 Hint = Union[str, Callable[[Any], str], "tuple[str, ...]"]
@@ -158,8 +160,7 @@ def answer(key: str, value: Any, *, quiet: bool = False) -> Result:
         elif check.is_right(value):
             tail = f" — {check.explain}" if check.explain else ""
             result = Result(key, True, f"✓ {key}: correct{tail}")
-            from .record import record_pass
-            record_pass(key)
+            record.record_pass(key)
         else:
             _WRONG_TRIES[key] = tries = _WRONG_TRIES.get(key, 0) + 1
             result = Result(key, False, f"✗ {key}: not yet — hint: {check.hint_for(value, tries)}")
@@ -196,5 +197,4 @@ def registered() -> list[str]:
 
 def progress():
     """Which exercises of which labs the learner has passed (see ``lambdalab.check.record``)."""
-    from .record import progress as _progress
-    return _progress()
+    return record.progress(load_all())

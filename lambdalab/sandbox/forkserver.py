@@ -6,8 +6,9 @@ Jupyter kernel itself is not safe (it runs threads: a lock held by one of them a
 child forever), and starting a fresh interpreter costs a quarter of a second. So each lab that isolates starts
 one small server process (``forkserver.serve`` in a fresh interpreter) that imports the child's code once and
 then forks a copy of itself for each environment: ``ForkServer.spawn()`` hands it the child's two descriptors
-(its control socket and its output pipe) over a Unix socket (``SCM_RIGHTS``), and the copy runs
-``microvm.main``. The server reaps its children, tells their exit status (``status(pid)``) and signals a child's
+(its control socket and its output pipe) over a Unix socket (``SCM_RIGHTS``), and the copy runs the ``main`` of
+the module the lab named (``ForkServer("lambdalab.sandbox.microvm")``: this module knows nothing of what the
+children do). The server reaps its children, tells their exit status (``status(pid)``) and signals a child's
 whole process group for the lab (``kill(pid)``: it alone knows a pid is still its child's, not a recycled one);
 it dies with the kernel (``PR_SET_PDEATHSIG``) and at ``lab.close()``, and its children die with it.
 
@@ -18,6 +19,7 @@ child sends is unpickled or executed by the lab.
 from __future__ import annotations
 
 import ctypes
+import importlib
 import json
 import os
 import select
@@ -108,10 +110,11 @@ def _orphans(me: int, ours) -> list[int]:
 class ForkServer:
     """The lab's side of one forkserver process."""
 
-    def __init__(self) -> None:
+    def __init__(self, child: str) -> None:
+        """A server whose children each run ``main(control_fd, output_fd)`` of the module named ``child``."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.proc = subprocess.Popen([sys.executable, "-c", "import sys; from lambdalab.sandbox.forkserver import "
-                                      "serve; serve(int(sys.argv[1]))", str(theirs.fileno())],
+                                      "serve; serve(int(sys.argv[1]), sys.argv[2])", str(theirs.fileno()), child],
                                      pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
                                      start_new_session=True)
         theirs.close()
@@ -149,10 +152,10 @@ class ForkServer:
 
 
 # --- the server process ---------------------------------------------------------------------------------------
-def serve(fd: int) -> None:
+def serve(fd: int, child: str) -> None:
     die_with_parent()
     adopt_orphans()
-    from . import microvm                      # what every child runs, imported once here
+    main = importlib.import_module(child).main     # what every child runs, imported once here
     sock = socket.socket(fileno=fd)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
@@ -218,7 +221,7 @@ def serve(fd: int) -> None:
                     os.close(wake_w)
                     signal.set_wakeup_fd(-1)
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                    microvm.main(*fds)         # never returns
+                    main(*fds)                 # never returns
                 spawned.add(pid)
                 for fd_ in fds:
                     os.close(fd_)

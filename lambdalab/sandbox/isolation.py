@@ -72,7 +72,7 @@ class Isolation:
             self.server.close()
             self.server = None
         if self.server is None:
-            self.server = ForkServer()
+            self.server = ForkServer("lambdalab.sandbox.microvm")
         return self.server
 
     def spawn(self, fds: list[int]) -> int:

@@ -38,13 +38,9 @@ import socket
 import sys
 import types
 
-import lambdalab
-import lambdalab.calls
-
-from . import vtime
+from . import remote_calls, vtime
 from .forkserver import Closed, adopt_orphans, die_with_parent, recv, send
 from .python_runtime import LambdaContext, PythonRuntime
-from .remote_calls import RemoteClient
 
 __all__ = ["main"]
 
@@ -166,7 +162,7 @@ def main(ctl_fd: int, out_fd: int) -> None:
         def ask(header: dict) -> dict:
             send(sock, header)
             return recv(sock)[0]
-        lambdalab.client = lambdalab.calls.client = lambda service, **_: RemoteClient(service, ask)
+        remote_calls.connect(ask)
         runtime = ChildRuntime(_Environment(spec, files))
         runtime.line_sink = lambda t, line: send(sock, {"op": "line", "t": t, "line": line})
         send(sock, {"op": "ready", "pid": os.getpid()})

@@ -24,7 +24,9 @@ import sys
 from . import vtime
 from .learner_code import LearnerRun
 
-__all__ = ["RemoteClient", "answer", "encode", "decode"]
+__all__ = ["RemoteClient", "connect", "connected_client", "answer", "encode", "decode"]
+
+_ask = None         # in a child: how its code asks the lab (``connect``); None in the kernel
 
 
 def encode(value):
@@ -96,6 +98,17 @@ class RemoteClient:
         return f"<ll.client({self._service!r}) of a process runtime>"
 
 
+def connect(ask) -> None:
+    """In a child (``sandbox.microvm``): from now on ``ll.client(service)`` asks the lab through ``ask``."""
+    global _ask
+    _ask = ask
+
+
+def connected_client(service: str) -> RemoteClient | None:
+    """``ll.client(service)`` in a connected child; None in the kernel, where the lab makes the client."""
+    return RemoteClient(service, _ask) if _ask is not None else None
+
+
 # --- the lab's side -----------------------------------------------------------------------------------------
 class _NoKernelState:
     """A process runtime's code changes nothing in the kernel: nothing to swap while the lab steps out."""
@@ -123,14 +136,13 @@ class _CallRun:
 
 def answer(env, request: dict, budget) -> dict:
     """Make the call a child's code asked for, as inline handler code of ``env`` would; the answer header."""
-    from ..calls import client as lab_client
     if request.get("elapsed") is not None:
         budget.elapsed = request["elapsed"]
     runtime = _CallRun(env)
     reply: dict = {"op": "answer"}
     try:
         with LearnerRun(runtime, (sys.stdout, sys.stderr), None, ()), vtime.running(budget):
-            made = lab_client(request["service"])
+            made = env.lab.calls.code_client(request["service"])
             operation = request["operation"]
             if operation not in made.meta.method_to_api_mapping:    # (an operation, nothing else of the client)
                 raise AttributeError(f"{type(made).__name__!r} object has no attribute {operation!r}")
