@@ -28,7 +28,8 @@ import argparse
 import time
 
 import lambdalab as ll
-from lambdalab.replay import _peak_mib, replay_sharded
+from lambdalab.replay import _peak_mib
+from lambdalab.shards import replay_sharded
 
 LIMIT = 40_000
 

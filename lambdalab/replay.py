@@ -22,21 +22,15 @@ run for minutes at a time, so about 19,000 invocations run at once at the day's 
 throttles requests and changes what the keep-alive comparison measures. ``result().labs`` says, per Lab, the
 peak concurrency against the limit (``limit_bound``).
 
-A replay can be split by app over processes or a Dask cluster (``replay_sharded``): apps are independent (each
-draws from its own random streams and keeps its own environments and keep-alive history), except for that
-limit and for worker hosts, which apps share. Each shard's Lab gets an equal share of the limit; when no
-shard's peak reached its share, the limit never bound. A worker host's lease end shuts down the idle
-environments on it, whoever's they are, so with worker leases a shard's results differ slightly from one
-piece's; with ``worker_lease=None`` (and the limit not binding) they are the same, row for row.
+A replay can be split by app over processes or a Dask cluster: ``lambdalab.shards.replay_sharded``.
 """
 from __future__ import annotations
 
-import copy
 import math
 
 from .engine.distributions import Fixed
 
-__all__ = ["Replay", "ReplayResult", "replay_sharded"]
+__all__ = ["Replay", "ReplayResult"]
 
 TIMEOUT = 900            # Lambda's maximum function timeout (s)
 CODE_SIZE = 300          # bytes: what create_function's zip of a synthetic handler weighs
@@ -168,35 +162,3 @@ def _peak_mib() -> float | None:
     except OSError:
         pass
     return None
-
-
-def _replay_shard(params: dict, seed) -> dict:
-    """One shard of ``replay_sharded`` (runs wherever the sweep sends it)."""
-    from .lab import Lab
-    trace = params["trace"].shard(params["shard"], params["shards"])
-    options = dict(params["lab_options"])
-    options["account_concurrency"] = max(100, options.get("account_concurrency", 1000) // params["shards"])
-    lab = Lab(seed=seed, trace="off", **options)
-    replay = lab.replay(trace, keep_alive=copy.deepcopy(params["keep_alive"]))
-    lab.run(until=replay.end)
-    result = replay.result()
-    return {"rows": result.rows, "labs": [dict(info, shard=params["shard"]) for info in result.labs]}
-
-
-def replay_sharded(trace, *, keep_alive=None, shards: int = 2, executor=None, seed=0, progress=True,
-                   **lab_options) -> ReplayResult:
-    """Replay ``trace`` in ``shards`` Labs, split by app, on local processes or ``executor`` (see ``ll.sweep``).
-
-    Each shard replays its apps with ``trace="off"``, its own copy of ``keep_alive`` and 1/``shards`` of the
-    account concurrency (``lab_options`` go to every ``Lab``); the rows of all shards make one result.
-    """
-    from .sweep import sweep
-    if shards < 1:
-        raise ValueError("shards must be at least 1")
-    grid = [{"shard": i, "shards": shards, "trace": trace, "keep_alive": keep_alive, "lab_options": lab_options}
-            for i in range(shards)]
-    out = sweep(_replay_shard, grid, seeds=(seed,), executor=executor, progress=progress)
-    failed = [r for r in out if r.get("error")]
-    if failed:
-        raise RuntimeError(f"shard {failed[0]['shard']} failed: {failed[0]['error']}")
-    return ReplayResult([row for r in out for row in r["rows"]], [lab for r in out for lab in r["labs"]])

@@ -65,13 +65,8 @@ def import_cycles(root: pathlib.Path) -> list[list[str]]:
     return cycles
 
 
-# lab.replay() imports replay.Replay and replay_sharded's shards make a Lab: left while replay.py is being rewritten
-# for speed (wave 2, session 3); the fix is to move replay_sharded above lab.py
-KNOWN = [["lambdalab.lab", "lambdalab.replay", "lambdalab.lab"]]
-
-
 def test_no_import_cycles_between_modules():
-    cycles = [c for c in import_cycles(ROOT) if c not in KNOWN]
+    cycles = import_cycles(ROOT)
     assert not cycles, "import cycles (make the dependency go one way): " + "; ".join(" -> ".join(c) for c in cycles)
 
 

@@ -356,7 +356,7 @@ part of it, and `limit_bound` says whether any shard ever hit its part.
 WHOLE_DAY = False
 
 if WHOLE_DAY:
-    from lambdalab.replay import replay_sharded
+    from lambdalab.shards import replay_sharded
     whole = replay_sharded(day, keep_alive=ll.keepalive.Fixed(600), shards=2, account_concurrency=40_000)
     print(whole)
     print(whole.summary())

@@ -6,7 +6,8 @@ import concurrent.futures as cf
 import pytest
 
 import lambdalab as ll
-from lambdalab.replay import TIMEOUT, replay_sharded
+from lambdalab.replay import TIMEOUT
+from lambdalab.shards import replay_sharded
 
 
 @pytest.fixture(scope="module")
