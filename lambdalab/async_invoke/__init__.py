@@ -37,13 +37,15 @@ DeadLetterErrors and DestinationDeliveryFailures.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from ..invocation import Invocation
+from ..observability.records import Statistics
 from .config import DEFAULT_MAX_AGE, DEFAULT_RETRIES, EventInvokeConfigs
 from .destinations import Delivery, invocation_record
 from .pacing import Pacing
 
-__all__ = ["AsyncInvoke", "AsyncEvent", "attach", "RETRY_BASE", "BACKOFF_START", "BACKOFF_MAX"]
+__all__ = ["AsyncInvoke", "AsyncEvent", "AsyncInvokeStatistics", "attach", "RETRY_BASE", "BACKOFF_START", "BACKOFF_MAX"]
 
 RETRY_BASE = 60.0            # first retry after about a minute, the second after two
 BACKOFF_START = 1.0          # throttle back-off: 1 s, doubling ...
@@ -391,14 +393,28 @@ class AsyncInvoke(EventInvokeConfigs):
         t = self.totals
         return t["accepted"] - t["succeeded"] - t["delivered"] - t["dropped"]
 
-    def statistics(self) -> dict:
+    def statistics(self) -> "AsyncInvokeStatistics":
         """Totals, open events by state, final outcomes by condition, and each function's queue depth."""
         states = {"queued": 0, "in_flight": 0}
         for event in self.events.values():
             if event.state in states:
                 states[event.state] += 1
-        return {**self.totals, **states, "conditions": dict(self.conditions),
-                "queue_depth": {name: n for name, n in self.waiting.items()}}
+        return AsyncInvokeStatistics(**self.totals, **states, conditions=dict(self.conditions),
+                                     queue_depth=dict(self.waiting))
+
+
+@dataclass(frozen=True)
+class AsyncInvokeStatistics(Statistics):
+    accepted: int           # events accepted (202)
+    succeeded: int          # ... whose function succeeded
+    delivered: int          # ... that failed or expired, their record sent to an on-failure destination or DLQ
+    dropped: int            # ... given up with no record delivered (none configured, it failed, function deleted)
+    retries: int            # invokes made again after a function error
+    throttled_attempts: int  # invokes throttled and put back on the queue (not retries)
+    queued: int             # events on a queue now
+    in_flight: int          # ... being invoked now
+    conditions: dict        # final outcomes by condition (Success, RetriesExhausted, EventAgeExceeded, ...)
+    queue_depth: dict       # events waiting on each function's queue
 
 
 def _error_message(body: bytes) -> str:

@@ -33,7 +33,7 @@ burst.run()
 
 
 @functools.lru_cache(maxsize=1)
-def reference() -> dict:
+def reference():
     """The burst replayed in a fresh namespace: the async component's statistics."""
     import lambdalab as ll
 

@@ -3,14 +3,18 @@
 In AWS an event source mapping's pollers read a batch, invoke the function synchronously with ``{"Records":
 [...]}`` through the same Invoke API as any caller, and read a ReportBatchItemFailures answer to learn which
 records failed. Here ``invoke_batch`` sends the batch through the lab's frontend and ``batch_item_failures``
-reads the answer. (They live apart from ``mappings`` so the pollers need not import the mapping manager that
-makes them.)
+reads the answer. ``MappingStatistics`` is the record a mapping answers ``statistics()`` with, which each
+poller extends with its own counts. (They live apart from ``mappings`` so the pollers need not import the
+mapping manager that makes them.)
 """
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
-__all__ = ["MAX_PAYLOAD", "invoke_batch", "batch_item_failures"]
+from ..observability.records import Statistics
+
+__all__ = ["MAX_PAYLOAD", "MappingStatistics", "invoke_batch", "batch_item_failures"]
 
 MAX_PAYLOAD = 6 * 1024 * 1024          # a batch never exceeds the synchronous invoke payload limit
 
@@ -66,3 +70,9 @@ def batch_item_failures(inv, identifiers) -> list[str] | None:
             return None
         failed.append(ident)
     return failed
+
+
+@dataclass(frozen=True)
+class MappingStatistics(Statistics):
+    uuid: str
+    state: str              # Creating, Enabled, Disabled, ... (a mapping with no poller yet has only these)

@@ -21,10 +21,12 @@ import datetime as _dt
 import functools
 import hashlib
 import json
+from dataclasses import dataclass
 
 from ..control_plane import errors
+from ..observability.records import Statistics
 
-__all__ = ["KinesisService", "Stream", "Shard", "StreamRecord", "attach"]
+__all__ = ["KinesisService", "Stream", "StreamStatistics", "Shard", "StreamRecord", "attach"]
 
 aws_error = functools.partial(errors.aws_error, service="kinesis")
 
@@ -363,9 +365,10 @@ class KinesisService:
                 "NextShardIterator": self._iterator(stream, shard, new_position),
                 "MillisBehindLatest": behind}
 
-    def statistics(self) -> dict:
-        return {name: {"status": stream.status, "shards": len(stream.shards),
-                       "records": sum(len(shard.records) for shard in stream.shards)}
+    def statistics(self) -> dict[str, "StreamStatistics"]:
+        """Each stream's record, by name."""
+        return {name: StreamStatistics(stream.status, len(stream.shards),
+                                       sum(len(shard.records) for shard in stream.shards))
                 for name, stream in self.streams.items()}
 
     # --- time helpers -------------------------------------------------------------------------------------
@@ -379,6 +382,13 @@ class KinesisService:
                 when = when.replace(tzinfo=_dt.timezone.utc)
             return when.timestamp() - self.lab.epoch
         return float(when) - self.lab.epoch
+
+
+@dataclass(frozen=True)
+class StreamStatistics(Statistics):
+    status: str             # CREATING, ACTIVE, DELETING
+    shards: int
+    records: int            # records held on its shards
 
 
 def attach(lab) -> None:

@@ -27,7 +27,7 @@ import datetime as _dt
 from ..control_plane.errors import aws_error
 from ..control_plane.pagination import paginate
 from ..control_plane.validation import check_function_name, split_qualifier
-from .batches import MAX_PAYLOAD, batch_item_failures, invoke_batch
+from .batches import MAX_PAYLOAD, MappingStatistics, batch_item_failures, invoke_batch
 from .filters import FilterSet
 from .sqs_poller import SQSPoller
 from .stream_poller import StreamPoller
@@ -142,9 +142,9 @@ class EventSourceMapping:
                                         f"event-source-mapping:{self.uuid}")
         return copy.deepcopy(out)
 
-    def statistics(self) -> dict:
-        stats = self.poller.statistics() if self.poller is not None else {}
-        return {"uuid": self.uuid, "state": self.state, **stats}
+    def statistics(self) -> MappingStatistics:
+        """Its poller's record (``SQSMappingStatistics``, ``StreamMappingStatistics``), or uuid and state alone."""
+        return self.poller.statistics() if self.poller is not None else MappingStatistics(self.uuid, self.state)
 
     def __repr__(self) -> str:
         return f"<EventSourceMapping {self.uuid} {self.kind} -> {self.function_name} {self.state}>"
@@ -399,7 +399,8 @@ class EventSourceMappings:
             return SQSPoller(mapping)
         return StreamPoller(mapping)
 
-    def statistics(self) -> dict:
+    def statistics(self) -> dict[str, MappingStatistics]:
+        """Each mapping's record, by UUID."""
         return {uuid: m.statistics() for uuid, m in self.mappings.items()}
 
 

@@ -21,12 +21,14 @@ import datetime as _dt
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from urllib.parse import quote_plus
 
 from ..control_plane.errors import aws_error
+from ..observability.records import Statistics
 from . import s3_notifications as notifications
 
-__all__ = ["S3", "S3Bucket", "S3Object", "attach"]
+__all__ = ["S3", "S3Bucket", "S3Object", "S3Statistics", "attach"]
 
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 MAX_KEY_BYTES = 1024
@@ -245,9 +247,17 @@ class S3:
                                   "arn": bucket.arn},
                        "object": s3_object}}
 
-    def statistics(self) -> dict:
-        return {"buckets": len(self.buckets), "objects": sum(len(b.objects) for b in self.buckets.values()),
-                "notifications_delivered": self.delivered, "notifications_undelivered": len(self.undelivered)}
+    def statistics(self) -> "S3Statistics":
+        return S3Statistics(len(self.buckets), sum(len(b.objects) for b in self.buckets.values()), self.delivered,
+                            len(self.undelivered))
+
+
+@dataclass(frozen=True)
+class S3Statistics(Statistics):
+    buckets: int
+    objects: int
+    notifications_delivered: int
+    notifications_undelivered: int  # kept with the reason in ``lab.s3.undelivered``
 
 
 def _check_key(key, op: str) -> None:

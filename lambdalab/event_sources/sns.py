@@ -19,10 +19,12 @@ from __future__ import annotations
 import base64
 import json
 import re
+from dataclasses import dataclass
 
 from ..control_plane.errors import aws_error
+from ..observability.records import Statistics
 
-__all__ = ["SNS", "Topic", "attach"]
+__all__ = ["SNS", "SNSStatistics", "Topic", "attach"]
 
 TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -245,9 +247,17 @@ class SNS:
         from . import sns_delivery
         sns_delivery.deliver(self, topic, sub, notification, attributes, header)
 
-    def statistics(self) -> dict:
-        return {"topics": len(self.topics), "subscriptions": sum(len(t.subscriptions) for t in self.topics.values()),
-                "delivered": self.delivered, "undelivered": len(self.undelivered)}
+    def statistics(self) -> "SNSStatistics":
+        return SNSStatistics(len(self.topics), sum(len(t.subscriptions) for t in self.topics.values()),
+                             self.delivered, len(self.undelivered))
+
+
+@dataclass(frozen=True)
+class SNSStatistics(Statistics):
+    topics: int
+    subscriptions: int
+    delivered: int          # deliveries to subscribers
+    undelivered: int        # deliveries that failed (kept with the reason in ``lab.sns.undelivered``)
 
 
 def _attribute(value: dict) -> dict:

@@ -44,10 +44,12 @@ import json
 import re
 import struct
 from collections import deque
+from dataclasses import dataclass
 
 from ..control_plane.errors import aws_error
+from ..observability.records import Statistics
 
-__all__ = ["SQSService", "Queue", "Message"]
+__all__ = ["SQSService", "Queue", "QueueStatistics", "Message"]
 
 QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 # attribute -> (default, low, high) for the numeric attributes a queue has
@@ -471,10 +473,8 @@ class Queue:
     def __len__(self) -> int:
         return len(self.messages)
 
-    def statistics(self) -> dict:
-        visible, in_flight, delayed = self.counts()
-        return {"name": self.name, "visible": visible, "in_flight": in_flight, "delayed": delayed,
-                "sent": self.sent_total, "deleted": self.deleted_total, "redriven": self.redriven_total}
+    def statistics(self) -> "QueueStatistics":
+        return QueueStatistics(self.name, *self.counts(), self.sent_total, self.deleted_total, self.redriven_total)
 
     def __repr__(self) -> str:
         visible, in_flight, delayed = self.counts()
@@ -513,5 +513,17 @@ class SQSService:
         queue = self.queues.get(url.rstrip("/").rsplit("/", 1)[-1])
         return queue if queue is not None and queue.url == url.rstrip("/") else None
 
-    def statistics(self) -> dict:
+    def statistics(self) -> dict[str, "QueueStatistics"]:
+        """Each queue's record, by name."""
         return {name: q.statistics() for name, q in self.queues.items()}
+
+
+@dataclass(frozen=True)
+class QueueStatistics(Statistics):
+    name: str
+    visible: int            # messages a receive can get now
+    in_flight: int          # ... received and not yet deleted or visible again
+    delayed: int            # ... not yet visible (DelaySeconds)
+    sent: int               # totals since the queue was made
+    deleted: int
+    redriven: int           # ... moved to the dead-letter queue

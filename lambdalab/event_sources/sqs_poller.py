@@ -25,8 +25,10 @@ keeps each message group in order (one batch per group at a time); the lab does 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..control_plane.recursion import merge_headers
-from .batches import MAX_PAYLOAD, batch_item_failures, invoke_batch
+from .batches import MAX_PAYLOAD, MappingStatistics, batch_item_failures, invoke_batch
 from .filters import parse_payload
 
 __all__ = ["SQSPoller", "INITIAL_CONCURRENCY", "SCALE_STEP"]
@@ -255,7 +257,17 @@ class SQSPoller:
         view["body"] = parse_payload(message.body)
         return view
 
-    def statistics(self) -> dict:
-        return {"batches": self.batches, "received": self.received, "deleted": self.deleted,
-                "filtered": self.filtered, "failed": self.failed, "concurrency": self.limit,
-                "in_flight": self.inflight}
+    def statistics(self) -> "SQSMappingStatistics":
+        return SQSMappingStatistics(self.mapping.uuid, self.mapping.state, self.batches, self.received, self.deleted,
+                                    self.filtered, self.failed, self.limit, self.inflight)
+
+
+@dataclass(frozen=True)
+class SQSMappingStatistics(MappingStatistics):
+    batches: int            # batches sent to the function
+    received: int           # messages received from the queue
+    deleted: int            # ... deleted after their batch succeeded
+    filtered: int           # ... that matched no filter (deleted unprocessed)
+    failed: int             # ... left on the queue by a failed batch
+    concurrency: int        # concurrent batches the pollers allow now
+    in_flight: int          # batches running now

@@ -30,8 +30,10 @@ import base64
 import hashlib
 import json
 
+from dataclasses import dataclass
+
 from ..control_plane.errors import error_code
-from .batches import MAX_PAYLOAD, batch_item_failures, invoke_batch
+from .batches import MAX_PAYLOAD, MappingStatistics, batch_item_failures, invoke_batch
 from .filters import parse_payload
 
 __all__ = ["StreamPoller", "Lane", "POLL_INTERVAL", "MAX_BACKOFF"]
@@ -380,7 +382,19 @@ class StreamPoller:
         lab.trace.emit("destination", "deliver", "Send the failure record ({}) to {}", condition, target.split(':')[-1],
                        function=mapping.function_name, destination=target, condition=condition)
 
-    def statistics(self) -> dict:
-        return {"batches": self.batches, "retries": self.retries, "bisects": self.bisects,
-                "discarded": self.discarded, "filtered": self.filtered, "failure_records": self.delivered,
-                "checkpoints": {lane.name: str(lane.position) for lanes in self.lanes.values() for lane in lanes}}
+    def statistics(self) -> "StreamMappingStatistics":
+        return StreamMappingStatistics(
+            self.mapping.uuid, self.mapping.state, self.batches, self.retries, self.bisects, self.discarded,
+            self.filtered, self.delivered,
+            {lane.name: str(lane.position) for lanes in self.lanes.values() for lane in lanes})
+
+
+@dataclass(frozen=True)
+class StreamMappingStatistics(MappingStatistics):
+    batches: int            # batches sent to the function
+    retries: int            # batches sent again after a failure
+    bisects: int            # failed batches split in two (BisectBatchOnFunctionError)
+    discarded: int          # records given up on (retries or age exhausted)
+    filtered: int           # records dropped by the filter criteria
+    failure_records: int    # failure records sent to the on-failure destination (one per batch given up)
+    checkpoints: dict       # lane (shard, or shard/partition with ParallelizationFactor) -> last sequence number

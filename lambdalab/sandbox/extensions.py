@@ -30,10 +30,13 @@ extension that crashes (``Extension.Crash``) or reports ``init/error`` / ``exit/
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from ..engine.distributions import as_distribution
+from ..observability.records import Statistics
 
-__all__ = ["Extension", "ExtensionsAPI", "Registration", "MAX_EXTENSIONS", "EVENT_TYPES", "check_extensions"]
+__all__ = ["Extension", "ExtensionsAPI", "ExtensionsStatistics", "Registration", "MAX_EXTENSIONS", "EVENT_TYPES",
+           "check_extensions"]
 
 MAX_EXTENSIONS = 10
 EVENT_TYPES = ("INVOKE", "SHUTDOWN")
@@ -180,6 +183,14 @@ class ExtensionsAPI:
                 return reg
         return None
 
-    def statistics(self) -> dict:
-        return {"closed": self.closed, "registered": [(r.name, r.extension.kind, list(r.events), r.state)
-                                                       for r in self.registrations]}
+    def statistics(self) -> "ExtensionsStatistics":
+        return ExtensionsStatistics(self.closed, tuple((r.name, r.extension.kind, tuple(r.events), r.state)
+                                                       for r in self.registrations))
+
+
+@dataclass(frozen=True)
+class ExtensionsStatistics(Statistics):
+    closed: bool            # registration is over (the first /next of the runtime)
+    registered: tuple       # (name, kind, events, state) of each registered extension
+
+

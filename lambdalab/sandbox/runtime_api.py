@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Callable
 
-__all__ = ["RuntimeAPI", "MAX_RESPONSE_BYTES", "RuntimeInvocation"]
+from ..observability.records import Statistics
+
+__all__ = ["RuntimeAPI", "RuntimeAPIStatistics", "MAX_RESPONSE_BYTES", "RuntimeInvocation"]
 
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # 6,291,556: AWS's limit on a synchronous response body
 STREAM_LIMIT = 200 * 1024 * 1024            # ... and on a streamed one
@@ -238,6 +241,15 @@ class RuntimeAPI:
             detail = detail.encode()
         return self.post_error(request_id, detail, error_type)
 
-    def statistics(self) -> dict[str, Any]:
-        return {"state": self.state, "current": self.current.request_id if self.current else None,
-                "pending": self.pending.request_id if self.pending else None}
+    def statistics(self) -> "RuntimeAPIStatistics":
+        return RuntimeAPIStatistics(self.state, self.current.request_id if self.current else None,
+                                    self.pending.request_id if self.pending else None)
+
+
+@dataclass(frozen=True)
+class RuntimeAPIStatistics(Statistics):
+    state: str              # Started, Running, Ready, ResponseSent, ErrorSent, InitError
+    current: str | None     # request id of the invocation the runtime is working on
+    pending: str | None     # ... of the one waiting for the runtime's next /next
+
+

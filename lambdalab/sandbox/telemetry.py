@@ -26,8 +26,12 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from dataclasses import dataclass
 
-__all__ = ["Subscription", "TelemetryAPI", "TelemetryValidationError", "TYPES", "SCHEMA_VERSIONS", "DEFAULTS"]
+from ..observability.records import Statistics
+
+__all__ = ["Subscription", "TelemetryAPI", "TelemetryStatistics", "TelemetryValidationError", "TYPES",
+           "SCHEMA_VERSIONS", "DEFAULTS"]
 
 TYPES = ("platform", "function", "extension")
 SCHEMA_VERSIONS = ("2022-07-01", "2022-12-13", "2025-01-29")
@@ -252,6 +256,15 @@ class TelemetryAPI:
             if name is None or buffer.name == name:
                 self._flush(buffer, "shutdown")
 
-    def statistics(self) -> dict:
-        return {"subscribers": [b.name for b in self.buffers], "buffered": sum(len(b.events) for b in self.buffers),
-                "frozen": self.frozen}
+    def statistics(self) -> "TelemetryStatistics":
+        return TelemetryStatistics(tuple(b.name for b in self.buffers), sum(len(b.events) for b in self.buffers),
+                                   self.frozen)
+
+
+@dataclass(frozen=True)
+class TelemetryStatistics(Statistics):
+    subscribers: tuple      # names of the extensions subscribed
+    buffered: int           # events waiting in their buffers
+    frozen: bool            # the environment is frozen: nothing is delivered until it thaws
+
+
