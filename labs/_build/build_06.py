@@ -18,7 +18,7 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from build_00_01 import (build_labs, CHECK, Exercise, check_cell, code, md, nav, link,
+from build_00_01 import (build_labs, Exercise, check_cell, code, md, nav, link,
                          what_aws_does_differently)  # noqa: E402
 
 from lambdalab.check import lab06 as c06  # noqa: E402

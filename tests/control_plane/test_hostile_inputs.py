@@ -2,13 +2,11 @@
 variables (UTF-8 JSON, 4 KB, no NUL), and the lab's files on disk (removed at close, and after a killed kernel)."""
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
 import tempfile
 import textwrap
-import zipfile
 
 import pytest
 

@@ -44,7 +44,6 @@ def failure_records(lab):
 
 def with_failure_queue(**mapping):
     """stream_lab with an SQS on-failure destination called ``failures``."""
-    import lambdalab as ll
     arn = "arn:aws:sqs:us-east-1:123456789012:failures"
     mapping["DestinationConfig"] = {"OnFailure": {"Destination": arn}}
     env = stream_lab(**mapping)

@@ -179,7 +179,7 @@ def test_a_notification_that_can_no_longer_be_delivered_is_recorded_not_lost(lab
 
 
 def test_queue_and_topic_destinations(lab):
-    sqs, sns, s3 = lab.client("sqs"), lab.client("sns"), lab.client("s3")
+    sqs, s3 = lab.client("sqs"), lab.client("s3")
     url = sqs.create_queue(QueueName="uploads")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     s3.put_bucket_notification_configuration(Bucket="photos", NotificationConfiguration={
