@@ -27,8 +27,11 @@ The public surface, all a component needs (nothing outside ``lambdalab.engine`` 
   ``at`` would give it) but waits off the heap until ``arm(timer)``. ``drop(timer)`` withdraws a timer whose
   callback would have done nothing when it came due: the clock still ends a run no earlier than its time, as
   running it would have made it.
-- ``TimerQueue(engine, callback)``: many pending timers whose times never go down, one heap entry (the Worker
-  Manager's idle sweep keeps one per pool), with the order and the clock of one event each.
+- ``ticket()`` draws the place in the order an event scheduled now would take, for a timer made later:
+  ``place(time, ticket, callback, *args)`` puts it on the heap there. So many pending timers whose times never
+  go down (the Worker Manager's idle expiries, one per idle environment) can keep one heap entry, the earliest,
+  and still run at the same times and in the same order as one event each; ``dropped(time)`` is ``drop`` for
+  one that was never made (the clock still ends a run no earlier than ``time``).
 
 A ``Timer`` is the heap entry itself, a list ``[time, seq, callback, args]``: creating no other object keeps the
 hot path cheap. Treat it as a handle: read ``timer[0]`` for its time, change it only through the methods above.
@@ -37,12 +40,11 @@ from __future__ import annotations
 
 import gc
 import random
-from collections import deque
 from itertools import count
 from heapq import heappop, heappush
 from typing import Any, Callable
 
-__all__ = ["Engine", "Timer", "TimerQueue", "TICK_EVERY", "VIRTUAL_EPOCH"]
+__all__ = ["Engine", "Timer", "TICK_EVERY", "VIRTUAL_EPOCH"]
 
 Timer = list  # [time, seq, callback | None, args]: see the module docstring
 FULL_COLLECTION_EVERY = 1000    # gc threshold2 while running: young collections between two full ones
@@ -53,12 +55,14 @@ VIRTUAL_EPOCH = 1767225600.0    # 2026-01-01T00:00:00Z: what virtual time 0 read
 class Engine:
     """Virtual clock + event heap + seeded RNG. ``now`` is in seconds from the start of the lab."""
 
-    __slots__ = ("now", "_heap", "_seq", "rng", "wake", "_horizon")
+    __slots__ = ("now", "_heap", "_seq", "rng", "wake", "_horizon", "ticket")
 
     def __init__(self, seed: int | None = 0) -> None:
         self.now = 0.0
         self._heap: list[Timer] = []
         self._seq = count(1)            # sequence numbers, one per timer made
+        #: ``ticket()``: the sequence number (the place in the order) an event scheduled now takes; see ``place``
+        self.ticket = self._seq.__next__
         self.rng = random.Random(seed)
         #: called with the new earliest time when something is scheduled (the real-time driver listens)
         self.wake: Callable[[float], None] | None = None
@@ -86,6 +90,15 @@ class Engine:
             time = self.now
         return [time, next(self._seq), callback, args]
 
+    def place(self, time: float, ticket: int, callback: Callable[..., Any], *args: Any) -> Timer:
+        """Run ``callback(*args)`` at ``time`` in the place ``ticket`` (from ``ticket()``, when the timer was due to
+        be made): it runs where a timer made then would have."""
+        timer = [time, ticket, callback, args]
+        heappush(self._heap, timer)
+        if self.wake is not None:
+            self.wake(time)
+        return timer
+
     def arm(self, timer: Timer) -> None:
         """Put a deferred timer on the heap (with the time and place it was given by ``defer``)."""
         heappush(self._heap, timer)
@@ -103,6 +116,11 @@ class Engine:
         timer[2] = None
         if timer[0] > self._horizon:
             self._horizon = timer[0]
+
+    def dropped(self, time: float) -> None:
+        """``drop`` for a timer at ``time`` that was never made (see ``place``): a run ends no earlier than it."""
+        if time > self._horizon:
+            self._horizon = time
 
     def reschedule(self, timer: Timer, time: float) -> Timer:
         """Move a pending timer's callback to ``time``: the old timer is withdrawn, the new one is returned."""
@@ -232,72 +250,6 @@ class Engine:
     def pending(self) -> int:
         """Number of scheduled events (cancelled ones included until they surface)."""
         return len(self._heap)
-
-
-class TimerQueue:
-    """Timers that come due in the order they were made (times never go down: a pool's idle expiries, each the
-    same keep-alive after its release), of which only the earliest is on the engine's heap.
-
-    ``push(time, *args)`` makes one (it takes its place in the order then, as ``at`` would) and returns it;
-    ``drop(timer)`` withdraws one that would have done nothing (the clock still ends a run no earlier than its
-    time), ``cancel(timer)`` one that must not run. When the armed timer runs, or is withdrawn, the next one in
-    line goes on the heap with the time and place it was given. So a thousand pending timers cost one heap entry
-    and still run at the same times and in the same order as a thousand ordinary events.
-    """
-
-    __slots__ = ("_engine", "_callback", "_timers", "_fire", "armed", "last")
-
-    def __init__(self, engine: Engine, callback: Callable[..., Any]) -> None:
-        self._engine = engine
-        self._callback = callback
-        self._timers: deque[Timer] = deque()       # pushed and not yet run, in order (withdrawn ones blanked)
-        self._fire = self._run                      # (bound once)
-        self.armed: Timer | None = None             # the one on the heap
-        self.last = float("-inf")                   # the latest time pushed so far
-
-    def push(self, time: float, *args: Any) -> Timer:
-        """A timer for ``time`` (at least ``last``): ``callback(*args)`` then."""
-        if time < self.last:
-            raise ValueError(f"a TimerQueue's times never go down: {time} < {self.last}")
-        timer = [time, next(self._engine._seq), self._fire, args]
-        self._timers.append(timer)
-        self.last = time
-        if self.armed is None:
-            self._arm()
-        return timer
-
-    def drop(self, timer: Timer) -> None:
-        """``Engine.drop`` for one of this queue's timers."""
-        timer[2] = None
-        engine = self._engine
-        if timer[0] > engine._horizon:
-            engine._horizon = timer[0]
-        if timer is self.armed:
-            self.armed = None
-            self._arm()
-        elif self._timers[-1] is timer:            # the latest one (a pool reuses its newest first): gone now
-            self._timers.pop()
-
-    def cancel(self, timer: Timer) -> None:
-        """``Engine.cancel`` for one of this queue's timers."""
-        horizon = self._engine._horizon
-        self.drop(timer)
-        self._engine._horizon = horizon
-
-    def _arm(self) -> None:
-        timers = self._timers
-        while timers and timers[0][2] is None:
-            timers.popleft()
-        if timers:
-            self.armed = timers[0]
-            self._engine.arm(self.armed)
-
-    def _run(self, *args: Any) -> None:
-        self._timers.popleft()                      # the armed one: always the first in line
-        self.armed = None
-        self._callback(*args)
-        if self.armed is None:
-            self._arm()
 
 
 def _upkeep(callback: Callable[..., Any], args: tuple) -> None:

@@ -15,12 +15,13 @@ on-demand one and never reclaimed for idleness; one recycled (lifetime, draining
 
 Idle expiry is one armed timer per pool, not one heap event per release (the "idle sweep"). A pool keeps its
 idle environments in the order they became idle and the keep-alive is the same for all, so they expire in that
-order: only the oldest needs to be on the heap. Each pool's expiries are an ``engine.TimerQueue``: each release
-pushes one (it takes the place in the order an ordinary event would have had) and only the first in line is
-armed, so reclaims happen at the same virtual times and in the same order as with one event per release. When
-an environment is reused, the expiry it leaves behind would have done nothing: it is dropped, and the clock
-still ends a run where running it would have. An expiry that the maximum lifetime brings forward, or one that a
-shorter keep-alive set mid-run puts before earlier ones, is an ordinary event.
+order: only the oldest needs to be on the heap. A release only notes when the environment expires and draws the
+place in the order an ordinary event would have had (``engine.ticket()``); the pool's oldest is armed in that
+place (``engine.place``), and the next one when it runs or leaves, so reclaims happen at the same virtual times
+and in the same order as with one event per release. When an environment is reused, the expiry it leaves behind
+would have done nothing: it is dropped, and the clock still ends a run where running it would have. An expiry
+that the maximum lifetime brings forward, or one that a shorter keep-alive set mid-run puts before earlier ones,
+is an ordinary event.
 
 The keep-alive is a policy (``keep_alive``, see ``lambdalab.keepalive``): ``Fixed(idle_timeout)`` is the idle
 sweep above; any other policy decides each on-demand environment's idle window and pre-warms through
@@ -32,7 +33,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..keepalive import Fixed
-from ..engine.clock import TimerQueue
 from ..observability.records import Statistics
 from ..sandbox.environment import ExecutionEnvironment
 from .keep_alive import PolicyKeepAlive
@@ -43,6 +43,18 @@ __all__ = ["WorkerManager"]
 
 SCALING_BURST = 1000.0          # environments a function may add at once
 SCALING_REFILL = 100.0          # ... refilled at 1,000 per 10 s
+
+
+class Pool(dict):
+    """A function version's idle on-demand environments (``{env: None}``, in the order they became idle) and its
+    idle sweep: ``armed``, the environment whose expiry is on the heap; ``last``, the latest expiry it keeps."""
+
+    __slots__ = ("armed", "last")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.armed = None
+        self.last = float("-inf")
 
 
 class WorkerManager:
@@ -57,7 +69,7 @@ class WorkerManager:
         self.lifetime = environment_lifetime if environment_lifetime else float("inf")
         self.worker_lease = worker_lease if worker_lease else float("inf")
         self.drain_window = drain_window
-        self.pools: dict[int, dict] = {}           # snapshot key -> {env: None}, in order of becoming idle
+        self.pools: dict[int, Pool] = {}           # snapshot key -> {env: None}, in order of becoming idle
         self.provisioned_pools: dict[int, dict] = {}
         self.environments: dict[str, ExecutionEnvironment] = {}
         self.workers: dict[str, Worker] = {}
@@ -65,10 +77,11 @@ class WorkerManager:
         self.placement = PlacementService(self)
         self.retired_keys: set[int] = set()
         self._scaling: dict[str, list] = {}         # function -> [tokens, last refill time]
-        self._sweeps: dict[int, TimerQueue] = {}     # snapshot key -> its pool's idle expiries
         self._policy: PolicyKeepAlive | None = None     # a keep-alive policy other than Fixed (see keep_alive)
         self._idle_gone: dict[str, float] = {}      # function -> MB-seconds idle of its environments now gone
         self._engine = lab.engine
+        self._ticket = lab.engine.ticket
+        self._newest_first = reuse == "most_recent"
         #: where an environment's answers go: the frontend, which holds the caller's request
         self.respond = lab.frontend.respond
         self._env_seq = 0
@@ -99,7 +112,7 @@ class WorkerManager:
             for env in pool:
                 expire = previous.forget(env)
                 if keeper is None:
-                    self._schedule_expiry(env, env.idle_since, env.snapshot.key, pool)
+                    self._schedule_expiry(env, env.idle_since, pool)
                 else:
                     keeper.keep(env, expire)
 
@@ -115,15 +128,19 @@ class WorkerManager:
         if not pool:
             pool = self.pools.get(snap.key)
         if pool:
-            if self.reuse == "most_recent":
+            if self._newest_first:
                 env = pool.popitem()[0]
             else:
                 env = self._pick(pool)
                 del pool[env]
             env.idle_seconds += self._engine.now - env.idle_since
-            if env.idle_sweep is not None:    # its expiry would have done nothing now: dropped
-                env.idle_sweep.drop(env.idle_event)
-                env.idle_event = env.idle_sweep = None
+            sweep = env.idle_sweep
+            if sweep is not None:             # its expiry would have done nothing now: dropped
+                env.idle_sweep = None
+                if sweep.armed is env:
+                    self._disarm(sweep, env, True)
+                else:
+                    self._engine.dropped(env.idle_until)
             if self.lab.trace.full:
                 kind = "provisioned" if env.init_type != "on-demand" else "idle"
                 self.lab.trace.emit("worker_manager", "claim", "Reuse {} environment {} of {}:{}: warm start", kind,
@@ -215,11 +232,14 @@ class WorkerManager:
         elif policy is None:
             pool = self.pools.get(key)
             if pool is None:
-                pool = self.pools[key] = {}
+                pool = self.pools[key] = Pool()
             pool[env] = None
-            self._schedule_expiry(env, now, key, pool)
+            self._schedule_expiry(env, now, pool)
         elif policy.idle(env, now):
-            self.pools.setdefault(key, {})[env] = None
+            pool = self.pools.get(key)
+            if pool is None:
+                pool = self.pools[key] = Pool()
+            pool[env] = None
         else:
             return                                # shut down at once (a pre-warm may follow)
         env.idle_since = now
@@ -229,32 +249,56 @@ class WorkerManager:
                                 version=env.snapshot.version, env_id=env.id, worker_id=env.worker.id)
 
     # --- the idle sweep (see the module docstring) -------------------------------------------------------------
-    def _schedule_expiry(self, env: ExecutionEnvironment, now: float, key: int, pool: dict) -> None:
+    def _schedule_expiry(self, env: ExecutionEnvironment, now: float, pool: Pool) -> None:
         """``env`` just became idle in its on-demand ``pool``: it expires ``idle_timeout`` from now."""
         expire = now + self.idle_timeout
-        sweep = self._sweeps.get(key)
-        if sweep is None:
-            sweep = self._sweeps[key] = TimerQueue(self._engine, self._sweep)
-        if env.expires_at < expire or expire < sweep.last:
+        if env.expires_at < expire or expire < pool.last:
             env.idle_event = self._engine.at(min(expire, env.expires_at), self._expire, env, env.invocations)
             env.idle_sweep = None
             return
-        env.idle_event = sweep.push(expire, env)
-        env.idle_sweep = sweep
+        env.idle_until = pool.last = expire
+        env.idle_ticket = self._ticket()      # (its place in the order, as an event scheduled now)
+        env.idle_sweep = pool
+        if pool.armed is None:
+            self._arm(pool)
+
+    def _arm(self, pool: Pool) -> None:
+        """Put the expiry of the pool's oldest environment that its sweep keeps on the heap."""
+        for env in pool:
+            if env.idle_sweep is pool:
+                pool.armed = env
+                env.idle_event = self._engine.place(env.idle_until, env.idle_ticket, self._sweep, env)
+                return
+
+    def _disarm(self, pool: Pool, env: ExecutionEnvironment, dropped: bool) -> None:
+        """``env``, whose expiry is the armed one, left the sweep: withdraw it (``dropped``: it would have done
+        nothing) and arm the next."""
+        pool.armed = None
+        if dropped:
+            self._engine.drop(env.idle_event)
+        else:
+            self._engine.cancel(env.idle_event)
+        env.idle_event = None
+        self._arm(pool)
 
     def _sweep(self, env: ExecutionEnvironment) -> None:
         """The pool's oldest idle environment has been idle for the whole keep-alive."""
-        env.idle_event = env.idle_sweep = None
+        pool = env.idle_sweep
+        pool.armed = env.idle_event = env.idle_sweep = None
         self._expire(env, env.invocations)
+        if pool.armed is None:
+            self._arm(pool)
 
     def cancel_idle(self, env: ExecutionEnvironment) -> None:
         """``env`` is shut down: its pending expiry is cancelled."""
-        timer, sweep = env.idle_event, env.idle_sweep
-        env.idle_event = env.idle_sweep = None
+        sweep = env.idle_sweep
         if sweep is not None:
-            sweep.cancel(timer)
+            env.idle_sweep = None
+            if sweep.armed is env:
+                self._disarm(sweep, env, False)
         else:
-            self._engine.cancel(timer)
+            self._engine.cancel(env.idle_event)
+            env.idle_event = None
 
     def _expire(self, env: ExecutionEnvironment, served: int) -> None:
         """``env``'s keep-alive is over, unless it served another request since it went idle (``served``)."""

@@ -72,7 +72,8 @@ class ExecutionEnvironment:
         self.created_at = lab.now
         self.expires_at = lab.now + lab.fleet.environment_lifetime()
         self.idle_event = None                    # its pending expiry timer while idle (see fleet.worker_manager)
-        self.idle_sweep = None                    # ... its pool's idle sweep, when that keeps it
+        self.idle_sweep = None                    # ... its pool, when the pool's idle sweep keeps it, which arms
+        self.idle_until = self.idle_ticket = 0    # it when it is the oldest: its expiry then and its place
         self.idle_since = 0.0                     # when it last went idle, and its idle seconds before that (the
         self.idle_seconds = 0.0                   # Worker Manager's count of memory held by idle environments)
         self.prewarmed = False                    # initialised ahead of any request by a keep-alive policy
