@@ -26,6 +26,8 @@ class Worker:
         self.draining = False
         self.retired = False
         self.drain_event = None     # the lease's drain, pending only while the worker hosts environments
+        self.joined = 0             # its place in the fleet's order, and in the Placement Service's (see placement)
+        self.room_key = None
         self._boot_rate = boot_rate
         self._boot_tokens = boot_rate
         self._boot_refill_at = fleet.lab.now
@@ -43,6 +45,7 @@ class Worker:
         self._boot_tokens = min(self._boot_rate, self._boot_tokens + (now - self._boot_refill_at) * self._boot_rate) - 1
         self._boot_refill_at = now
         self.used_mb += memory_mb
+        self.fleet.placement.resized(self)
         self.environments[env.id] = env
         if self.drain_event is None and self.lease_end != float("inf"):
             # An empty worker needs no drain, so the lease's end is only scheduled while someone lives here.
@@ -53,6 +56,7 @@ class Worker:
     def remove(self, env) -> None:
         if self.environments.pop(env.id, None) is not None:
             self.used_mb -= env.snapshot.memory
+            self.fleet.placement.resized(self)
         if not self.environments:
             if self.draining:
                 self.fleet.retire(self)
