@@ -22,17 +22,20 @@ the *user* sends while learner code runs is told apart from a ``KeyboardInterrup
 (``user_interrupted``) and stops the lab, as it would any cell.
 
 ``memory_limit(mb)``: while learner code runs in the kernel, its address space may grow by MemorySize at most
-(``RLIMIT_AS`` relative to what the process already maps), so a handler that allocates 2 GB in a 128 MB function
-gets a ``MemoryError`` (reported as ``Runtime.OutOfMemory``) instead of taking the machine's memory. It limits
-the whole process for that moment, which is why it is only armed around learner code; a library that aborts
-when an allocation fails (rather than raising) still ends the process: ``isolation="process"`` contains that.
+(``RLIMIT_AS`` relative to what the process maps at the moment the code starts, read afresh each time), so a
+handler that allocates 2 GB in a 128 MB function gets a ``MemoryError`` (reported as ``Runtime.OutOfMemory``)
+instead of taking the machine's memory, and one that allocates a few MB never does, whatever the kernel mapped
+just before. It counts new address space, not bytes in use: memory the kernel's allocator already holds (freed
+earlier) is reused unseen. It limits the whole process for that moment (the kernel's other threads share the
+MemorySize while it lasts), which is why it is only armed around learner code; a library that aborts when an
+allocation fails (rather than raising) still ends the process: ``isolation="process"`` contains that.
 """
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
-import time
 
 import _signal                            # the C module: signal.signal's enum wrapping costs microseconds a call
 
@@ -153,52 +156,77 @@ class wall_guard:
             _signal.setitimer(ITIMER_REAL, left or REPEAT, REPEAT)
 
 
-class _Mapped:
-    """The process's address space (VmSize, from /proc), read again at most every ``REFRESH`` real seconds."""
+class _AddressSpace:
+    """The process's address space as it is now (VmSize, from ``/proc/self/statm``).
 
-    REFRESH = 1.0
-    value: int | None = None
-    read_at = -REFRESH
+    Read afresh for every run of learner code: the kernel's own threads and libraries map and unmap memory at
+    any moment (a thread's 64 MB malloc arena, a library's import), so a size remembered from earlier real
+    time would make the limit depend on the wall clock. A descriptor kept open makes each read one ``pread``
+    (about 1.5 us; opening the file each time costs 10 us); a forked child opens its own (its ``/proc/self`` is
+    another process)."""
+
+    fd: int | None = None
+    pid: int | None = None
 
     @classmethod
     def now(cls) -> int | None:
-        t = time.monotonic()
-        if t - cls.read_at >= cls.REFRESH:
-            cls.read_at = t
+        pid = os.getpid()
+        if cls.pid != pid:
+            if cls.fd is not None:
+                os.close(cls.fd)             # the parent's, inherited through fork
             try:
-                with open("/proc/self/statm", "rb") as f:
-                    cls.value = int(f.read().split()[0]) * PAGE
-            except (OSError, ValueError, IndexError):
-                cls.value = None                 # no /proc: no limit
-        return cls.value
+                cls.fd = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                cls.fd = None                # no /proc: no limit
+            cls.pid = pid
+        if cls.fd is None:
+            return None
+        try:
+            return int(os.pread(cls.fd, 64, 0).split()[0]) * PAGE
+        except (OSError, ValueError, IndexError):   # learner code closed it (its number may be another file's now)
+            cls.fd = cls.pid = None                 # so it is opened again next time, and never closed by us
+            return None
 
 
 class memory_limit:
-    """``with memory_limit(mb):`` the address space may grow by at most ``mb`` MiB inside the block."""
+    """``with memory_limit(mb):`` the address space may grow by at most ``mb`` MiB inside the block.
 
-    __slots__ = ("mb", "_previous", "_limit")
+    The limit is the address space at the moment the block starts plus ``mb``. While the block is paused (the
+    lab works on the code's behalf) whatever the lab maps is the lab's: ``resume`` gives the code what it had
+    left of its ``mb``, counted from the address space as it is then."""
+
+    __slots__ = ("mb", "_previous", "_limit", "_left")
 
     def __init__(self, mb: int | None) -> None:
         self.mb = mb
         self._previous = None
         self._limit = None
+        self._left = None
 
     def __enter__(self):
         if self.mb and resource is not None:
-            mapped = _Mapped.now()
-            if mapped is not None:
-                soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-                limit = mapped + self.mb * 1024 * 1024
-                if soft != resource.RLIM_INFINITY:
-                    limit = min(limit, soft)
-                if hard != resource.RLIM_INFINITY:
-                    limit = min(limit, hard)
-                try:
-                    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-                    self._previous, self._limit = (soft, hard), (limit, hard)
-                except (ValueError, OSError):
-                    pass
+            self._previous = resource.getrlimit(resource.RLIMIT_AS)
+            if not self._arm(self.mb * 1024 * 1024):
+                self._previous = None
         return self
+
+    def _arm(self, room: int) -> bool:
+        """Let the address space grow by ``room`` bytes from its size now (never past the process's own limit)."""
+        mapped = _AddressSpace.now()
+        if mapped is None:
+            return False
+        soft, hard = self._previous
+        limit = mapped + room
+        if soft != resource.RLIM_INFINITY:
+            limit = min(limit, soft)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        except (ValueError, OSError):
+            return False
+        self._limit = (limit, hard)
+        return True
 
     def __exit__(self, *exc) -> None:
         if self._previous is not None:
@@ -208,8 +236,11 @@ class memory_limit:
     def pause(self) -> None:
         """The process's own limit while the lab works on the limited code's behalf (see ``wall_guard.pause``)."""
         if self._previous is not None:
+            mapped = _AddressSpace.now()
+            self._left = None if mapped is None else max(0, self._limit[0] - mapped)
             resource.setrlimit(resource.RLIMIT_AS, self._previous)
 
     def resume(self) -> None:
         if self._previous is not None:
-            resource.setrlimit(resource.RLIMIT_AS, self._limit)
+            if self._left is None or not self._arm(self._left):
+                resource.setrlimit(resource.RLIMIT_AS, self._limit)

@@ -38,9 +38,9 @@ def _first_wrong_check(nb) -> str | None:
 @pytest.fixture(scope="module")
 def executed():
     """Each solution run once; a run that errors or answers a check wrong is kept for diagnosis in
-    tests/labs/out/ and run once more, with a warning. KNOWN BUG (wave 2, session 2): in two CI runs one solution
-    of twenty went wrong once (lab 04's blocked shard; lab 09's upload not processed within its 5 s), and neither
-    reproduced in reruns; the saved notebook is what the next session needs to find the cause."""
+    tests/labs/out/ and run once more, with a warning. (Wave 2 found one such cause this way: the inline memory
+    limit was computed from an address-space size up to a real second old, so a handler could fail as
+    Runtime.OutOfMemory depending on real time; see tests/sandbox/test_memory_limit.py.)"""
     import warnings
 
     import nbformat
@@ -68,18 +68,8 @@ def executed():
     return run
 
 
-# KNOWN BUG (wave 2, session 2): run inside the whole suite (CI), the solutions of labs 04 and 09 sometimes answer a
-# check wrong (lab 04: blocked_shard or bisects; lab 09: the upload not processed in its 5 s), twice in a row in one
-# CI run, while they always pass run alone, under load, with CI=true, or with any hash seed. Some state the suite
-# leaves to the kernels it starts changes those labs' runs: not found yet. Non-strict xfail (still run and reported)
-# until it is; every other solution stays strict.
-_UNDER_INVESTIGATION = {"04_event_source_mappings_solution.ipynb", "09_event_driven_patterns_solution.ipynb"}
-
-
 @pytest.mark.skipif(not pathlib.Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=False, reason="known bug: see _UNDER_INVESTIGATION"))
-    if p.name in _UNDER_INVESTIGATION else p for p in SOLUTIONS], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
 def test_solution_answers_every_check_right(path, executed):
     from lambdalab import check
 
