@@ -9,16 +9,6 @@ from lambdalab.lab import make_zip
 SOURCE = "def handler(event, context):\n    return {'v': 1}\n"
 
 
-@pytest.fixture
-def lab():
-    return ll.Lab(seed=0)
-
-
-@pytest.fixture
-def lam(lab):
-    return lab.client("lambda")
-
-
 def create(lam, name="fn", **kw):
     params = dict(FunctionName=name, Role="arn:aws:iam::123456789012:role/r", Runtime="python3.12",
                   Handler="app.handler", Code={"ZipFile": make_zip({"app.py": SOURCE})})

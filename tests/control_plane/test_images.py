@@ -5,21 +5,10 @@ import tracemalloc
 import botocore.session
 import pytest
 
-import lambdalab as ll
 from lambdalab.lab import make_zip
 
 ROLE = "arn:aws:iam::123456789012:role/r"
 HANDLER = "def handler(event, context):\n    return {'from': 'image'}\n"
-
-
-@pytest.fixture
-def lab():
-    return ll.Lab(seed=0)
-
-
-@pytest.fixture
-def lam(lab):
-    return lab.client("lambda")
 
 
 def create(lam, uri, name="img", **kw):

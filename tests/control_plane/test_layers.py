@@ -14,16 +14,6 @@ ROLE = "arn:aws:iam::123456789012:role/r"
 LAYER_ARN = "arn:aws:lambda:us-east-1:123456789012:layer:"
 
 
-@pytest.fixture
-def lab():
-    return ll.Lab(seed=0)
-
-
-@pytest.fixture
-def lam(lab):
-    return lab.client("lambda")
-
-
 def model_keys(operation: str, shape: str | None = None) -> set:
     model = botocore.session.get_session().get_service_model("lambda")
     out = model.shape_for(shape) if shape else model.operation_model(operation).output_shape

@@ -13,9 +13,7 @@ def create(lab, name, vpc=VPC, wait=True):
     return lab.create_function(name, CODE, VpcConfig=vpc, wait=wait)
 
 
-def test_the_first_function_waits_for_its_eni_and_the_next_shares_it():
-    lab = ll.Lab(seed=0)
-    lam = lab.client("lambda")
+def test_the_first_function_waits_for_its_eni_and_the_next_shares_it(lab, lam):
     cfg = create(lab, "first", wait=False)
     assert cfg["State"] == "Pending" and cfg["VpcConfig"]["SubnetIds"] == ["subnet-a", "subnet-b"]
     lab.advance(ENI_SECONDS - 0.5)
@@ -42,9 +40,7 @@ def test_a_cold_start_in_a_vpc_costs_nothing_extra():
     assert times[0] == pytest.approx(times[1])
 
 
-def test_a_vpc_update_stays_active_in_progress_while_the_eni_is_made():
-    lab = ll.Lab(seed=0)
-    lam = lab.client("lambda")
+def test_a_vpc_update_stays_active_in_progress_while_the_eni_is_made(lab, lam):
     lab.create_function("f", CODE)
     out = lam.update_function_configuration(FunctionName="f", VpcConfig=VPC)
     assert out["State"] == "Active" and out["LastUpdateStatus"] == "InProgress"
@@ -57,9 +53,7 @@ def test_a_vpc_update_stays_active_in_progress_while_the_eni_is_made():
     assert cfg["LastUpdateStatus"] == "Successful" and cfg["VpcConfig"]["SecurityGroupIds"] == ["sg-1"]
 
 
-def test_a_subnet_without_addresses_fails_creation_and_updates():
-    lab = ll.Lab(seed=0)
-    lam = lab.client("lambda")
+def test_a_subnet_without_addresses_fails_creation_and_updates(lab, lam):
     cfg = create(lab, "f", vpc={"SubnetIds": ["subnet-full"], "SecurityGroupIds": ["sg-1"]})
     assert cfg["State"] == "Failed" and cfg["StateReasonCode"] == "SubnetOutOfIPAddresses"
     lab.create_function("g", CODE)
@@ -73,9 +67,7 @@ def test_a_subnet_without_addresses_fails_creation_and_updates():
         lam.update_function_configuration(FunctionName="g", VpcConfig={"SubnetIds": ["subnet-a"]})
 
 
-def test_fourteen_idle_days_make_the_function_inactive_and_an_invoke_brings_it_back():
-    lab = ll.Lab(seed=0)
-    lam = lab.client("lambda")
+def test_fourteen_idle_days_make_the_function_inactive_and_an_invoke_brings_it_back(lab, lam):
     create(lab, "f")
     lam.invoke(FunctionName="f")
     lab.advance(10 * 86400)
