@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 import lambdalab as ll
 from lambdalab.realtime import http as H
 
-from .conftest import create_many
+from .conftest import create_many, http_request
 
 MB = 1024 * 1024
 
@@ -37,16 +37,6 @@ def served():
     lab.close()
 
 
-def _post(url: str, path: str, body: bytes, headers: dict | None = None):
-    host, port = url[len("http://"):].split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=30)
-    conn.request("POST", path, body=body, headers=headers or {})
-    response = conn.getresponse()
-    data = response.read()
-    conn.close()
-    return response.status, {k.lower(): v for k, v in response.getheaders()}, data
-
-
 def _open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
@@ -54,13 +44,14 @@ def _open_fds() -> int:
 @pytest.mark.parametrize("size", [7 * MB, 100 * MB])
 def test_an_invoke_body_over_6_mb_is_413_request_entity_too_large(served, size):
     lab, url = served
-    status, headers, body = _post(url, "/2015-03-31/functions/echo/invocations", b"x" * size)
+    status, headers, body = http_request(url, "POST", "/2015-03-31/functions/echo/invocations", b"x" * size,
+                                         timeout=30)
     assert status == 413
     assert headers["x-amzn-errortype"].startswith("RequestEntityTooLargeException")
     assert json.loads(body)["message"] == \
         "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
     # the connection pool and the function are fine afterwards
-    status, _, body = _post(url, "/2015-03-31/functions/echo/invocations", b'{"ok": 1}')
+    status, _, body = http_request(url, "POST", "/2015-03-31/functions/echo/invocations", b'{"ok": 1}', timeout=30)
     assert status == 200 and json.loads(body) == {"ok": 1}
 
 
@@ -94,25 +85,16 @@ def test_a_runtime_response_over_the_limit_is_413_and_the_caller_gets_response_s
     lab, url = served
     inv = lab.submit(FunctionName="manual", Payload=b"{}")
     address = lab.realtime.runtime_api("manual")
-    status, headers, _ = _get_next(address)
+    status, headers, _ = http_request(address, "GET", "/2018-06-01/runtime/invocation/next")
     assert status == 200
     rid = headers["lambda-runtime-aws-request-id"]
-    status, _, body = _post(f"http://{address}", f"/2018-06-01/runtime/invocation/{rid}/response", b"x" * (20 * MB))
+    status, _, body = http_request(address, "POST", f"/2018-06-01/runtime/invocation/{rid}/response", b"x" * (20 * MB),
+                                   timeout=30)
     assert status == 413 and json.loads(body)["errorType"] == "RequestEntityTooLarge"
     lab.wait_for(lambda: inv.done, limit=lab.now + 5)
     error = json.loads(inv.response["Payload"].read())
     assert error["errorType"] == "Function.ResponseSizeTooLarge"
     assert error["errorMessage"] == "Response payload size exceeded maximum allowed payload size (6291556 bytes)."
-
-
-def _get_next(address: str):
-    host, port = address.split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=10)
-    conn.request("GET", "/2018-06-01/runtime/invocation/next")
-    response = conn.getresponse()
-    data = response.read()
-    conn.close()
-    return response.status, {k.lower(): v for k, v in response.getheaders()}, data
 
 
 def test_600_idle_connections_do_not_exhaust_file_descriptors(served):
@@ -127,7 +109,8 @@ def test_600_idle_connections_do_not_exhaust_file_descriptors(served):
         time.sleep(0.5)
         # the test holds 600 client sockets; the server side stays at its connection cap (one fd each)
         assert _open_fds() - before <= 600 + H.MAX_CONNECTIONS + 8
-        status, _, body = _post(url, "/2015-03-31/functions/echo/invocations", b'{"still": "serving"}')
+        status, _, body = http_request(url, "POST", "/2015-03-31/functions/echo/invocations", b'{"still": "serving"}',
+                                       timeout=30)
         assert status == 200 and json.loads(body) == {"still": "serving"}
         reaped = sum(1 for s in idle if _closed_by_peer(s))
         assert reaped >= 600 - H.MAX_CONNECTIONS

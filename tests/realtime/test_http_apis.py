@@ -6,7 +6,6 @@ itself plays the runtime, so every status code can be provoked on purpose.
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 import socket
 import time
@@ -17,7 +16,7 @@ import pytest
 
 import lambdalab as ll
 
-from .conftest import PY_ERR, PY_OK, create_many
+from .conftest import PY_ERR, PY_OK, create_many, http_request
 
 
 def boto3_lambda(url):
@@ -66,16 +65,6 @@ def test_boto3_invoke_against_lab_serve(served):
     assert len(steps) >= 3
 
 
-def _request(address, method, path, body=b"", headers=None, timeout=5.0):
-    host, port = address.split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
-    conn.request(method, path, body=body, headers=headers or {})
-    response = conn.getresponse()
-    data = response.read()
-    conn.close()
-    return response.status, data, {k.lower(): v for k, v in response.getheaders()}
-
-
 def _raw(address, data: bytes, close_after_send=False, timeout=5.0) -> bytes:
     host, port = address.split(":")
     with socket.create_connection((host, int(port)), timeout=timeout) as sock:
@@ -109,51 +98,51 @@ def test_runtime_api_rules_and_malformed_requests(served):
     inv = lab.submit(FunctionName="manual", Payload=b'{"k": "v"}')
     env = _env_of(lab, "manual")
     address = env.environ["AWS_LAMBDA_RUNTIME_API"]
-    status, body, _ = _request(address, "GET", "/2018-06-01/runtime/invocation/next")
+    status, _, body = http_request(address, "GET", "/2018-06-01/runtime/invocation/next")
     if env.state == "Init" and not env.runtime.initialising:     # microVM boot + code fetch not over yet
         assert status == 403
     assert lab.realtime.runtime_api("manual") == address          # waits until the runtime has started
 
     # Extensions register during Init (before the runtime's first /next)
-    status, body, headers = _request(address, "POST", "/2020-01-01/extension/register", b'{"events":["INVOKE"]}',
+    status, headers, body = http_request(address, "POST", "/2020-01-01/extension/register", b'{"events":["INVOKE"]}',
                                      {"Lambda-Extension-Name": "probe"})
     assert status == 200 and json.loads(body)["functionName"] == "manual"
     ext_id = headers["lambda-extension-identifier"]
-    assert _request(address, "POST", "/2020-01-01/extension/register", b"{bad json",
+    assert http_request(address, "POST", "/2020-01-01/extension/register", b"{bad json",
                     {"Lambda-Extension-Name": "bad"})[0] == 400
-    assert _request(address, "POST", "/2020-01-01/extension/register", b'{"events":["NOPE"]}',
+    assert http_request(address, "POST", "/2020-01-01/extension/register", b'{"events":["NOPE"]}',
                     {"Lambda-Extension-Name": "bad2"})[0] == 403
-    status, body, _ = _request(address, "PUT", "/2022-07-01/telemetry", b"{bad",
+    status, _, body = http_request(address, "PUT", "/2022-07-01/telemetry", b"{bad",
                                {"Lambda-Extension-Identifier": ext_id})
     assert status == 400
-    status, body, _ = _request(address, "PUT", "/2022-07-01/telemetry",
+    status, _, body = http_request(address, "PUT", "/2022-07-01/telemetry",
                                json.dumps({"schemaVersion": "2022-12-13", "types": ["platform"],
                                            "buffering": {"maxItems": 5},
                                            "destination": {"protocol": "HTTP", "URI": "http://sandbox.localdomain:1/"}}
                                           ).encode(), {"Lambda-Extension-Identifier": ext_id})
     assert status == 400 and b"maxItems" in body
-    assert _request(address, "GET", "/2020-01-01/extension/event/next", headers={
+    assert http_request(address, "GET", "/2020-01-01/extension/event/next", headers={
         "Lambda-Extension-Identifier": "not-an-id"})[0] == 403
 
     # the runtime's first /next ends Init and hands over the waiting invocation
-    status, event, headers = _request(address, "GET", "/2018-06-01/runtime/invocation/next")
+    status, headers, event = http_request(address, "GET", "/2018-06-01/runtime/invocation/next")
     assert status == 200 and json.loads(event) == {"k": "v"}
     rid = headers["lambda-runtime-aws-request-id"]
     assert headers["content-type"] == "application/json"
     assert int(headers["lambda-runtime-deadline-ms"]) > time.time() * 1000
     assert headers["lambda-runtime-invoked-function-arn"].endswith(":function:manual")
-    assert _request(address, "POST", "/2020-01-01/extension/register", b"{}",
+    assert http_request(address, "POST", "/2020-01-01/extension/register", b"{}",
                     {"Lambda-Extension-Name": "late"})[0] == 403          # registration closed
 
     # wrong request id, oversize, unknown routes, wrong methods, init/error in the wrong state
-    status, body, _ = _request(address, "POST", "/2018-06-01/runtime/invocation/not-the-id/response", b"1")
+    status, _, body = http_request(address, "POST", "/2018-06-01/runtime/invocation/not-the-id/response", b"1")
     assert status == 400 and json.loads(body)["errorType"] == "InvalidRequestID"
-    status, body, _ = _request(address, "POST", f"/2018-06-01/runtime/invocation/{rid}/response",
+    status, _, body = http_request(address, "POST", f"/2018-06-01/runtime/invocation/{rid}/response",
                                b"x" * (6 * 1024 * 1024 + 101))
     assert status == 413
-    assert _request(address, "GET", "/nowhere")[0] == 404
-    assert _request(address, "PUT", "/2018-06-01/runtime/invocation/next")[0] == 405
-    status, body, _ = _request(address, "POST", "/2018-06-01/runtime/init/error", b"{}")
+    assert http_request(address, "GET", "/nowhere")[0] == 404
+    assert http_request(address, "PUT", "/2018-06-01/runtime/invocation/next")[0] == 405
+    status, _, body = http_request(address, "POST", "/2018-06-01/runtime/init/error", b"{}")
     assert status == 403 and json.loads(body)["errorType"] == "InvalidStateTransition"
 
     # malformed HTTP: garbage, truncated body, huge headers, too-large body; each gets its 4xx (or a close)
@@ -168,23 +157,23 @@ def test_runtime_api_rules_and_malformed_requests(served):
     # the oversize answer failed that invoke (as in AWS); answering it again is refused by state
     lab.wait_for(lambda: inv.done, limit=lab.now + 5)
     assert json.loads(inv.response["Payload"].read())["errorType"] == "Function.ResponseSizeTooLarge"
-    status, body, _ = _request(address, "POST", f"/2018-06-01/runtime/invocation/{rid}/response", b'{"late":1}')
+    status, _, body = http_request(address, "POST", f"/2018-06-01/runtime/invocation/{rid}/response", b'{"late":1}')
     assert status == 403 and json.loads(body)["errorType"] == "InvalidStateTransition"
 
     # still serving: a new invoke goes all the way through, and a second answer is refused by state
     inv = lab.submit(FunctionName="manual", Payload=b'{"k": 2}')
-    status, event, headers = _request(address, "GET", "/2018-06-01/runtime/invocation/next")
+    status, headers, event = http_request(address, "GET", "/2018-06-01/runtime/invocation/next")
     assert status == 200 and json.loads(event) == {"k": 2}
     rid = headers["lambda-runtime-aws-request-id"]
-    status, body, _ = _request(address, "POST", f"/2018-06-01/runtime/invocation/{rid}/response", b'{"done":1}')
+    status, _, body = http_request(address, "POST", f"/2018-06-01/runtime/invocation/{rid}/response", b'{"done":1}')
     assert status == 202
-    status, body, _ = _request(address, "POST", f"/2018-06-01/runtime/invocation/{rid}/response", b'{"again":1}')
+    status, _, body = http_request(address, "POST", f"/2018-06-01/runtime/invocation/{rid}/response", b'{"again":1}')
     assert status == 403
     lab.wait_for(lambda: inv.done, limit=lab.now + 5)
     assert inv.response["Payload"].read() == b'{"done":1}'
     # the invoke API refuses bad JSON with Lambda's REST error shape
     host_port = url[len("http://"):]
-    status, body, headers = _request(host_port, "POST", "/2015-03-31/functions/manual/invocations", b"{oops")
+    status, headers, body = http_request(host_port, "POST", "/2015-03-31/functions/manual/invocations", b"{oops")
     assert status == 400 and headers["x-amzn-errortype"] == "InvalidRequestContentException"
     assert json.loads(body)["Type"] == "User"
     steps = [s.action for s in lab.trace.filter(request_id=inv.request_id, component="runtime_api")]
@@ -233,22 +222,22 @@ def test_extension_process_gets_invoke_events_and_telemetry_reaches_a_listener()
         # telemetry: the test plays the extension and the runtime of "manual"
         inv = lab.submit(FunctionName="manual", Payload=b"{}")
         address = lab.realtime.runtime_api("manual")
-        status, _, headers = _request(address, "POST", "/2020-01-01/extension/register", b'{"events":["INVOKE"]}',
+        status, headers, _ = http_request(address, "POST", "/2020-01-01/extension/register", b'{"events":["INVOKE"]}',
                                       {"Lambda-Extension-Name": "probe"})
         ext_id = headers["lambda-extension-identifier"]
-        status, body, _ = _request(address, "PUT", "/2022-07-01/telemetry", json.dumps({
+        status, _, body = http_request(address, "PUT", "/2022-07-01/telemetry", json.dumps({
             "schemaVersion": "2022-12-13", "types": ["platform", "function"],
             "buffering": {"timeoutMs": 25, "maxItems": 1000, "maxBytes": 262144},
             "destination": {"protocol": "HTTP", "URI": f"http://sandbox.localdomain:{listener.server_port}/t"}}
         ).encode(), {"Lambda-Extension-Identifier": ext_id})
         assert status == 200
-        status, _, headers = _request(address, "GET", "/2018-06-01/runtime/invocation/next")
+        status, headers, _ = http_request(address, "GET", "/2018-06-01/runtime/invocation/next")
         rid = headers["lambda-runtime-aws-request-id"]
-        status, event, _ = _request(address, "GET", "/2020-01-01/extension/event/next",
+        status, _, event = http_request(address, "GET", "/2020-01-01/extension/event/next",
                                     headers={"Lambda-Extension-Identifier": ext_id})
         assert json.loads(event)["eventType"] == "INVOKE" and json.loads(event)["requestId"] == rid
         time.sleep(0.3)                 # past timeoutMs while the environment is still invoking
-        _request(address, "POST", f"/2018-06-01/runtime/invocation/{rid}/response", b"null")
+        http_request(address, "POST", f"/2018-06-01/runtime/invocation/{rid}/response", b"null")
         lab.wait_for(lambda: inv.done, limit=lab.now + 5)
         end = time.monotonic() + 5
         while not batches and time.monotonic() < end:
@@ -265,17 +254,17 @@ def test_a_runtime_that_hangs_up_on_next_does_not_swallow_the_next_invocation(se
     lab, _ = served
     first = lab.submit(FunctionName="manual", Payload=b'{"n": 1}')
     address = lab.realtime.runtime_api("manual")
-    status, _, headers = _request(address, "GET", "/2018-06-01/runtime/invocation/next")
+    status, headers, _ = http_request(address, "GET", "/2018-06-01/runtime/invocation/next")
     rid = headers["lambda-runtime-aws-request-id"]
-    assert _request(address, "POST", f"/2018-06-01/runtime/invocation/{rid}/response", b"1")[0] == 202
+    assert http_request(address, "POST", f"/2018-06-01/runtime/invocation/{rid}/response", b"1")[0] == 202
     lab.wait_for(lambda: first.done, limit=lab.now + 5)
     with pytest.raises(TimeoutError):                   # nothing to hand out: /next blocks; we give up
-        _request(address, "GET", "/2018-06-01/runtime/invocation/next", timeout=0.5)
+        http_request(address, "GET", "/2018-06-01/runtime/invocation/next", timeout=0.5)
     time.sleep(0.2)
     second = lab.submit(FunctionName="manual", Payload=b'{"n": 2}')
-    status, body, headers = _request(address, "GET", "/2018-06-01/runtime/invocation/next")
+    status, headers, body = http_request(address, "GET", "/2018-06-01/runtime/invocation/next")
     assert status == 200 and json.loads(body) == {"n": 2}
     rid = headers["lambda-runtime-aws-request-id"]
-    assert _request(address, "POST", f"/2018-06-01/runtime/invocation/{rid}/response", b"2")[0] == 202
+    assert http_request(address, "POST", f"/2018-06-01/runtime/invocation/{rid}/response", b"2")[0] == 202
     lab.wait_for(lambda: second.done, limit=lab.now + 5)
     assert second.response["Payload"].read() == b"2"

@@ -3,18 +3,18 @@ CLI driving the lab unchanged (``aws --endpoint-url URL lambda create-function -
 from __future__ import annotations
 
 import concurrent.futures
-import http.client
 import json
 import os
 import pathlib
 import subprocess
 import sys
-from urllib.parse import urlsplit
 
 import pytest
 
 import lambdalab as ll
 from lambdalab.lab import make_zip
+
+from realtime.conftest import http_request
 
 from .conftest import ROLE
 
@@ -29,26 +29,16 @@ def served():
         lab.close()
 
 
-def request(url, method, path, body=b"", headers=None):
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    conn.request(method, path, body=body, headers=headers or {})
-    response = conn.getresponse()
-    data = response.read()
-    conn.close()
-    return response.status, {k.lower(): v for k, v in response.getheaders()}, data
-
-
 def test_curl_invokes_and_gets_aws_errors(served):
     lab, url = served
-    status, headers, body = request(url, "POST", "/2015-03-31/functions/echo/invocations", b'{"k": 1}')
+    status, headers, body = http_request(url, "POST", "/2015-03-31/functions/echo/invocations", b'{"k": 1}')
     assert status == 200 and json.loads(body) == {"echo": {"k": 1}}
     assert headers["x-amz-executed-version"] == "$LATEST" and headers["x-amzn-requestid"]
-    status, headers, body = request(url, "GET", "/2015-03-31/functions/missing")
+    status, headers, body = http_request(url, "GET", "/2015-03-31/functions/missing")
     assert status == 404 and headers["x-amzn-errortype"] == "ResourceNotFoundException"
     assert json.loads(body) == {"Type": "User", "Message": "Function not found: "
                                 "arn:aws:lambda:us-east-1:123456789012:function:missing:$LATEST"}
-    status, headers, body = request(url, "POST", "/2015-03-31/functions", b"{not json",
+    status, headers, body = http_request(url, "POST", "/2015-03-31/functions", b"{not json",
                                     {"Content-Type": "application/json"})
     assert status == 400 and headers["x-amzn-errortype"] == "InvalidRequestContentException"
     assert json.loads(body)["message"].startswith("Could not parse request body into json")
@@ -56,21 +46,21 @@ def test_curl_invokes_and_gets_aws_errors(served):
 
 def test_unknown_and_unserved_operations_get_aws_shaped_errors(served):
     lab, url = served
-    status, headers, body = request(url, "GET", "/2015-03-31/no-such-thing")
+    status, headers, body = http_request(url, "GET", "/2015-03-31/no-such-thing")
     assert status == 404 and headers["x-amzn-errortype"] == "UnknownOperationException"
     assert json.loads(body)["message"] == "Unknown operation GET /2015-03-31/no-such-thing"
-    status, headers, body = request(url, "POST", "/", b"{}", {"X-Amz-Target": "AmazonSQS.MakeCoffee",
+    status, headers, body = http_request(url, "POST", "/", b"{}", {"X-Amz-Target": "AmazonSQS.MakeCoffee",
                                                               "Content-Type": "application/x-amz-json-1.0"})
     assert status == 400 and json.loads(body)["__type"] == "UnknownOperationException"
     # an operation Lambda has and the lab does not model: 501, with its name
-    status, headers, body = request(url, "GET", "/2020-04-22/code-signing-configs/")
+    status, headers, body = http_request(url, "GET", "/2020-04-22/code-signing-configs/")
     assert status == 501 and headers["x-amzn-errortype"] == "NotImplemented"
     assert "ListCodeSigningConfigs" in json.loads(body)["message"]
 
 
 def test_query_errors_name_the_action(served):
     lab, url = served
-    status, headers, body = request(url, "POST", "/", b"Action=MakeCoffee&Version=2010-03-31",
+    status, headers, body = http_request(url, "POST", "/", b"Action=MakeCoffee&Version=2010-03-31",
                                     {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
     assert status == 400
     assert b"<Code>InvalidAction</Code>" in body and b"The action MakeCoffee is not valid" in body
