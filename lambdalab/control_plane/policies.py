@@ -144,10 +144,7 @@ class Policies:
 
     def remove_permission(self, *, FunctionName, StatementId, Qualifier=None, RevisionId=None) -> dict:
         op = "RemovePermission"
-        fn, qualifier, _ = self._resource(FunctionName, Qualifier, op)
-        policy = self._policies.get((fn, qualifier))
-        if policy is None:
-            raise self._no_policy(op)
+        fn, qualifier, policy = self._existing(FunctionName, Qualifier, op)
         self._check_revision(policy, RevisionId, op)
         kept = [s for s in policy.statements if s["Sid"] != StatementId]
         if len(kept) == len(policy.statements):
@@ -161,17 +158,17 @@ class Policies:
         return {"ResponseMetadata": {"HTTPStatusCode": 204}}
 
     def get_policy(self, *, FunctionName, Qualifier=None) -> dict:
-        op = "GetPolicy"
-        fn, qualifier, _ = self._resource(FunctionName, Qualifier, op)
-        policy = self._policies.get((fn, qualifier))
-        if policy is None:
-            raise self._no_policy(op)
+        _, _, policy = self._existing(FunctionName, Qualifier, "GetPolicy")
         return {"Policy": policy.document(), "RevisionId": policy.revision_id}
 
-    @staticmethod
-    def _no_policy(op: str):
-        return aws_error("ResourceNotFoundException", "The resource you requested does not exist.", 404,
-                         operation=op)
+    def _existing(self, name, qualifier, op: str):
+        """(function, qualifier, its policy); ResourceNotFoundException when it has none."""
+        fn, qualifier, _ = self._resource(name, qualifier, op)
+        policy = self._policies.get((fn, qualifier))
+        if policy is None:
+            raise aws_error("ResourceNotFoundException", "The resource you requested does not exist.", 404,
+                            operation=op)
+        return fn, qualifier, policy
 
     @staticmethod
     def _check_revision(policy: Policy, revision_id, op: str) -> None:

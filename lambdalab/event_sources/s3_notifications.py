@@ -112,11 +112,7 @@ def validate(lab, bucket, configuration, skip_destinations: bool, op: str) -> di
 def _unusable(lab, bucket, kind: str, arn) -> str | None:
     """Why S3 cannot use this destination, or None."""
     if kind == "LambdaFunctionConfigurations":
-        fn, qualifier = _function(lab, arn)
-        if fn is None or not lab.policies.allows(fn, qualifier, "s3.amazonaws.com", source_arn=bucket.arn,
-                                                 source_account=lab.account_id):
-            return f"Not authorized to invoke function [{arn}]"
-        return None
+        return None if _invocable(lab, bucket, arn) is not None else f"Not authorized to invoke function [{arn}]"
     if kind == "QueueConfigurations":
         sqs = getattr(lab, "sqs", None)
         return None if sqs is not None and sqs.queue_by_arn(arn) is not None else \
@@ -124,15 +120,17 @@ def _unusable(lab, bucket, kind: str, arn) -> str | None:
     return None if lab.sns.topic(arn) is not None else f"The destination topic does not exist [{arn}]"
 
 
-def _function(lab, arn):
-    """(Function, qualifier) a LambdaFunctionArn names, or (None, None)."""
+def _invocable(lab, bucket, arn):
+    """The function a LambdaFunctionArn names if it exists and its policy lets S3 invoke it for ``bucket``."""
     if not isinstance(arn, str):
-        return None, None
+        return None
     try:
         fn, qualifier, _ = lab.control_plane.resolve(arn, None)
     except Exception:  # noqa: BLE001 - any refusal (bad ARN, no such function) means "cannot use it"
-        return None, None
-    return fn, qualifier
+        return None
+    allowed = fn is not None and lab.policies.allows(fn, qualifier, "s3.amazonaws.com", source_arn=bucket.arn,
+                                                     source_account=lab.account_id)
+    return fn if allowed else None
 
 
 def _test_event(lab, bucket, kind: str, arn: str) -> None:
@@ -170,9 +168,8 @@ def deliver(s3, bucket, kind: str, config: dict, record: dict, header: str | Non
     key = record["s3"]["object"]["key"]
     what = f"{record['eventName']} s3://{bucket.name}/{key}"
     if kind == "LambdaFunctionConfigurations":
-        fn, qualifier = _function(lab, arn)
-        if fn is None or not lab.policies.allows(fn, qualifier, "s3.amazonaws.com", source_arn=bucket.arn,
-                                                 source_account=lab.account_id):
+        fn = _invocable(lab, bucket, arn)
+        if fn is None:
             _undelivered(s3, arn, what, "the function is gone or its policy no longer allows s3.amazonaws.com")
             return
         step = None
