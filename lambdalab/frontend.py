@@ -337,7 +337,7 @@ class Frontend:
                            request_id=inv.request_id, function=inv.function.name, version=inv.snapshot.version,
                            env_id=inv.env_id, status=200, target="client" if inv.source == "client" else inv.source)
             if inv.source == "client" and inv.stream is None:
-                latency = (lab.now - inv.t_arrival) * 1000
+                latency = (self._engine.now - inv.t_arrival) * 1000
                 lab.trace.emit("client", "response", "Response received after {:.2f} ms", latency,
                                request_id=inv.request_id, function=inv.function.name, status=200,
                                latency_ms=latency)

@@ -113,7 +113,7 @@ class Lab:
         self.cost = cost_model or CostModel()
         self.trace = Trace(trace, clock=functools.partial(getattr, self.engine, "now"))   # (no Python frame per Step)
         self.trace.owner = self
-        self.log_store = LogStore(enabled=self.trace.full, steps=self.trace.__len__)
+        self.log_store = LogStore(enabled=self.trace.full, steps=self.trace.length)
         self.counters = Stats(self)
         self.control_plane = ControlPlane(self)
         self.layers = Layers(self)

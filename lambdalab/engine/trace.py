@@ -13,7 +13,9 @@ How to record a hop (the emit convention)::
 
 ``words`` is the sentence as a ``str.format`` template whose ``{}`` fields take ``values`` in order; the text is
 made when somebody first reads ``step.text``, not when the step is recorded, so a run records thousands of steps
-a second and formats only the ones a learner looks at. Pass the values themselves (ids, names, numbers: things
+a second and formats only the ones a learner looks at. The same goes for the Step itself: a hop is recorded as a
+plain tuple of its fields, and made a ``Step`` when it is first read (``trace[i]``, iterating, ``filter``, a
+listener), which then stays in its place, so every reader sees the same Step object. Pass the values themselves (ids, names, numbers: things
 that do not change afterwards), and let the template format them::
 
     trace.emit("worker", "boot", "Worker {} boots a Firecracker microVM for {}: {:.2f} ms",
@@ -98,31 +100,38 @@ class Trace:
         self.mode = mode
         self.full = mode == "full"
         self._clock = clock or (lambda: 0.0)
-        self._steps: list[Step] = []
+        self._steps: list = []                # a Step, or its fields as recorded until first read (see _step)
         self._listeners: list[Callable[[Step], None]] = []
+        #: ``length()``: how many steps there are, ``len(trace)`` (for a caller that asks once per log line)
+        self.length = self._steps.__len__
         #: the Lab that records into this trace (set by the Lab): a slice of the trace remembers it, so a widget
         #: given ``lab.trace[a:b]`` still finds the lab's log lines
         self.owner = None
 
     def emit(self, component: str, action: str, words: str, *values: Any, request_id: str | None = None,
              function: str | None = None, version: str | None = None, env_id: str | None = None,
-             worker_id: str | None = None, **detail: Any) -> Step | None:
-        """Record one hop at the current virtual time (only in ``full`` mode; see the module docstring)."""
-        if not self.full:
-            return None
-        return self.record(component, action, words, values, request_id, function, version, env_id, worker_id,
-                           detail)
+             worker_id: str | None = None, **detail: Any) -> None:
+        """Record one hop at the current virtual time (only in ``full`` mode; see the module docstring). Its place
+        in the trace is ``len(trace)`` before the call (``trace[i]`` is the Step)."""
+        if self.full:
+            self.record(component, action, words, values, request_id, function, version, env_id, worker_id, detail)
 
     def record(self, component: str, action: str, words: str, values: tuple, request_id, function, version, env_id,
-               worker_id, detail: dict) -> Step:
+               worker_id, detail: dict) -> None:
         """``emit`` with every field given in order, for a component that already holds them (an environment's
         ``emit``): no keyword arguments to pack again. The caller has checked ``full``."""
-        steps = self._steps
-        step = Step((len(steps), self._clock(), component, action, request_id, function, version, env_id, worker_id,
-                     detail, words, values))
-        steps.append(step)
-        for listener in self._listeners:
-            listener(step)
+        self._steps.append((self._clock(), component, action, request_id, function, version, env_id, worker_id,
+                            detail, words, values))
+        if self._listeners:
+            step = self._step(len(self._steps) - 1)
+            for listener in self._listeners:
+                listener(step)
+
+    def _step(self, i: int) -> Step:
+        """The Step at place ``i`` (``0 <= i < len``), made from its recorded fields the first time it is read."""
+        step = self._steps[i]
+        if type(step) is tuple:
+            step = self._steps[i] = Step((i, *step))
         return step
 
     def subscribe(self, listener: Callable[[Step], None]) -> Callable[[], None]:
@@ -135,12 +144,20 @@ class Trace:
         return len(self._steps)
 
     def __getitem__(self, index):
+        n = len(self._steps)
         if isinstance(index, slice):
-            return TraceSlice(self._steps[index], self.owner)
-        return self._steps[index]
+            return TraceSlice(map(self._step, range(*index.indices(n))), self.owner)
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError("trace index out of range")
+        return self._step(index)
 
     def __iter__(self) -> Iterator[Step]:
-        return iter(self._steps)
+        i = 0
+        while i < len(self._steps):       # (steps recorded while iterating are read too, as a list's iterator does)
+            yield self._step(i)
+            i += 1
 
     def __bool__(self) -> bool:
         return bool(self._steps)
@@ -164,10 +181,10 @@ class Trace:
                     return False
             return True
 
-        return [s for s in self._steps if keep(s)]
+        return [s for s in self if keep(s)]
 
     def to_list(self) -> list[dict]:
-        return [s.as_dict() for s in self._steps]
+        return [s.as_dict() for s in self]
 
     def to_json(self, indent: int | None = None) -> str:
         return json.dumps(self.to_list(), indent=indent, sort_keys=True, default=str)

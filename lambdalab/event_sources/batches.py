@@ -30,13 +30,14 @@ def invoke_batch(mapping, records: list[dict], on_done, trace_header: str | None
         params["Qualifier"] = mapping.qualifier
     step = None
     if lab.trace.full:                 # recorded first so it precedes the frontend's steps for this request
-        step = lab.trace.emit("event_source_mapping", "invoke", "Invoke {} with a batch of {} record(s)",
-                              mapping.function_name, len(records), function=mapping.function_name, target="frontend",
-                              uuid=mapping.uuid, batch_size=len(records), **detail)
+        step = len(lab.trace)
+        lab.trace.emit("event_source_mapping", "invoke", "Invoke {} with a batch of {} record(s)",
+                       mapping.function_name, len(records), function=mapping.function_name, target="frontend",
+                       uuid=mapping.uuid, batch_size=len(records), **detail)
     inv = lab.frontend.submit(params, source="event_source_mapping",   # the frontend answers this component
                               trace_header=trace_header)
     if step is not None:
-        step.request_id = inv.request_id
+        lab.trace[step].request_id = inv.request_id
     if inv.done:
         on_done(inv)
     else:

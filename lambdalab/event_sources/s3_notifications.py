@@ -174,12 +174,13 @@ def deliver(s3, bucket, kind: str, config: dict, record: dict, header: str | Non
             return
         step = None
         if lab.trace.full:
-            step = lab.trace.emit("s3", "notify", "{}: send the event to {} (asynchronous invoke)", what, fn.name,
-                                  function=fn.name, bucket=bucket.name, key=key, target="frontend")
+            step = len(lab.trace)
+            lab.trace.emit("s3", "notify", "{}: send the event to {} (asynchronous invoke)", what, fn.name,
+                           function=fn.name, bucket=bucket.name, key=key, target="frontend")
         inv = lab.frontend.submit({"FunctionName": arn, "InvocationType": "Event", "Payload": body},
                                   source="s3", trace_header=header)
         if step is not None:
-            step.request_id = inv.request_id
+            lab.trace[step].request_id = inv.request_id
         if inv.error is not None:
             _undelivered(s3, arn, what, f"the invoke was refused ({inv.error.response['Error']['Code']})")
             return

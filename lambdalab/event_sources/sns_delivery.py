@@ -74,14 +74,15 @@ def _invoke(sns, topic, sub: dict, notification: dict, header) -> str | None:
         return "the function's resource policy does not allow sns.amazonaws.com (AccessDeniedException)"
     step = None
     if lab.trace.full:
-        step = lab.trace.emit("sns", "deliver", "Deliver a copy of {} to {} (asynchronous invoke)",
-                              notification['MessageId'][:8], fn.name, topic=topic.name, function=fn.name,
-                              target="frontend")
+        step = len(lab.trace)
+        lab.trace.emit("sns", "deliver", "Deliver a copy of {} to {} (asynchronous invoke)",
+                       notification['MessageId'][:8], fn.name, topic=topic.name, function=fn.name,
+                       target="frontend")
     payload = json.dumps(lambda_event(lab, sub, notification))
     inv = lab.frontend.submit({"FunctionName": arn, "InvocationType": "Event", "Payload": payload}, source="sns",
                               trace_header=header)
     if step is not None:
-        step.request_id = inv.request_id
+        lab.trace[step].request_id = inv.request_id
     if inv.error is not None:
         return f"the invoke was refused ({inv.error.response['Error']['Code']})"
     return None

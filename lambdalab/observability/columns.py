@@ -107,6 +107,7 @@ class Records:
         self.billed_ms = array("q")
         self.env = array("I")                      # e-<n> -> n (0: none)
         self.env_text: dict[int, str] = {}         # record index -> an environment id of another shape
+        self._env_numbers: dict = {None: 0}        # environment id -> n (-1: another shape), parsed once each
 
     def append(self, inv, version) -> None:
         bits = inv.__dict__.get("bits")
@@ -128,12 +129,14 @@ class Records:
             self.statuses.append(inv.status)
         self.status.append(s)
         self.billed_ms.append(inv.billed_ms)
-        env_id, number = inv.env_id, 0
-        if env_id:
-            if env_id[:2] == "e-" and env_id[2:].isdigit():
-                number = int(env_id[2:])
-            else:                                     # (an id the Worker Manager did not number)
-                self.env_text[len(self.env)] = env_id
+        env_id = inv.env_id
+        number = self._env_numbers.get(env_id)
+        if number is None:
+            number = self._env_numbers[env_id] = int(env_id[2:]) if env_id[:2] == "e-" and env_id[2:].isdigit() \
+                else -1
+        if number < 0:                                # (an id the Worker Manager did not number)
+            self.env_text[len(self.env)] = env_id
+            number = 0
         self.env.append(number)
 
     def __len__(self) -> int:

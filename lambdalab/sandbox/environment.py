@@ -116,6 +116,7 @@ class ExecutionEnvironment:
         self.timeout_s = float(snapshot.timeout)
         self.stats = lab.counters.version(snapshot)      # its version's counters (observability.stats)
         self._engine = lab.engine
+        self._logs = lab.log_store
         self._counters = lab.counters
         self._respond, self._release = lab.fleet.respond, lab.fleet.release
         self._complete, self._timeout = self.complete, self.timeout   # (bound once, not per invoke)
@@ -127,16 +128,16 @@ class ExecutionEnvironment:
             raise IllegalTransition(f"environment {self.id}: {self.state} -> {new} is not a legal transition")
         self.state = new
 
-    def emit(self, component: str, action: str, words: str, *values, request_id=None, **detail):
+    def emit(self, component: str, action: str, words: str, *values, request_id=None, **detail) -> None:
         """``trace.emit`` with this environment's ids (see ``engine.trace`` for words and values)."""
-        if request_id is None and self.state == "Init" and self.pending is not None:
-            request_id = self.pending.request_id   # a cold start is part of the request it serves
         trace = self._trace
         if not trace.full:
-            return None
+            return
+        if request_id is None and self.state == "Init" and self.pending is not None:
+            request_id = self.pending.request_id   # a cold start is part of the request it serves
         snap = self.snapshot
-        return trace.record(component, action, words, values, request_id, snap.name, snap.version, self.id,
-                            self.worker.id, detail)
+        trace.record(component, action, words, values, request_id, snap.name, snap.version, self.id, self.worker.id,
+                     detail)
 
     def tmp_dir(self) -> str:
         """The directory standing in for this environment's /tmp (made on first use, removed at shutdown)."""
@@ -173,7 +174,7 @@ class ExecutionEnvironment:
         return env
 
     def log(self, line: str, t: float | None = None) -> None:
-        self.lab.log_store.append(self.snapshot.name, self.log_stream, self.lab.now if t is None else t, line)
+        self._logs.append(self.snapshot.name, self.log_stream, self._engine.now if t is None else t, line)
 
     def output(self, lines, inv=None) -> None:
         """What the function's code printed or logged, ``(virtual time, line)`` pairs: to the log stream, to the
@@ -251,10 +252,10 @@ class ExecutionEnvironment:
         lab = self.lab
         self.current = inv
         self.invocations += 1
-        inv.t_start = lab.now
+        now = inv.t_start = self._engine.now
         inv.env_id = self.id
         inv.init_type = self.init_type
-        deadline = lab.now + self.timeout_s
+        deadline = now + self.timeout_s
         rinv = RuntimeInvocation(inv.request_id, inv.payload, int((lab.epoch + deadline) * 1000), inv.invoked_arn,
                                  inv.trace_id or "", inv.client_context)
         self.api.deliver(rinv)
@@ -394,7 +395,7 @@ class ExecutionEnvironment:
         self.current = None
         quiet = self._quiet
         if not quiet or inv.lines is not None:
-            if inv.lines is not None or self.lab.log_store.enabled:
+            if inv.lines is not None or self._logs.enabled:
                 _invoke.report_lines(self, inv, cold)
             if self.telemetry is not None:
                 self.companions.report(inv, cold)

@@ -56,7 +56,7 @@ def run_in_process(env, inv) -> None:
     lab = env.lab
     start_lines(env, inv)
     timeout = env.snapshot.timeout
-    budget = vtime.Budget(lab.now, float(timeout), lab.epoch)
+    budget = vtime.Budget(env._engine.now, float(timeout), lab.epoch)
     if inv.trace_id:
         env.environ["_X_AMZN_TRACE_ID"] = inv.trace_id      # the runtime sets it for each invoke
     pre = suppressed_init(env, inv, budget) if getattr(env.runtime, "needs_init", False) else None
@@ -88,7 +88,7 @@ def run_in_process(env, inv) -> None:
             run = 0.0
         # while the handler waited on a call it made (lambdalab.calls), the lab ran on: this step comes at the
         # end of the wait, and its duration is what is left of the handler's run from here
-        waited = lab.now - budget.start
+        waited = env._engine.now - budget.start
         more = f" in all, {ms(waited)} of it before and during the calls it made" if waited else ""
         env.emit("function", "run", "The handler {}: {:.2f} ms{}", words, run * 1000, more, request_id=inv.request_id,
                  duration=run - waited, status=outcome.status)

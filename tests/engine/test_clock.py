@@ -58,11 +58,35 @@ def test_distributions_are_seeded_and_validated():
 
 def test_trace_modes_record_only_in_full():
     full, off = Trace("full"), Trace("off")
-    assert full.emit("client", "invoke", "x", request_id="r1") is not None
-    assert off.emit("client", "invoke", "x") is None
-    assert len(full) == 1 and len(off) == 0
+    full.emit("client", "invoke", "x", request_id="r1")
+    off.emit("client", "invoke", "x")
+    assert len(full) == 1 and len(off) == 0 and full[0].request_id == "r1"
     with pytest.raises(ValueError):
         Trace("verbose")
+
+
+def test_a_step_is_made_once_when_first_read_and_every_reader_sees_that_one():
+    trace = Trace("full", clock=lambda: 2.5)
+    heard = []
+    for i in range(3):
+        trace.emit("client", "invoke", "Invoke {} ({:.1f} ms)", f"f{i}", i / 3, request_id=f"r{i}", function=f"f{i}")
+    first = trace[0]
+    assert first is trace[0] is trace[-3] is list(trace)[0] is trace[0:2][0] is trace.filter(function="f0")[0]
+    assert (first.seq, first.t, first.text, first.detail) == (0, 2.5, "Invoke f0 (0.0 ms)", {})
+    trace[2].request_id = "later"                          # a component may attach a request id it learns later
+    assert trace[2].request_id == "later" and trace.filter(request_id="later") == [trace[2]]
+    assert [s.seq for s in trace[::-1]] == [2, 1, 0] and trace[-1].text == "Invoke f2 (0.7 ms)"
+    with pytest.raises(IndexError):
+        trace[3]
+    trace.subscribe(heard.append)                          # a listener is given the Step itself, at once
+    trace.emit("frontend", "receive", "b")
+    assert heard == [trace[3]] and heard[0].seq == 3
+    seen = []
+    for step in trace:                                     # steps recorded while iterating are read too
+        seen.append(step.seq)
+        if step.seq == 0:
+            trace.emit("frontend", "dispatch", "c")
+    assert seen == [0, 1, 2, 3, 4]
 
 
 def test_trace_filter_and_json():
