@@ -168,7 +168,7 @@ def serve(fd: int, child: str) -> None:
     send(sock, {"ready": True})
 
     def reap() -> None:
-        gone = False
+        gone, answers = False, []
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -182,7 +182,7 @@ def serve(fd: int, child: str) -> None:
             spawned.discard(pid)
             ended[pid] = os.waitstatus_to_exitcode(status)
             if asked.pop(pid, False):
-                send(sock, {"pid": pid, "code": ended.pop(pid)})
+                answers.append(pid)
         if gone:
             # an environment ended: whatever its processes left running (a daemon that called setsid) came to
             # us, as everything in a microVM ends with it; their own children come next time
@@ -191,6 +191,10 @@ def serve(fd: int, child: str) -> None:
                     os.kill(orphan, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+        # only now does the lab hear that a child ended: told first, it could close us (lab.close()) before the
+        # orphans above were killed, and they would outlive the lab
+        for pid in answers:
+            send(sock, {"pid": pid, "code": ended.pop(pid)})
 
     while True:
         ready, _, _ = select.select([sock, wake_r], [], [])
