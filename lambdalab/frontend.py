@@ -73,8 +73,9 @@ def payload_bytes(payload) -> bytes:
 class Frontend:
     def __init__(self, lab) -> None:
         self.lab = lab
-        # requests in flight are Stats' busy counts (per function: ``in_use``), those let in against the account's
-        # unreserved pool its ``unreserved`` counts (``unreserved_in_use``); the end of an invoke takes them down
+        # requests in flight are Stats' busy counts (per function: ``in_use``), those let in against a function's
+        # reservation its ``reserved_busy`` counts (the others: ``unreserved_in_use``); the end of an invoke takes
+        # them down
         self._functions = lab.control_plane.functions
         self._bits = lab.ids.bits
         self._engine = lab.engine
@@ -261,11 +262,11 @@ class Frontend:
     def run(self, inv: Invocation) -> bool:
         """The synchronous data plane for an accepted request. False if it was throttled."""
         fn = inv.function
-        counts = self._counts.get(fn.name) or self._counters.function(fn.name)
-        counts.requests += 1
+        counters = self._counters
+        counts = self._counts.get(fn.name) or counters.function(fn.name)
         reserved = fn.reserved
         if reserved is None:
-            unreserved = self._counters.unreserved
+            unreserved = counters.busy - counters.reserved_busy
             # (at least MIN_UNRESERVED always stay unreserved, so below that there is nothing to add up)
             if unreserved >= MIN_UNRESERVED and \
                     unreserved >= self.lab.account_concurrency - self.lab.concurrency.total_reserved():
@@ -274,7 +275,7 @@ class Frontend:
         elif counts.busy >= reserved:
             self.throttle(inv, "ReservedFunctionConcurrentInvocationLimitExceeded")
             return False
-        self._counters.busy_up(counts, reserved is None)
+        counters.busy_up(counts, reserved is None)
         if self._trace.full:
             self._trace.emit("frontend", "dispatch", "Hand the request to the Worker Manager",
                              request_id=inv.request_id, function=fn.name, version=inv.snapshot.version,
@@ -282,7 +283,7 @@ class Frontend:
         inv.status = "running"
         if self.lab.fleet.acquire(inv):
             return True
-        self._counters.busy_down(counts)       # the scaling rate refused a new environment
+        counters.busy_down(counts)             # the scaling rate refused a new environment
         self.throttle(inv, "ConcurrentInvocationLimitExceeded")
         return False
 

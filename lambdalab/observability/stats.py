@@ -64,20 +64,21 @@ class _Integral:
 
 class _FunctionStats:
     """One function's counters. The busy count (requests being served) is inline: it changes twice a request.
+    ``requests`` is not counted: every request let in is throttled, done (cold or warm) or still busy.
 
     The four per-request metrics of the current minute are not kept per request: Invocations and Duration are
     read off the durations array (the minute's invocations are those from index ``minute_base`` on), Errors and
     ConcurrentExecutions are ``m_errors`` and ``m_cc``. They are written into their buckets when the minute
     changes or somebody reads them (``Stats._flush``).
     """
-    __slots__ = ("requests", "cold_starts", "warm_starts", "throttles", "errors", "timeouts", "durations",
+    __slots__ = ("cold_starts", "warm_starts", "throttles", "errors", "timeouts", "durations",
                  "cold_waits", "billed_gb_seconds", "arm_gb_seconds", "environments", "busy", "busy_signed", "busy_peak",
                  "pc_gb_seconds", "minute", "minute_end", "minute_base", "m_errors", "cc_minute", "cc_end",
-                 "m_cc", "name", "unreserved", "folded")
+                 "m_cc", "name", "reserved_busy", "folded")
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.requests = self.cold_starts = self.warm_starts = 0
+        self.cold_starts = self.warm_starts = 0
         self.throttles = self.errors = self.timeouts = 0
         self.durations = array("d")      # since the last fold (all of them while fewer than EXACT_DURATIONS)
         self.folded = None               # the folded ones: (bucket keys, counts), sorted (see _Histogram)
@@ -88,7 +89,7 @@ class _FunctionStats:
         self.environments = _Integral()
         self.busy = self.busy_peak = 0   # requests in flight (the frontend's count for reserved concurrency)
         self.busy_signed = 0.0
-        self.unreserved = 0              # ... of which the frontend let in against the account's unreserved pool
+        self.reserved_busy = 0           # ... of which the frontend let in against the function's reservation
         self.minute = -1         # the minute of invocations that ended from index minute_base (it ends at minute_end)
         self.minute_end = 0
         self.minute_base = 0
@@ -100,6 +101,11 @@ class _FunctionStats:
     @property
     def invocations(self) -> int:
         return self.cold_starts + self.warm_starts
+
+    @property
+    def requests(self) -> int:
+        """Requests the frontend let in to run (synchronous ones, and events as their poller runs them)."""
+        return self.throttles + self.cold_starts + self.warm_starts + self.busy
 
     def fold(self) -> None:
         """Past EXACT_DURATIONS invocations, the durations so far go into the histogram (at a minute's close)."""
@@ -131,7 +137,9 @@ class Stats:
         self.environments = _Integral()
         self.busy = self.busy_peak = 0   # requests being served, all functions (their time integral is the sum
         #                                  of the functions' own)
-        self.unreserved = 0              # ... of which the frontend let in against the account's unreserved pool
+        # ... of which the frontend let in against their function's reservation (the others count against the
+        # account's unreserved pool: ``unreserved``)
+        self.reserved_busy = 0
         self.series: dict[tuple[str, str], Series] = {}
         # per-invocation records, kept in "full" and "summary" modes ("off" keeps counters only)
         self.records: Records | None = None if lab.trace.mode == "off" else Records()
@@ -147,13 +155,18 @@ class Stats:
         self.function(function).throttles += 1
         self.put(function, "Throttles", 1)
 
+    @property
+    def unreserved(self) -> int:
+        """Requests in flight let in against the account's unreserved pool."""
+        return self.busy - self.reserved_busy
+
     def busy_up(self, fs: _FunctionStats, unreserved: bool) -> None:
         """A request of ``fs``'s function is let in (the frontend's concurrency count), ``unreserved``: against
-        the account's unreserved pool (the function reserves none)."""
+        the account's unreserved pool (the function reserves none), else against its reservation."""
         now = self._engine.now
-        if unreserved:
-            fs.unreserved += 1
-            self.unreserved += 1
+        if not unreserved:
+            fs.reserved_busy += 1
+            self.reserved_busy += 1
         fs.busy_signed += now
         fs.busy = busy = fs.busy + 1
         if busy > fs.busy_peak:
@@ -170,11 +183,11 @@ class Stats:
         """... and is over (it ran: ``invocation_done``; or it never got an environment). The busy count's time
         integral is kept here and in ``busy_up`` only, as a signed sum of change times (see ``_Integral``)."""
         fs.busy_signed -= self._engine.now
+        if fs.reserved_busy and fs.busy == fs.reserved_busy:    # (an unreserved one, if any in flight, goes first)
+            fs.reserved_busy -= 1
+            self.reserved_busy -= 1
         fs.busy -= 1
         self.busy -= 1
-        if fs.unreserved:
-            fs.unreserved -= 1
-            self.unreserved -= 1
 
     def environment_up(self, function: str) -> None:
         now = self.lab.now
