@@ -192,5 +192,3 @@ class ExtensionsAPI:
 class ExtensionsStatistics(Statistics):
     closed: bool            # registration is over (the first /next of the runtime)
     registered: tuple       # (name, kind, events, state) of each registered extension
-
-

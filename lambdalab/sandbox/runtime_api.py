@@ -251,5 +251,3 @@ class RuntimeAPIStatistics(Statistics):
     state: str              # Started, Running, Ready, ResponseSent, ErrorSent, InitError
     current: str | None     # request id of the invocation the runtime is working on
     pending: str | None     # ... of the one waiting for the runtime's next /next
-
-

@@ -266,5 +266,3 @@ class TelemetryStatistics(Statistics):
     subscribers: tuple      # names of the extensions subscribed
     buffered: int           # events waiting in their buffers
     frozen: bool            # the environment is frozen: nothing is delivered until it thaws
-
-
