@@ -42,6 +42,8 @@ def test_event_sources_async_and_the_environments_apis_answer_records_too():
     lab.advance(60)
     mapping = lab.event_sources.statistics()[uuid]            # as lab 04 reads it
     assert (mapping["batches"], mapping.deleted, mapping.uuid, mapping.state) == (1, 1, uuid, "Enabled")
+    assert "batches" in mapping and "nothing" not in mapping and mapping.get("nothing", 0) == 0   # as a dict reads
+    assert list(mapping)[:3] == ["uuid", "state", "batches"] and dict(mapping.items()) == mapping.as_dict()
     queue = lab.sqs.statistics()["q"]
     assert (queue.sent, queue["deleted"], queue.visible) == (1, 1, 0)
     done = lab.async_invoke.statistics()
