@@ -101,6 +101,9 @@ class Trace:
         self.full = mode == "full"
         self._clock = clock or (lambda: 0.0)
         self._steps: list = []                # a Step, or its fields as recorded until first read (see _step)
+        # ... and each step's detail dict, apart: a tuple holding a dict stays tracked by the garbage collector for
+        # good (it cannot tell an empty dict from a full one), a tuple of plain values is let go at its first pass
+        self._details: list[dict] = []
         self._listeners: list[Callable[[Step], None]] = []
         #: ``length()``: how many steps there are, ``len(trace)`` (for a caller that asks once per log line)
         self.length = self._steps.__len__
@@ -121,7 +124,8 @@ class Trace:
         """``emit`` with every field given in order, for a component that already holds them (an environment's
         ``emit``): no keyword arguments to pack again. The caller has checked ``full``."""
         self._steps.append((self._clock(), component, action, request_id, function, version, env_id, worker_id,
-                            detail, words, values))
+                            words, values))
+        self._details.append(detail)
         if self._listeners:
             step = self._step(len(self._steps) - 1)
             for listener in self._listeners:
@@ -131,7 +135,9 @@ class Trace:
         """The Step at place ``i`` (``0 <= i < len``), made from its recorded fields the first time it is read."""
         step = self._steps[i]
         if type(step) is tuple:
-            step = self._steps[i] = Step((i, *step))
+            t, component, action, request_id, function, version, env_id, worker_id, words, values = step
+            step = self._steps[i] = Step((i, t, component, action, request_id, function, version, env_id, worker_id,
+                                          self._details[i], words, values))
         return step
 
     def subscribe(self, listener: Callable[[Step], None]) -> Callable[[], None]:
