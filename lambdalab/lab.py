@@ -110,6 +110,7 @@ class Lab:
         # control-plane calls draw their RequestIds elsewhere, so looking at state never shifts data-plane ids
         self.control_ids = Ids(f"control-{seed}")
         self.epoch = VIRTUAL_EPOCH if clock == "virtual" else _time.time()
+        self._stream_day = (None, "")         # (day number, its date as a log stream name starts)
         self.cost = cost_model or CostModel()
         self.trace = Trace(trace, clock=functools.partial(getattr, self.engine, "now"))   # (no Python frame per Step)
         self.trace.owner = self
@@ -399,8 +400,11 @@ class Lab:
         return text + offset
 
     def log_stream_name(self, version: str, t: float) -> str:
-        day = _dt.datetime.fromtimestamp(self.epoch + t, _dt.timezone.utc).strftime("%Y/%m/%d")
-        return f"{day}/[{version}]{self.ids.hex(32)}"
+        number = (self.epoch + t) // 86400       # (a day's date is made once: every cold start names a stream)
+        if number != self._stream_day[0]:
+            moment = _dt.datetime.fromtimestamp(number * 86400, _dt.timezone.utc)
+            self._stream_day = (number, moment.strftime("%Y/%m/%d"))
+        return f"{self._stream_day[1]}/[{version}]{self.ids.hex(32)}"
 
     @staticmethod
     def runtime_version(runtime: str) -> str:

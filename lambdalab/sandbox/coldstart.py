@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 
+from . import cold_start_reducers as reducers
 from . import vtime
 from .python_runtime import Outcome
 
@@ -87,7 +88,6 @@ class ColdStart:
 
 def phases_for(env) -> list:
     """The phases of this environment's cold start, in order (issue 17's reducers are the optional ones)."""
-    from . import cold_start_reducers as reducers
     snap = env.snapshot
     model = snap.model
     eni = [reducers.attach_eni] if reducers.attaches_eni(env) else []
@@ -194,9 +194,11 @@ def modelled_init(chain: ColdStart) -> float:
 
 def init_started(env) -> None:
     """INIT_START: the Init phase proper begins."""
-    env.log(f"INIT_START Runtime Version: {env.lab.runtime_version(env.snapshot.runtime)}\t"
-            f"Runtime Version ARN: {env.lab.runtime_version_arn(env.snapshot.runtime)}")
-    env.init_started_at = env.lab.now
+    lab = env.lab
+    if lab.log_store.enabled:         # (the line costs a hash: made only where it is kept)
+        env.log(f"INIT_START Runtime Version: {lab.runtime_version(env.snapshot.runtime)}\t"
+                f"Runtime Version ARN: {lab.runtime_version_arn(env.snapshot.runtime)}")
+    env.init_started_at = lab.now
     env.emit("environment", "init_start", "Init phase starts in {} (INIT_START)", env.id, init_type=env.init_type)
     env.companions.init_start("init")
 

@@ -97,7 +97,9 @@ class ExecutionEnvironment:
         self.opt_path = None                      # /opt: the function's layers, unpacked (see layer_extraction)
         self.restore = None                       # SnapStart: (Restore Duration, Billed Restore Duration) seconds
         self.restore_seed = None                  # ... and the snapshot's random stream, for the runtime
-        self.environ = self._environment_variables()
+        # its credentials are drawn now (the ids stream keeps its order), the variables made when first read
+        self._credentials = ("ASIA" + lab.ids.hex(16).upper(), lab.ids.hex(40), lab.ids.hex(64))
+        self._environ = None
         synthetic = snapshot.model.get("synthetic", False)
         self.api = RuntimeAPI(self.runtime_ready, self._on_response, self._on_error, self._on_init_error,
                               self._on_chunk)
@@ -145,6 +147,13 @@ class ExecutionEnvironment:
             self.tmp_path = scratch.make_directory(self.lab, f"tmp-{self.id}-")
         return self.tmp_path
 
+    @property
+    def environ(self) -> dict:
+        """The runtime's environment variables (Lambda's reserved ones, then the function's own)."""
+        if self._environ is None:
+            self._environ = self._environment_variables()
+        return self._environ
+
     def _environment_variables(self) -> dict:
         cfg = self.snapshot.config
         lab = self.lab
@@ -160,9 +169,9 @@ class ExecutionEnvironment:
             "AWS_LAMBDA_RUNTIME_API": getattr(self.runtime, "address", DEFAULT_ADDRESS),
             "AWS_REGION": lab.region,
             "AWS_DEFAULT_REGION": lab.region,
-            "AWS_ACCESS_KEY_ID": "ASIA" + lab.ids.hex(16).upper(),
-            "AWS_SECRET_ACCESS_KEY": lab.ids.hex(40),
-            "AWS_SESSION_TOKEN": lab.ids.hex(64),
+            "AWS_ACCESS_KEY_ID": self._credentials[0],
+            "AWS_SECRET_ACCESS_KEY": self._credentials[1],
+            "AWS_SESSION_TOKEN": self._credentials[2],
             "LAMBDA_TASK_ROOT": "/var/task",
             "LAMBDA_RUNTIME_DIR": "/var/runtime",
             "TZ": ":UTC",
