@@ -20,6 +20,12 @@ Failures stay in their row: a run that raises gives a row with ``error`` set to 
 flight, so when the pool breaks only those calls are suspects: each is run again alone in a fresh process,
 which tells the killer apart from its innocent neighbours. Dask retries a task whose worker died on
 another worker and gives up after its ``allowed-failures`` (3 by default), which ends as the same row.
+``timeout=seconds`` bounds each row's wall time: a run still going then fails its row with ``error =
+"RowTimeout: ..."`` and the sweep goes on. Everywhere the run is interrupted inside its worker (an exception
+raised in its thread, which a run stuck in C code only sees when it gets back to Python); with local processes
+a row that still has not come back a moment later has its worker process stopped, and the rows that shared
+the pool with it run again. Other executors cannot stop a thread or a task from outside: there the
+interruption is all there is.
 Every row has the same keys (metrics missing from a failed row are None; ``error`` is None on success when
 any row failed), so ``pandas.DataFrame(rows)`` takes them as they are.
 
@@ -29,30 +35,42 @@ Interrupting the kernel cancels what has not started and stops the local worker 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import itertools
 import multiprocessing
 import os
 import pickle
+import threading
 import time
 import warnings
 from concurrent.futures.process import BrokenProcessPool
 
 from .observability.progress import in_kernel
 
-__all__ = ["sweep", "WORKER_DIED"]
+__all__ = ["sweep", "WORKER_DIED", "RowTimeout"]
 
 WORKER_DIED = "WorkerDied: the process running this row exited (a crash, a signal or out of memory)"
+
+GRACE = 2.0      # seconds past the timeout before a local worker process still on the row is stopped
 
 _FORKED: dict[int, object] = {}     # sweep id -> run, read by forked workers (they inherit this dict)
 
 
-def sweep(run, grid, *, seeds=(0,), executor=None, progress=True) -> list[dict]:
-    """Call ``run(params, seed)`` for every grid point and seed; one row per call, in grid order."""
+class RowTimeout(BaseException):
+    """Raised inside a run that outlived the sweep's ``timeout`` (a BaseException, so that a run's own ``except
+    Exception`` does not swallow it)."""
+
+
+def sweep(run, grid, *, seeds=(0,), executor=None, progress=True, timeout=None) -> list[dict]:
+    """Call ``run(params, seed)`` for every grid point and seed; one row per call, in grid order.
+    ``timeout``: seconds a row may run (wall clock) before it fails with a RowTimeout error (None: no limit)."""
     points = _points(grid)
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds must name at least one seed")
-    tasks = [(params, seed) for params in points for seed in seeds]
+    if timeout is not None and not timeout > 0:
+        raise ValueError("timeout must be a positive number of seconds (or None)")
+    tasks = [(params, seed, timeout) for params in points for seed in seeds]
     bar = _Progress(len(tasks)) if progress and in_kernel() and tasks else None
     try:
         if executor is None:
@@ -84,10 +102,46 @@ def _points(grid) -> list[dict]:
 
 
 # --- one call, wherever it runs ----------------------------------------------------------------------------------
-def _call(run, params: dict, seed) -> tuple[str, object]:
+def _timed_out(timeout: float) -> tuple[str, str]:
+    return "error", f"RowTimeout: the run took longer than {timeout:g} s"
+
+
+class _Deadline:
+    """Raises RowTimeout in the calling thread ``seconds`` from now, unless the block is over by then."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+
+    def __enter__(self) -> None:
+        if self.seconds is None:
+            return
+        self.thread = ctypes.c_ulong(threading.get_ident())
+        self.lock = threading.Lock()
+        self.live = True
+        self.timer = threading.Timer(self.seconds, self._fire)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _fire(self) -> None:
+        with self.lock:
+            if self.live:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(self.thread, ctypes.py_object(RowTimeout))
+
+    def __exit__(self, *exc) -> None:
+        if self.seconds is None:
+            return
+        with self.lock:
+            self.live = False
+            self.timer.cancel()
+            # one that fired as the run returned and is not raised yet must not surface in the worker's own code
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(self.thread, None)
+
+
+def _call(run, params: dict, seed, timeout=None) -> tuple[str, object]:
     """Run one row and say how it went: ("ok", metrics) or ("error", "Type: message"). Runs in the worker."""
     try:
-        result = run(dict(params), seed)
+        with _Deadline(timeout):
+            result = run(dict(params), seed)
         if not isinstance(result, dict):
             raise TypeError(f"run() must return a dict of metrics, got {type(result).__name__}")
         clash = sorted(k for k in result if k in params or k in ("seed", "error"))
@@ -96,14 +150,16 @@ def _call(run, params: dict, seed) -> tuple[str, object]:
                              "or the error column")
         pickle.dumps(result)          # fail here, in the same words for every executor, not in its transport
         return "ok", result
+    except RowTimeout:
+        return _timed_out(timeout)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:      # SystemExit too: a run calling sys.exit() is a failed row, not a dead sweep
         return "error", f"{type(exc).__name__}: {exc}"
 
 
-def _call_forked(token: int, params: dict, seed) -> tuple[str, object]:
-    return _call(_FORKED[token], params, seed)
+def _call_forked(token: int, params: dict, seed, timeout=None) -> tuple[str, object]:
+    return _call(_FORKED[token], params, seed, timeout)
 
 
 # --- local processes -------------------------------------------------------------------------------------------
@@ -154,19 +210,39 @@ def _run_pool(workers: int, token: int, tasks: list, todo: list, outcomes: list,
     Returns the calls that were in flight when the pool broke (none if it did not)."""
     pool, (fn, first) = _pool(workers, token)
     running: dict[cf.Future, int] = {}
-    try:
+    due: dict[cf.Future, float] = {}      # when a row with a timeout has its worker stopped (it starts at once:
+    try:                                  # never more in flight than workers)
         while todo or running:
             while todo and len(running) < workers:
                 i = todo.pop(0)
-                params, seed = tasks[i]
-                running[pool.submit(fn, first, params, seed)] = i
-            done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+                params, seed, timeout = tasks[i]
+                future = pool.submit(fn, first, params, seed, timeout)
+                running[future] = i
+                if timeout is not None:
+                    due[future] = time.monotonic() + timeout + GRACE
+            wait = max(0.0, min(due.values()) - time.monotonic()) if due else None
+            done, _ = cf.wait(running, timeout=wait, return_when=cf.FIRST_COMPLETED)
+            late = [f for f in running if f not in done and due.get(f, float("inf")) <= time.monotonic()]
+            if late:                      # stuck where the exception cannot reach: stop the pool's processes
+                for future in late:
+                    i = running.pop(future)
+                    outcomes[i] = _timed_out(tasks[i][2])
+                    if bar is not None:
+                        bar.advance(True)
+                todo[:0] = sorted(i for f, i in running.items() if f not in done)    # innocent: run again
+                running = {f: i for f, i in running.items() if f in done}
+                _stop(pool)
+            for future in done:
+                due.pop(future, None)
             broken = []
             for future in done:
                 i = running.pop(future)
                 try:
                     outcomes[i] = future.result()
                 except BrokenProcessPool:
+                    if late:                  # the pool was stopped for a late row: run this one again
+                        todo.insert(0, i)
+                        continue
                     broken.append(i)
                     continue
                 except Exception as exc:      # the pool could not even hand the call over
@@ -183,6 +259,8 @@ def _run_pool(workers: int, token: int, tasks: list, todo: list, outcomes: list,
                             bar.advance(True)
                     return []
                 return sorted(broken)
+            if late:
+                return []                 # a new pool for the rest
         return []
     except BaseException:
         _stop(pool)
@@ -193,12 +271,13 @@ def _run_pool(workers: int, token: int, tasks: list, todo: list, outcomes: list,
 
 def _stop(pool: cf.ProcessPoolExecutor) -> None:
     """Interrupted: cancel what has not started and end the worker processes now."""
-    pool.shutdown(wait=False, cancel_futures=True)
     terminate = getattr(pool, "terminate_workers", None)      # Python 3.14+
     if terminate is not None:
         terminate()
         return
-    for process in list(getattr(pool, "_processes", {}).values()):
+    processes = list((getattr(pool, "_processes", None) or {}).values())     # (shutdown forgets them)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
         process.terminate()
 
 
@@ -214,7 +293,7 @@ def _as_executor(executor) -> cf.Executor:
 
 def _on_executor(executor: cf.Executor, run, tasks: list, bar) -> list:
     outcomes: list = [None] * len(tasks)
-    futures = {executor.submit(_call, run, params, seed): i for i, (params, seed) in enumerate(tasks)}
+    futures = {executor.submit(_call, run, params, seed, timeout): i for i, (params, seed, timeout) in enumerate(tasks)}
     try:
         for future in cf.as_completed(futures):
             i = futures[future]
@@ -246,7 +325,7 @@ def _rows(tasks: list, outcomes: list) -> list[dict]:
         else:
             failed = True
     rows = []
-    for (params, seed), (status, value) in zip(tasks, outcomes):
+    for (params, seed, _), (status, value) in zip(tasks, outcomes):
         row = {**params, "seed": seed}
         if status == "ok":
             row.update({k: value.get(k) for k in metrics})

@@ -91,6 +91,46 @@ def test_bad_results_are_row_errors_in_the_same_words_everywhere():
         assert [r["error"] for r in rows] == expected
 
 
+def stuck(params, seed):
+    """Row "loop" never ends in Python code; row "sleep" sits in C (time.sleep) and swallows what reaches it."""
+    import time
+    if params["x"] == "loop":
+        while True:
+            pass
+    if params["x"] == "sleep":
+        while True:
+            try:
+                time.sleep(3600)
+            except BaseException:
+                pass
+    return {"y": len(params["x"]) + seed}
+
+
+TIMED_OUT = "RowTimeout: the run took longer than 1 s"
+
+
+def test_a_row_past_its_timeout_fails_alone_and_the_sweep_finishes():
+    import time
+    began = time.monotonic()
+    rows = ll.sweep(stuck, {"x": ["ok", "loop", "sleep", "fine"]}, seeds=(0, 1), timeout=1)
+    assert time.monotonic() - began < 30
+    by = {(r["x"], r["seed"]): r for r in rows}
+    for seed in (0, 1):
+        # a Python loop is interrupted in its worker; a run stuck in C has its worker process stopped
+        assert by[("loop", seed)]["error"] == TIMED_OUT and by[("loop", seed)]["y"] is None
+        assert by[("sleep", seed)]["error"] == TIMED_OUT
+        assert (by[("ok", seed)]["y"], by[("ok", seed)]["error"]) == (2 + seed, None)
+        assert (by[("fine", seed)]["y"], by[("fine", seed)]["error"]) == (4 + seed, None)
+
+
+def test_a_timeout_interrupts_a_looping_row_on_threads_too():
+    with cf.ThreadPoolExecutor(2) as pool:
+        rows = ll.sweep(stuck, {"x": ["ok", "loop"]}, executor=pool, timeout=1)
+    assert [(r["y"], r["error"]) for r in rows] == [(2, None), (None, TIMED_OUT)]
+    with pytest.raises(ValueError, match="timeout"):
+        ll.sweep(stuck, {"x": ["ok"]}, timeout=0)
+
+
 def test_sys_exit_in_a_run_is_a_failed_row():
     rows = ll.sweep(lambda p, s: sys.exit(3), {"x": [1]}, executor=Inline())
     assert rows[0]["error"] == "SystemExit: 3"
