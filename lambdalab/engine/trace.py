@@ -15,8 +15,8 @@ How to record a hop (the emit convention)::
 made when somebody first reads ``step.text``, not when the step is recorded, so a run records thousands of steps
 a second and formats only the ones a learner looks at. The same goes for the Step itself: a hop is recorded as a
 plain tuple of its fields, and made a ``Step`` when it is first read (``trace[i]``, iterating, ``filter``, a
-listener), which then stays in its place, so every reader sees the same Step object. Pass the values themselves (ids, names, numbers: things
-that do not change afterwards), and let the template format them::
+listener), which then stays in its place, so every reader sees the same Step object. Pass the values themselves
+(ids, names, numbers: things that do not change afterwards), and let the template format them::
 
     trace.emit("worker", "boot", "Worker {} boots a Firecracker microVM for {}: {:.2f} ms",
                worker_id, env_id, seconds * 1000, env_id=env_id, phase="microvm", duration=seconds)
@@ -30,6 +30,7 @@ read per hop. (Per-invocation records for ``summary`` live in ``observability``;
 from __future__ import annotations
 
 import json
+import operator
 from operator import itemgetter
 from typing import Any, Callable, Iterator
 
@@ -102,7 +103,7 @@ class Trace:
         self._clock = clock or (lambda: 0.0)
         self._steps: list = []                # a Step, or its fields as recorded until first read (see _step)
         # ... and each step's detail dict, apart: a tuple holding a dict stays tracked by the garbage collector for
-        # good (it cannot tell an empty dict from a full one), a tuple of plain values is let go at its first pass
+        # good (it does not look whether the dict is tracked), a tuple of plain values is let go at its first pass
         self._details: list[dict] = []
         self._listeners: list[Callable[[Step], None]] = []
         #: ``length()``: how many steps there are, ``len(trace)`` (for a caller that asks once per log line)
@@ -153,6 +154,7 @@ class Trace:
         n = len(self._steps)
         if isinstance(index, slice):
             return TraceSlice(map(self._step, range(*index.indices(n))), self.owner)
+        index = operator.index(index)
         if index < 0:
             index += n
         if not 0 <= index < n:
