@@ -221,11 +221,12 @@ class memory_limit:
             limit = min(limit, soft)
         if hard != resource.RLIM_INFINITY:
             limit = min(limit, hard)
+        armed = (limit, hard)               # made before the limit holds: after it nothing here may allocate
         try:
-            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+            resource.setrlimit(resource.RLIMIT_AS, armed)
         except (ValueError, OSError):
             return False
-        self._limit = (limit, hard)
+        self._limit = armed
         return True
 
     def __exit__(self, *exc) -> None:
@@ -236,9 +237,9 @@ class memory_limit:
     def pause(self) -> None:
         """The process's own limit while the lab works on the limited code's behalf (see ``wall_guard.pause``)."""
         if self._previous is not None:
+            resource.setrlimit(resource.RLIMIT_AS, self._previous)   # first: the code may have used all its room
             mapped = _AddressSpace.now()
             self._left = None if mapped is None else max(0, self._limit[0] - mapped)
-            resource.setrlimit(resource.RLIMIT_AS, self._previous)
 
     def resume(self) -> None:
         if self._previous is not None:
