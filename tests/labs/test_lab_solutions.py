@@ -37,31 +37,22 @@ def _first_wrong_check(nb) -> str | None:
 
 @pytest.fixture(scope="module")
 def executed():
-    """Each solution run once; a run that errors or answers a check wrong is kept for diagnosis in
-    tests/labs/out/ and run once more, with a warning. (Wave 2 found one such cause this way: the inline memory
-    limit was computed from an address-space size up to a real second old, so a handler could fail as
-    Runtime.OutOfMemory depending on real time; see tests/sandbox/test_memory_limit.py.)"""
-    import warnings
-
+    """Each solution run once. A run that answers a check wrong is kept in tests/labs/out/ (gitignored) for
+    diagnosis and fails its test: there is no second try, since a solution that can go wrong is a bug to find
+    (wave 2 found one this way: the inline memory limit was computed from an address-space size up to a real
+    second old, so a handler could fail as Runtime.OutOfMemory depending on real time; see
+    tests/sandbox/test_memory_limit.py)."""
     import nbformat
 
     cache = {}
 
     def run(path):
         if path not in cache:
-            try:
-                result = lab_memory.run_notebook(path)
-                problem = _first_wrong_check(result[0])
-            except Exception as exc:  # noqa: BLE001 - a cell raised: keep what ran, run once more
-                result, problem = None, f"{type(exc).__name__}: {str(exc)[-600:]}"
-            if problem is not None:
+            result = lab_memory.run_notebook(path)
+            if _first_wrong_check(result[0]) is not None:
                 out = ROOT / "tests" / "labs" / "out"
                 out.mkdir(parents=True, exist_ok=True)
-                if result is not None:
-                    nbformat.write(result[0], out / f"{path.stem}.first-run.ipynb")
-                warnings.warn(f"{path.name}: the first run went wrong ({problem[:300]}); kept in tests/labs/out/, "
-                              "running it once more")
-                result = lab_memory.run_notebook(path)
+                nbformat.write(result[0], out / f"{path.stem}.wrong.ipynb")
             cache[path] = result
         return cache[path]
 
@@ -79,7 +70,8 @@ def test_solution_answers_every_check_right(path, executed):
         keys = ANSWER.findall(cell.source) if cell.cell_type == "code" else []
         for key in keys:
             answered.add(key)
-            assert f"✓ {key}: correct" in _text(cell), f"{path.name}: {key} printed {_text(cell)!r}"
+            assert f"✓ {key}: correct" in _text(cell), \
+                f"{path.name}: {key} printed {_text(cell)!r} (the run is kept in tests/labs/out/)"
     number = path.name[:2]
     expected = {k for k in check.load_all() if k.startswith(f"lab{number}.")}
     assert expected <= answered, f"{path.name} leaves checks unanswered: {sorted(expected - answered)}"
