@@ -7,8 +7,8 @@ clock after the functions are Active, so the Lab's per-minute metrics line up wi
 the Lab until the replay's ``end``: results count what finished by then (a few long invocations still run).
 The trace has no cold-start times: every Init takes the cost model's typical Python cold start (microVM boot,
 code from the AZ cache, runtime bootstrap), the same for every function, so that a function's results
-depend only on its own traffic. With ``trace="off"`` (or "summary") the invocations take the frontend's bulk
-lane, as ``lab.poisson`` traffic does.
+depend only on its own traffic. The invocations take the one invocation path a notebook's single invoke takes
+(frontend, Worker Manager and Placement, execution environment); ``trace="off"`` only records less.
 
 How to read the result, as Shahrad et al. (ATC'20) compare keep-alive policies: per function ("app"), the
 share of its invocations that started cold; the figure of merit is the distribution of that share over
