@@ -94,9 +94,7 @@ class Engine:
         """Run ``callback(*args)`` at ``time`` in the place ``ticket`` (from ``ticket()``, when the timer was due to
         be made): it runs where a timer made then would have."""
         timer = [time, ticket, callback, args]
-        heappush(self._heap, timer)
-        if self.wake is not None:
-            self.wake(time)
+        self.arm(timer)
         return timer
 
     def arm(self, timer: Timer) -> None:

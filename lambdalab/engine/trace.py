@@ -141,6 +141,15 @@ class Trace:
                                           self._details[i], words, values))
         return step
 
+    def attach_request_id(self, i: int, request_id: str) -> None:
+        """The Step at place ``i`` belongs to ``request_id``, learnt after it was recorded (an event source's hop,
+        recorded before the frontend gave its invoke an id). A Step not yet read stays unmade."""
+        step = self._steps[i]
+        if type(step) is tuple:
+            self._steps[i] = step[:3] + (request_id,) + step[4:]
+        else:
+            step.request_id = request_id
+
     def subscribe(self, listener: Callable[[Step], None]) -> Callable[[], None]:
         """Call ``listener(step)`` for every new Step; returns a function that unsubscribes."""
         self._listeners.append(listener)

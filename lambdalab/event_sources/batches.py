@@ -37,7 +37,7 @@ def invoke_batch(mapping, records: list[dict], on_done, trace_header: str | None
     inv = lab.frontend.submit(params, source="event_source_mapping",   # the frontend answers this component
                               trace_header=trace_header)
     if step is not None:
-        lab.trace[step].request_id = inv.request_id
+        lab.trace.attach_request_id(step, inv.request_id)
     if inv.done:
         on_done(inv)
     else:

@@ -180,7 +180,7 @@ def deliver(s3, bucket, kind: str, config: dict, record: dict, header: str | Non
         inv = lab.frontend.submit({"FunctionName": arn, "InvocationType": "Event", "Payload": body},
                                   source="s3", trace_header=header)
         if step is not None:
-            lab.trace[step].request_id = inv.request_id
+            lab.trace.attach_request_id(step, inv.request_id)
         if inv.error is not None:
             _undelivered(s3, arn, what, f"the invoke was refused ({inv.error.response['Error']['Code']})")
             return

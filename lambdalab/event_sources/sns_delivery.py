@@ -82,7 +82,7 @@ def _invoke(sns, topic, sub: dict, notification: dict, header) -> str | None:
     inv = lab.frontend.submit({"FunctionName": arn, "InvocationType": "Event", "Payload": payload}, source="sns",
                               trace_header=header)
     if step is not None:
-        lab.trace[step].request_id = inv.request_id
+        lab.trace.attach_request_id(step, inv.request_id)
     if inv.error is not None:
         return f"the invoke was refused ({inv.error.response['Error']['Code']})"
     return None

@@ -38,11 +38,15 @@ class Worker:
     def can_boot(self, now: float) -> bool:
         """Token bucket for microVM creation: ``boot_rate`` per second, bursting to one second's worth. Only
         reads the bucket (``add`` takes the token), so asking changes nothing."""
-        return min(self._boot_rate, self._boot_tokens + (now - self._boot_refill_at) * self._boot_rate) >= 1.0
+        return self._boot_level(now) >= 1.0
+
+    def _boot_level(self, now: float) -> float:
+        """The bucket's tokens at ``now``."""
+        return min(self._boot_rate, self._boot_tokens + (now - self._boot_refill_at) * self._boot_rate)
 
     def add(self, env, memory_mb: int) -> None:
         now = self.fleet.lab.now
-        self._boot_tokens = min(self._boot_rate, self._boot_tokens + (now - self._boot_refill_at) * self._boot_rate) - 1
+        self._boot_tokens = self._boot_level(now) - 1
         self._boot_refill_at = now
         self.used_mb += memory_mb
         self.fleet.placement.resized(self)

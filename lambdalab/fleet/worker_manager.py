@@ -134,13 +134,8 @@ class WorkerManager:
                 env = self._pick(pool)
                 del pool[env]
             env.idle_seconds += self._engine.now - env.idle_since
-            sweep = env.idle_sweep
-            if sweep is not None:             # its expiry would have done nothing now: dropped
-                env.idle_sweep = None
-                if sweep.armed is env:
-                    self._disarm(sweep, env, True)
-                else:
-                    self._engine.dropped(env.idle_until)
+            if env.idle_sweep is not None:    # its expiry would have done nothing now: dropped
+                self._leave_sweep(env, True)
             if self.lab.trace.full:
                 kind = "provisioned" if env.init_type != "on-demand" else "idle"
                 self.lab.trace.emit("worker_manager", "claim", "Reuse {} environment {} of {}:{}: warm start", kind,
@@ -270,6 +265,16 @@ class WorkerManager:
                 env.idle_event = self._engine.place(env.idle_until, env.idle_ticket, self._sweep, env)
                 return
 
+    def _leave_sweep(self, env: ExecutionEnvironment, dropped: bool) -> None:
+        """``env`` leaves its pool's sweep (claimed for a request: ``dropped``, its expiry would have done
+        nothing; or shut down: cancelled)."""
+        pool = env.idle_sweep
+        env.idle_sweep = None
+        if pool.armed is env:
+            self._disarm(pool, env, dropped)
+        elif dropped:
+            self._engine.dropped(env.idle_until)
+
     def _disarm(self, pool: Pool, env: ExecutionEnvironment, dropped: bool) -> None:
         """``env``, whose expiry is the armed one, left the sweep: withdraw it (``dropped``: it would have done
         nothing) and arm the next."""
@@ -291,11 +296,8 @@ class WorkerManager:
 
     def cancel_idle(self, env: ExecutionEnvironment) -> None:
         """``env`` is shut down: its pending expiry is cancelled."""
-        sweep = env.idle_sweep
-        if sweep is not None:
-            env.idle_sweep = None
-            if sweep.armed is env:
-                self._disarm(sweep, env, False)
+        if env.idle_sweep is not None:
+            self._leave_sweep(env, False)
         else:
             self._engine.cancel(env.idle_event)
             env.idle_event = None

@@ -334,7 +334,7 @@ class ExecutionEnvironment:
         if inv is not self.current:
             return                        # already over (the environment was shut down under it)
         seconds = self.snapshot.timeout
-        if self.lab.log_store.enabled:    # (a timestamp costs a strftime: made only where the line is kept)
+        if self._logs.enabled:            # (a timestamp costs a strftime: made only where the line is kept)
             self.log(f"{self.lab.iso_time(self.lab.now)} {inv.request_id} Task timed out after {seconds:.2f} seconds")
         body = json.dumps({"errorType": "Sandbox.Timedout", "errorMessage":
                            f"RequestId: {inv.request_id} Error: Task timed out after {seconds:.2f} seconds"}).encode()
