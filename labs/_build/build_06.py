@@ -346,7 +346,7 @@ ll.widgets.Explorer(explore, title="Keep-alive on the quiet functions", size=(8,
 ## 6. The whole day (optional)
 
 Everything above replayed the quiet functions. The whole sample is 11.6 million invocations; set `WHOLE_DAY` to
-`True` to replay it under the 10-minute keep-alive, split by function over your cores with `replay_sharded` (a
+`True` to replay it under the 10-minute keep-alive, split by app over your cores with `replay_sharded` (a
 `dask.distributed.Client` as `executor=` spreads it over a cluster). Expect several minutes, and a few hundred
 MB of memory per process. At its busiest moment the day runs about 19,000 invocations at once, so the account's
 concurrency limit is raised well above that (AWS raises the default 1,000 on request); each shard gets an equal

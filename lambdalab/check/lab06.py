@@ -114,9 +114,10 @@ def _judged(policy) -> tuple[bool, str]:
 
 def _verdict(policy) -> tuple[bool, str]:
     try:
-        return _judged(policy)
-    except TypeError:                         # an unhashable policy: judged afresh
+        hash(policy)
+    except TypeError:                         # an unhashable policy: judged afresh (not remembered)
         return judge(policy)
+    return _judged(policy)
 
 
 # --- the checks -------------------------------------------------------------------------------------------------
