@@ -267,8 +267,10 @@ class IsolatedRuntime:
                         streamed.append((header["t"], header["line"]))
                         continue
                     if header["op"] == "call":            # ll.client in the child: the lab makes the call
+                        began = time.monotonic()
                         send(child.sock, remote_calls.answer(self.env, header, budget))
-                        deadline = time.monotonic() + wall + GRACE if wall else None    # (paused meanwhile)
+                        if deadline is not None:      # (paused meanwhile: the call's real time is the lab's)
+                            deadline += time.monotonic() - began
                         continue
                     return self._outcome(header, data, budget, output)
         except (Closed, OSError, ValueError, KeyError, TypeError, IndexError):

@@ -137,7 +137,7 @@ class _CallRun:
 def answer(env, request: dict, budget) -> dict:
     """Make the call a child's code asked for, as inline handler code of ``env`` would; the answer header."""
     if request.get("elapsed") is not None:
-        budget.elapsed = request["elapsed"]
+        budget.elapsed = max(budget.elapsed, float(request["elapsed"]))   # (the child's word: never back)
     runtime = _CallRun(env)
     reply: dict = {"op": "answer"}
     try:
