@@ -13,9 +13,9 @@ How to record a hop (the emit convention)::
 
 ``words`` is the sentence as a ``str.format`` template whose ``{}`` fields take ``values`` in order; the text is
 made when somebody first reads ``step.text``, not when the step is recorded, so a run records thousands of steps
-a second and formats only the ones a learner looks at. The same goes for the Step itself: a hop is recorded as a
-plain tuple of its fields, and made a ``Step`` when it is first read (``trace[i]``, iterating, ``filter``, a
-listener), which then stays in its place, so every reader sees the same Step object. Pass the values themselves
+a second and formats only the ones a learner looks at. The same goes for the Step itself: a hop is recorded as
+its fields, side by side in one flat list, and made a ``Step`` when it is first read (``trace[i]``, iterating,
+``filter``, a listener), which is then kept, so every reader sees the same Step object. Pass the values themselves
 (ids, names, numbers: things that do not change afterwards), and let the template format them::
 
     trace.emit("worker", "boot", "Worker {} boots a Firecracker microVM for {}: {:.2f} ms",
@@ -39,6 +39,7 @@ from .vocabulary import COMPONENTS
 __all__ = ["Step", "Trace", "TraceSlice", "COMPONENTS", "TRACE_MODES", "FIELDS"]
 
 TRACE_MODES = ("full", "summary", "off")
+_WIDTH = 11     # a step's slots in Trace._rows: t, component, action, the four ids, worker_id, words, values, detail
 FIELDS = ("seq", "t", "component", "action", "request_id", "function", "version", "env_id", "worker_id", "detail",
           "text")
 
@@ -101,13 +102,14 @@ class Trace:
         self.mode = mode
         self.full = mode == "full"
         self._clock = clock or (lambda: 0.0)
-        self._steps: list = []                # a Step, or its fields as recorded until first read (see _step)
-        # ... and each step's detail dict, apart: a tuple holding a dict stays tracked by the garbage collector for
-        # good (it does not look whether the dict is tracked), a tuple of plain values is let go at its first pass
-        self._details: list[dict] = []
+        # every step's fields, ``_WIDTH`` slots a step in one flat list: recording a step allocates no object of
+        # its own (a tuple a step was most of what the garbage collector had to look at in a full run)
+        self._rows: list = []
+        self._add = self._rows.extend
+        self._made: dict[int, Step] = {}      # place -> the Step made when it was first read (see _step)
         self._listeners: list[Callable[[Step], None]] = []
         #: ``length()``: how many steps there are, ``len(trace)`` (for a caller that asks once per log line)
-        self.length = self._steps.__len__
+        self.length = self.__len__
         #: the Lab that records into this trace (set by the Lab): a slice of the trace remembers it, so a widget
         #: given ``lab.trace[a:b]`` still finds the lab's log lines
         self.owner = None
@@ -118,36 +120,42 @@ class Trace:
         """Record one hop at the current virtual time (only in ``full`` mode; see the module docstring). Its place
         in the trace is ``len(trace)`` before the call (``trace[i]`` is the Step)."""
         if self.full:
-            self.record(component, action, words, values, request_id, function, version, env_id, worker_id, detail)
+            self._add((self._clock(), component, action, request_id, function, version, env_id, worker_id, words,
+                       values, detail))
+            if self._listeners:
+                self._announce()
 
     def record(self, component: str, action: str, words: str, values: tuple, request_id, function, version, env_id,
                worker_id, detail: dict) -> None:
         """``emit`` with every field given in order, for a component that already holds them (an environment's
         ``emit``): no keyword arguments to pack again. The caller has checked ``full``."""
-        self._steps.append((self._clock(), component, action, request_id, function, version, env_id, worker_id,
-                            words, values))
-        self._details.append(detail)
+        self._add((self._clock(), component, action, request_id, function, version, env_id, worker_id, words, values,
+                   detail))
         if self._listeners:
-            step = self._step(len(self._steps) - 1)
-            for listener in self._listeners:
-                listener(step)
+            self._announce()
+
+    def _announce(self) -> None:
+        step = self._step(len(self._rows) // _WIDTH - 1)
+        for listener in self._listeners:
+            listener(step)
 
     def _step(self, i: int) -> Step:
         """The Step at place ``i`` (``0 <= i < len``), made from its recorded fields the first time it is read."""
-        step = self._steps[i]
-        if type(step) is tuple:
-            t, component, action, request_id, function, version, env_id, worker_id, words, values = step
-            step = self._steps[i] = Step((i, t, component, action, request_id, function, version, env_id, worker_id,
-                                          self._details[i], words, values))
+        step = self._made.get(i)
+        if step is None:
+            k = i * _WIDTH
+            t, component, action, request_id, function, version, env_id, worker_id, words, values, detail = \
+                self._rows[k:k + _WIDTH]
+            step = self._made[i] = Step((i, t, component, action, request_id, function, version, env_id, worker_id,
+                                         detail, words, values))
         return step
 
     def attach_request_id(self, i: int, request_id: str) -> None:
         """The Step at place ``i`` belongs to ``request_id``, learnt after it was recorded (an event source's hop,
         recorded before the frontend gave its invoke an id). A Step not yet read stays unmade."""
-        step = self._steps[i]
-        if type(step) is tuple:
-            self._steps[i] = step[:3] + (request_id,) + step[4:]
-        else:
+        self._rows[i * _WIDTH + 3] = request_id
+        step = self._made.get(i)
+        if step is not None:
             step.request_id = request_id
 
     def subscribe(self, listener: Callable[[Step], None]) -> Callable[[], None]:
@@ -157,10 +165,10 @@ class Trace:
 
     # the read side: a sequence of Steps
     def __len__(self) -> int:
-        return len(self._steps)
+        return len(self._rows) // _WIDTH
 
     def __getitem__(self, index):
-        n = len(self._steps)
+        n = len(self._rows) // _WIDTH
         if isinstance(index, slice):
             return TraceSlice(map(self._step, range(*index.indices(n))), self.owner)
         index = operator.index(index)
@@ -172,12 +180,12 @@ class Trace:
 
     def __iter__(self) -> Iterator[Step]:
         i = 0
-        while i < len(self._steps):       # (steps recorded while iterating are read too, as a list's iterator does)
+        while i * _WIDTH < len(self._rows):       # (steps recorded while iterating are read too, as a list's iterator does)
             yield self._step(i)
             i += 1
 
     def __bool__(self) -> bool:
-        return bool(self._steps)
+        return bool(self._rows)
 
     def filter(self, **criteria: Any) -> list[Step]:
         """Steps whose attributes equal every given value, e.g. ``filter(request_id=rid, component="function")``.
@@ -212,7 +220,7 @@ class Trace:
         return perfetto.write(self, path, end=getattr(self.owner, "now", None))
 
     def __repr__(self) -> str:
-        return f"<Trace mode={self.mode} steps={len(self._steps)}>"
+        return f"<Trace mode={self.mode} steps={len(self)}>"
 
 
 class TraceSlice(list):
