@@ -339,7 +339,15 @@ class WorkerManager:
         """A snapshot is gone ($LATEST replaced, version or function deleted): its idle environments go now."""
         self.retired_keys.add(snap.key)
         for pools in (self.pools, self.provisioned_pools):
-            for env in list(pools.pop(snap.key, {})):
+            pool = pools.pop(snap.key, None)
+            if not pool:
+                continue
+            armed = getattr(pool, "armed", None)
+            if armed is not None:     # the whole pool goes: its sweep is withdrawn once, not re-armed at each
+                pool.armed = None     # environment (which made emptying it quadratic in its idle environments)
+                self._engine.cancel(armed.idle_event)
+                armed.idle_event = None
+            for env in list(pool):
                 self.reclaim(env, "its function version changed or was deleted")
 
     def provisioned_init_failed(self, env: ExecutionEnvironment) -> None:
