@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import pickle
 
 from ..keepalive import Fixed, HybridHistogram
 from . import register
@@ -21,6 +22,7 @@ COLD_KEEP_ALIVE = 300.0
 #: Exercise 2: a timer function under the fixed 10-minute keep-alive
 TIMER_EVERY_MINUTES = 15
 TIMER_MEMORY_MB = 256
+TIMER_RUNS = 24 * 60 // TIMER_EVERY_MINUTES          # (a day's runs)
 #: The lab's slice of the trace: of the functions invoked at most this many times in the day, the apps of this
 #: shard (index, count: ``Trace.shard``), replayed with this seed
 QUIET_INVOCATIONS = 1000
@@ -43,8 +45,7 @@ def cold_share() -> float:
 def timer_waste() -> float:
     """GB-seconds a day of idle memory of the timer under the fixed 10-minute keep-alive: every gap outlasts it,
     so each run is cold and each leaves its environment idle for the whole keep-alive, for nothing."""
-    runs = 24 * 60 // TIMER_EVERY_MINUTES
-    return runs * BASELINE_MINUTES * 60 * TIMER_MEMORY_MB / 1024
+    return TIMER_RUNS * BASELINE_MINUTES * 60 * TIMER_MEMORY_MB / 1024
 
 
 def monthly_cost() -> float:
@@ -107,17 +108,23 @@ def judge(policy) -> tuple[bool, str]:
                    "comes soon enough to be caught, not on those that will start cold anyway.")
 
 
-@functools.lru_cache(maxsize=8)
-def _judged(policy) -> tuple[bool, str]:
-    return judge(policy)
+_VERDICTS: dict = {}     # what a policy was judged to be, by its class and pickled state (the last few)
 
 
 def _verdict(policy) -> tuple[bool, str]:
+    """``judge(policy)``, remembered for a policy in the same state: the check's verify and hint ask twice, and a
+    learner may answer again with the same policy. A policy changed since (its attributes, or its class defined
+    again) is judged afresh; one that cannot be pickled always is."""
     try:
-        hash(policy)
-    except TypeError:                         # an unhashable policy: judged afresh (not remembered)
+        made = policy() if isinstance(policy, type) else policy
+        key = (type(made), pickle.dumps(made))
+    except Exception:                         # (unpicklable: judged afresh, not remembered)
         return judge(policy)
-    return _judged(policy)
+    if key not in _VERDICTS:
+        if len(_VERDICTS) >= 8:
+            del _VERDICTS[next(iter(_VERDICTS))]
+        _VERDICTS[key] = judge(policy)
+    return _VERDICTS[key]
 
 
 # --- the checks -------------------------------------------------------------------------------------------------
@@ -158,9 +165,10 @@ register(
     verify=lambda v: abs(float(v) - timer_waste()) <= 0.03 * timer_waste(),
     hint=_timer_hint,
     right=[timer_waste(), round(timer_waste(), -2), 14_300],
-    wrong=[timer_waste() * 1024, timer_waste() / 60, 0, 96],
-    explain="every gap (15 minutes) outlasts the keep-alive (10), so each of the 96 runs starts cold and "
-            "leaves its environment idle for the whole 10 minutes for nothing: a fixed keep-alive spends "
+    wrong=[timer_waste() * 1024, timer_waste() / 60, 0, TIMER_RUNS],
+    explain=f"every gap ({TIMER_EVERY_MINUTES} minutes) outlasts the keep-alive ({BASELINE_MINUTES}), so each of "
+            f"the {TIMER_RUNS} runs starts cold and leaves its environment idle for the whole "
+            f"{BASELINE_MINUTES} minutes for nothing: a fixed keep-alive spends "
             "memory on exactly the functions it cannot keep warm.",
 )
 
