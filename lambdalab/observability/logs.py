@@ -4,7 +4,8 @@ Lines are stored with the virtual time they were written, so ``lab.logs(fn)`` is
 environments interleave, and with the number of trace steps recorded when they were written (a handler's
 output is written when its invoke starts, stamped with the virtual times it printed at; a widget showing the
 lines "so far" at a step takes those stamped up to the step's time, less any that later steps wrote at that
-same time). Logs are kept in ``trace="full"`` mode only; bulk modes keep counters instead
+same time). A line the platform writes for every invoke (START, END, REPORT) is kept as a template and its
+values, and formatted when first read. Logs are kept in ``trace="full"`` mode only; bulk modes keep counters instead
 (LogType=Tail still works in every mode, because each invocation carries its own lines).
 """
 from __future__ import annotations
@@ -18,33 +19,44 @@ class LogStore:
     def __init__(self, enabled: bool, steps=None) -> None:
         self.enabled = enabled
         self._steps = steps or (lambda: 0)        # how many trace steps exist (the Lab's len(trace))
-        self._events: list[tuple[float, int, str, str, str, int]] = []   # (t, seq, function, stream, line, steps)
+        # (t, seq, function, stream, line, steps, values): a line with values is a template until first read
+        self._events: list[tuple[float, int, str, str, str, int, tuple]] = []
         self._seq = 0
 
-    def append(self, function: str, stream: str, t: float, line: str) -> None:
+    def append(self, function: str, stream: str, t: float, line: str, values: tuple = ()) -> None:
+        """Keep one line. With ``values``, ``line`` is a ``str.format`` template for them, formatted when the line
+        is first read (pass values that do not change afterwards, as for a trace Step's words)."""
         if not self.enabled:
             return
         self._seq += 1
-        event = (t, self._seq, function, stream, line, self._steps())
+        event = (t, self._seq, function, stream, line, self._steps(), values)
         if self._events and t < self._events[-1][0]:
             bisect.insort(self._events, event)
         else:
             self._events.append(event)
 
+    def _read(self) -> list:
+        """Every event, its line formatted (once: the formatted event takes the template's place)."""
+        events = self._events
+        for i, event in enumerate(events):
+            if event[6]:
+                events[i] = event[:4] + (event[4].format(*event[6]), event[5], ())
+        return events
+
     def events(self, function: str | None = None) -> list[tuple[float, str, str]]:
         """(t, function, line) for every event, time-ordered."""
-        return [(t, f, line) for t, _, f, _, line, _ in self._events if function is None or f == function]
+        return [(t, f, line) for t, _, f, _, line, _, _ in self._read() if function is None or f == function]
 
     def stepped_events(self, function: str | None = None) -> list[tuple[float, str, str, int]]:
         """(t, function, line, steps): ``events`` plus how many trace steps had been recorded when written."""
-        return [(t, f, line, n) for t, _, f, _, line, n in self._events if function is None or f == function]
+        return [(t, f, line, n) for t, _, f, _, line, n, _ in self._read() if function is None or f == function]
 
     def lines(self, function: str) -> list[str]:
-        return [line for t, _, f, _, line, _ in self._events if f == function]
+        return [line for t, _, f, _, line, _, _ in self._read() if f == function]
 
     def streams(self, function: str) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
-        for t, _, f, stream, line, _ in self._events:
+        for t, _, f, stream, line, _, _ in self._read():
             if f == function:
                 out.setdefault(stream, []).append(line)
         return out

@@ -182,8 +182,9 @@ class ExecutionEnvironment:
         env.update(cfg.get("Environment", {}).get("Variables", {}))
         return env
 
-    def log(self, line: str, t: float | None = None) -> None:
-        self._logs.append(self.snapshot.name, self.log_stream, self._engine.now if t is None else t, line)
+    def log(self, line: str, t: float | None = None, values: tuple = ()) -> None:
+        """One line to this environment's log stream (with ``values``: a template formatted when read)."""
+        self._logs.append(self.snapshot.name, self.log_stream, self._engine.now if t is None else t, line, values)
 
     def output(self, lines, inv=None) -> None:
         """What the function's code printed or logged, ``(virtual time, line)`` pairs: to the log stream, to the

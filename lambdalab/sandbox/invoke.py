@@ -32,11 +32,12 @@ _NEVER_RUNS = {"timeout": "never runs: the suppressed init reached the deadline"
 def start_lines(env, inv) -> None:
     """The invoke begins: START line, the runtime's /next and the Invoke phase in the trace, INVOKE events."""
     lab = env.lab
-    if lab.log_store.enabled or inv.lines is not None:
+    if inv.lines is not None:
         start = f"START RequestId: {inv.request_id} Version: {env.snapshot.version}"
         env.log(start)
-        if inv.lines is not None:
-            inv.lines.append(start)
+        inv.lines.append(start)
+    elif lab.log_store.enabled:
+        env.log("START RequestId: {} Version: {}", values=(inv.request_id, env.snapshot.version))
     if lab.trace.full:
         rinv = env.api.current
         env.emit("runtime_api", "next",
@@ -161,24 +162,33 @@ def post_outcome(env, inv, outcome: Outcome) -> None:
 
 
 def report_lines(env, inv, cold: bool) -> None:
-    """END and REPORT, to the log stream and a LogType=Tail invocation's lines."""
-    end = f"END RequestId: {inv.request_id}"
-    env.log(end)
-    if inv.lines is not None:
-        inv.lines.append(end)
+    """END and REPORT, to the log stream and a LogType=Tail invocation's lines (the stream's are formatted when
+    read, a Tail's now)."""
     snap = env.snapshot
     memory = env.lab.cost.memory_base_mb + snap.config["CodeSize"] // (1024 * 1024)
-    line = (f"REPORT RequestId: {inv.request_id}\tDuration: {ms(inv.duration)}\tBilled Duration: "
-            f"{inv.billed_ms} ms\tMemory Size: {snap.memory} MB\tMax Memory Used: {min(memory, snap.memory)} MB")
+    more = ""
     if cold and env.restore:
-        line += f"\tRestore Duration: {ms(env.restore[0])}\tBilled Restore Duration: " \
-                f"{ceil(env.restore[1] * 1000 - 1e-9)} ms"
+        more = f"\tRestore Duration: {ms(env.restore[0])}\tBilled Restore Duration: " \
+               f"{ceil(env.restore[1] * 1000 - 1e-9)} ms"
     elif cold:
-        line += f"\tInit Duration: {ms(env.init_duration)}"
+        more = f"\tInit Duration: {ms(env.init_duration)}"
     if inv.status in ("error", "timeout", "exit"):
-        line += f"\tStatus: {'timeout' if inv.status == 'timeout' else 'error'}"
+        more += f"\tStatus: {'timeout' if inv.status == 'timeout' else 'error'}"
         if inv.status != "timeout":
-            line += f"\tError Type: {inv.error_type}"
-    env.log(line)
-    if inv.lines is not None:
+            more += f"\tError Type: {inv.error_type}"
+    rid = (inv.request_id,)
+    values = rid + (inv.duration * 1000, inv.billed_ms, snap.memory, min(memory, snap.memory), more)
+    if inv.lines is None:
+        env.log(_END, values=rid)
+        env.log(_REPORT, values=values)
+    else:
+        end, line = _END.format(*rid), _REPORT.format(*values)
+        env.log(end)
+        inv.lines.append(end)
+        env.log(line)
         inv.lines.append(line)
+
+
+_END = "END RequestId: {}"
+_REPORT = "REPORT RequestId: {}\tDuration: {:.2f} ms\tBilled Duration: {} ms\tMemory Size: {} MB\t" \
+    "Max Memory Used: {} MB{}"
