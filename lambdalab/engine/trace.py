@@ -134,6 +134,25 @@ class Trace:
         if self._listeners:
             self._announce()
 
+    def recorder(self, function: str | None, version: str | None, env_id: str | None, worker_id: str | None,
+                 request_id_of: Callable[[], str | None] | None = None) -> Callable[..., None]:
+        """``emit`` for a component whose Steps all carry the same ids (an execution environment): the returned
+        ``emit(component, action, words, *values, request_id=None, **detail)`` records with them, in one call. A
+        Step emitted without a request id takes ``request_id_of()``'s (a cold start belongs to the request it
+        serves). Outside ``full`` mode it records nothing."""
+        if not self.full:
+            return _ignore
+        add, clock, listeners, announce = self._add, self._clock, self._listeners, self._announce
+
+        def emit(component: str, action: str, words: str, *values: Any, request_id: str | None = None,
+                 **detail: Any) -> None:
+            if request_id is None and request_id_of is not None:
+                request_id = request_id_of()
+            add((clock(), component, action, request_id, function, version, env_id, worker_id, words, values, detail))
+            if listeners:
+                announce()
+        return emit
+
     def _announce(self) -> None:
         step = self._step(len(self._rows) // _WIDTH - 1)
         for listener in self._listeners:
@@ -221,6 +240,10 @@ class Trace:
 
     def __repr__(self) -> str:
         return f"<Trace mode={self.mode} steps={len(self)}>"
+
+
+def _ignore(*args: Any, **kwargs: Any) -> None:
+    """What a ``recorder`` records outside ``full`` mode: nothing."""
 
 
 class TraceSlice(list):

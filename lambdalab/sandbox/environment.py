@@ -31,6 +31,7 @@ Each phase that takes time is a heap event; zero-time hops are method calls that
 from __future__ import annotations
 
 import json
+import weakref
 from dataclasses import dataclass
 from math import ceil, log
 
@@ -67,6 +68,11 @@ class ExecutionEnvironment:
         self.id = env_id
         self.snapshot = snapshot
         self.worker = worker
+        me = weakref.ref(self)                    # (the recorder must not keep the environment alive)
+        #: ``emit(component, action, words, *values, request_id=None, **detail)``: ``trace.emit`` with this
+        #: environment's ids (see ``engine.trace`` for words and values)
+        self.emit = lab.trace.recorder(snapshot.name, snapshot.version, env_id, worker.id,
+                                       lambda: me()._request_in_init())
         self.init_type = init_type
         self.state = "Init"
         self.created_at = lab.now
@@ -130,16 +136,12 @@ class ExecutionEnvironment:
             raise IllegalTransition(f"environment {self.id}: {self.state} -> {new} is not a legal transition")
         self.state = new
 
-    def emit(self, component: str, action: str, words: str, *values, request_id=None, **detail) -> None:
-        """``trace.emit`` with this environment's ids (see ``engine.trace`` for words and values)."""
-        trace = self._trace
-        if not trace.full:
-            return
-        if request_id is None and self.state == "Init" and self.pending is not None:
-            request_id = self.pending.request_id   # a cold start is part of the request it serves
-        snap = self.snapshot
-        trace.record(component, action, words, values, request_id, snap.name, snap.version, self.id, self.worker.id,
-                     detail)
+    def _request_in_init(self) -> str | None:
+        """The request id of a Step this environment emits without one: a cold start is part of the request it
+        serves."""
+        if self.state == "Init" and self.pending is not None:
+            return self.pending.request_id
+        return None
 
     def tmp_dir(self) -> str:
         """The directory standing in for this environment's /tmp (made on first use, removed at shutdown)."""
