@@ -19,8 +19,8 @@ class LogStore:
     def __init__(self, enabled: bool, steps=None) -> None:
         self.enabled = enabled
         self._steps = steps or (lambda: 0)        # how many trace steps exist (the Lab's len(trace))
-        # (t, seq, function, stream, line, steps, values): a line with values is a template until first read
-        self._events: list[tuple[float, int, str, str, str, int, tuple]] = []
+        # (t, seq, function, stream, steps, line, *values): a line with values is a template until first read
+        self._events: list[tuple] = []
         self._seq = 0
 
     def append(self, function: str, stream: str, t: float, line: str, values: tuple = ()) -> None:
@@ -29,34 +29,35 @@ class LogStore:
         if not self.enabled:
             return
         self._seq += 1
-        event = (t, self._seq, function, stream, line, self._steps(), values)
+        event = (t, self._seq, function, stream, self._steps(), line) + values
         if self._events and t < self._events[-1][0]:
             bisect.insort(self._events, event)
         else:
             self._events.append(event)
 
     def _read(self) -> list:
-        """Every event, its line formatted (once: the formatted event takes the template's place)."""
+        """Every event as (t, seq, function, stream, steps, line), its line formatted (once: the formatted event
+        takes the template's place)."""
         events = self._events
         for i, event in enumerate(events):
-            if event[6]:
-                events[i] = event[:4] + (event[4].format(*event[6]), event[5], ())
+            if len(event) > 6:
+                events[i] = event[:5] + (event[5].format(*event[6:]),)
         return events
 
     def events(self, function: str | None = None) -> list[tuple[float, str, str]]:
         """(t, function, line) for every event, time-ordered."""
-        return [(t, f, line) for t, _, f, _, line, _, _ in self._read() if function is None or f == function]
+        return [(t, f, line) for t, _, f, _, _, line in self._read() if function is None or f == function]
 
     def stepped_events(self, function: str | None = None) -> list[tuple[float, str, str, int]]:
         """(t, function, line, steps): ``events`` plus how many trace steps had been recorded when written."""
-        return [(t, f, line, n) for t, _, f, _, line, n, _ in self._read() if function is None or f == function]
+        return [(t, f, line, n) for t, _, f, _, n, line in self._read() if function is None or f == function]
 
     def lines(self, function: str) -> list[str]:
-        return [line for t, _, f, _, line, _, _ in self._read() if f == function]
+        return [line for t, _, f, _, _, line in self._read() if f == function]
 
     def streams(self, function: str) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
-        for t, _, f, stream, line, _, _ in self._read():
+        for t, _, f, stream, _, line in self._read():
             if f == function:
                 out.setdefault(stream, []).append(line)
         return out

@@ -79,7 +79,8 @@ def run_in_process(env, inv) -> None:
         outcome.elapsed += dist(lab.rng)
         if outcome.elapsed >= timeout:
             outcome.status, outcome.elapsed = "timeout", float(timeout)
-    env.output(outcome.lines, inv)
+    if outcome.lines:
+        env.output(outcome.lines, inv)
     if lab.trace.full:
         words = _RUN_WORDS.get(outcome.status) or f"raises {outcome.error_type}"
         run = outcome.elapsed - (pre.elapsed if pre is not None and pre is not outcome else 0.0)
