@@ -125,15 +125,6 @@ class Trace:
             if self._listeners:
                 self._announce()
 
-    def record(self, component: str, action: str, words: str, values: tuple, request_id, function, version, env_id,
-               worker_id, detail: dict) -> None:
-        """``emit`` with every field given in order, for a component that already holds them (an environment's
-        ``emit``): no keyword arguments to pack again. The caller has checked ``full``."""
-        self._add((self._clock(), component, action, request_id, function, version, env_id, worker_id, words, values,
-                   detail))
-        if self._listeners:
-            self._announce()
-
     def recorder(self, function: str | None, version: str | None, env_id: str | None, worker_id: str | None,
                  request_id_of: Callable[[], str | None] | None = None) -> Callable[..., None]:
         """``emit`` for a component whose Steps all carry the same ids (an execution environment): the returned
