@@ -39,7 +39,9 @@ from .vocabulary import COMPONENTS
 __all__ = ["Step", "Trace", "TraceSlice", "COMPONENTS", "TRACE_MODES", "FIELDS"]
 
 TRACE_MODES = ("full", "summary", "off")
-_WIDTH = 11     # a step's slots in Trace._rows: t, component, action, the four ids, worker_id, words, values, detail
+# a step's slots in Trace._rows: t, component, action, request_id, function, version, env_id, worker_id, words,
+# values, detail
+_WIDTH = 11
 FIELDS = ("seq", "t", "component", "action", "request_id", "function", "version", "env_id", "worker_id", "detail",
           "text")
 
@@ -190,7 +192,8 @@ class Trace:
 
     def __iter__(self) -> Iterator[Step]:
         i = 0
-        while i * _WIDTH < len(self._rows):       # (steps recorded while iterating are read too, as a list's iterator does)
+        # (steps recorded while iterating are read too, as a list's iterator does)
+        while i * _WIDTH < len(self._rows):
             yield self._step(i)
             i += 1
 
