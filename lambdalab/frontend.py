@@ -111,8 +111,7 @@ class Frontend:
             inv.source = source
         if self._real_epoch is not None:
             inv.epoch = self._real_epoch
-        if stream is not None:
-            inv.stream = stream
+        inv.stream = stream                       # (read at the end: a class default is a slower read)
         full = self._trace.full
         if full and source == "client":
             name = params.get("FunctionName")

@@ -80,6 +80,7 @@ class WorkerManager:
         self._policy: PolicyKeepAlive | None = None     # a keep-alive policy other than Fixed (see keep_alive)
         self._idle_gone: dict[str, float] = {}      # function -> MB-seconds idle of its environments now gone
         self._engine = lab.engine
+        self._trace = lab.trace
         self._ticket = lab.engine.ticket
         self._newest_first = reuse == "most_recent"
         #: where an environment's answers go: the frontend, which holds the caller's request
@@ -134,9 +135,14 @@ class WorkerManager:
                 env = self._pick(pool)
                 del pool[env]
             env.idle_seconds += self._engine.now - env.idle_since
-            if env.idle_sweep is not None:    # its expiry would have done nothing now: dropped
-                self._leave_sweep(env, True)
-            if self.lab.trace.full:
+            sweep = env.idle_sweep
+            if sweep is not None:             # its expiry would have done nothing now: dropped
+                if sweep.armed is env:
+                    self._leave_sweep(env, True)
+                else:                         # (the usual case, the newest: only the clock's end is told)
+                    env.idle_sweep = None
+                    self._engine.dropped(env.idle_until)
+            if self._trace.full:
                 kind = "provisioned" if env.init_type != "on-demand" else "idle"
                 self.lab.trace.emit("worker_manager", "claim", "Reuse {} environment {} of {}:{}: warm start", kind,
                                     env.id, snap.name, snap.version, request_id=inv.request_id, function=snap.name,
@@ -238,8 +244,8 @@ class WorkerManager:
         else:
             return                                # shut down at once (a pre-warm may follow)
         env.idle_since = now
-        if self.lab.trace.full:
-            self.lab.trace.emit("worker_manager", "release", "{} is idle again and back in the pool", env.id,
+        if self._trace.full:
+            self._trace.emit("worker_manager", "release", "{} is idle again and back in the pool", env.id,
                                 request_id=inv.request_id if inv is not None else None, function=env.snapshot.name,
                                 version=env.snapshot.version, env_id=env.id, worker_id=env.worker.id)
 

@@ -120,12 +120,12 @@ class _FunctionStats:
 class _VersionStats:
     """One function version's view of the counters: its function's ``_FunctionStats`` and what its bill needs
     (a version's memory and architecture never change)."""
-    __slots__ = ("fs", "snapshot", "memory", "arm")
+    __slots__ = ("fs", "snapshot", "gb", "arm")
 
     def __init__(self, fs: _FunctionStats, snapshot) -> None:
         self.fs = fs
         self.snapshot = snapshot
-        self.memory = snapshot.memory
+        self.gb = snapshot.memory / 1024.0       # GB
         self.arm = snapshot.config["Architectures"] == ["arm64"]
 
 
@@ -180,8 +180,9 @@ class Stats:
             fs.m_cc = busy
 
     def busy_down(self, fs: _FunctionStats) -> None:
-        """... and is over (it ran: ``invocation_done``; or it never got an environment). The busy count's time
-        integral is kept here and in ``busy_up`` only, as a signed sum of change times (see ``_Integral``)."""
+        """... and is over: it never got an environment (one that ran is taken down by ``invocation_done``, which
+        does the same, saving a call a request). The busy count's time integral is kept here, in ``busy_up`` and
+        in ``invocation_done``, as a signed sum of change times (see ``_Integral``)."""
         fs.busy_signed -= self._engine.now
         if fs.reserved_busy and fs.busy == fs.reserved_busy:    # (an unreserved one, if any in flight, goes first)
             fs.reserved_busy -= 1
@@ -208,7 +209,12 @@ class Stats:
         its bill, its record."""
         fs = version.fs
         now = self._engine.now
-        self.busy_down(fs)
+        fs.busy_signed -= now                     # no longer busy (as in busy_down)
+        if fs.reserved_busy and fs.busy == fs.reserved_busy:
+            fs.reserved_busy -= 1
+            self.reserved_busy -= 1
+        fs.busy -= 1
+        self.busy -= 1
         if inv.cold:
             fs.cold_starts += 1
             fs.cold_waits.append(inv.t_start - inv.t_arrival)
@@ -223,7 +229,7 @@ class Stats:
             if status == "timeout":
                 fs.timeouts += 1
         fs.durations.append(inv.duration)
-        gb_s = inv.billed_ms / 1000.0 * version.memory / 1024.0
+        gb_s = inv.billed_ms / 1000.0 * version.gb     # (the same float as "* memory / 1024": 1024 is a power of 2)
         if version.arm:
             fs.arm_gb_seconds += gb_s
         fs.billed_gb_seconds += gb_s
