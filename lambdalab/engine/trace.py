@@ -22,6 +22,8 @@ its fields, side by side in one flat list, and made a ``Step`` when it is first 
                worker_id, env_id, seconds * 1000, env_id=env_id, phase="microvm", duration=seconds)
 
 Words given without values are the text as they are (literal braces are fine then; with values, write ``{{``).
+A detail too can be made when read: give a bound method of an object that does not change afterwards
+(``headers=rinv.headers``), and the Step's detail holds what it returns.
 
 Three modes keep bulk runs cheap. ``full`` records every Step. ``summary`` and ``off`` record no Steps at all:
 callers test ``trace.full`` before building a Step's detail, so a million-invocation sweep pays one attribute
@@ -32,6 +34,7 @@ from __future__ import annotations
 import json
 import operator
 from operator import itemgetter
+from types import MethodType
 from typing import Any, Callable, Iterator
 
 from .vocabulary import COMPONENTS
@@ -158,6 +161,9 @@ class Trace:
             k = i * _WIDTH
             t, component, action, request_id, function, version, env_id, worker_id, words, values, detail = \
                 self._rows[k:k + _WIDTH]
+            for key, value in detail.items():
+                if type(value) is MethodType:     # a detail made when read (see the module docstring)
+                    detail[key] = value()
             step = self._made[i] = Step((i, t, component, action, request_id, function, version, env_id, worker_id,
                                          detail, words, values))
         return step

@@ -106,6 +106,7 @@ class ExecutionEnvironment:
         # its credentials are drawn now (the ids stream keeps its order), the variables made when first read
         self._credentials = ("ASIA" + lab.ids.hex(16).upper(), lab.ids.hex(40), lab.ids.hex(64))
         self._environ = None
+        self._header_of = None            # the invoke whose X-Ray header the variables take when read (trace_header)
         synthetic = snapshot.model.get("synthetic", False)
         self.api = RuntimeAPI(self.runtime_ready, self._on_response, self._on_error, self._on_init_error,
                               self._on_chunk)
@@ -154,7 +155,17 @@ class ExecutionEnvironment:
         """The runtime's environment variables (Lambda's reserved ones, then the function's own)."""
         if self._environ is None:
             self._environ = self._environment_variables()
+        if self._header_of is not None:
+            self.trace_header(self._header_of, at_once=True)
         return self._environ
+
+    def trace_header(self, inv, at_once: bool) -> None:
+        """The runtime sets ``_X_AMZN_TRACE_ID`` to each invoke's X-Ray header (never empty there). Not
+        ``at_once`` (no code runs to read it: a synthetic function), it is put in when the variables are next
+        read, so the header of an invoke nobody looks at is never made."""
+        self._header_of = None if at_once else inv
+        if at_once and inv.trace_id:
+            self.environ["_X_AMZN_TRACE_ID"] = inv.trace_id
 
     def _environment_variables(self) -> dict:
         cfg = self.snapshot.config
@@ -269,7 +280,7 @@ class ExecutionEnvironment:
         inv.init_type = self.init_type
         deadline = now + self.timeout_s
         rinv = RuntimeInvocation(inv.request_id, inv.payload, int((lab.epoch + deadline) * 1000), inv.invoked_arn,
-                                 inv.trace_id or "", inv.client_context)
+                                 lambda: inv.trace_id or "", inv.client_context)
         self.api.deliver(rinv)
         if not self.runtime_is_external:
             self.api.next()

@@ -43,7 +43,7 @@ def start_lines(env, inv) -> None:
         env.emit("runtime_api", "next",
                  "GET /2018-06-01/runtime/invocation/next -> 200, Lambda-Runtime-Aws-Request-Id: {}...",
                  inv.request_id[:8], request_id=inv.request_id, method="GET",
-                 path="/2018-06-01/runtime/invocation/next", status=200, headers=rinv.headers() if rinv else {})
+                 path="/2018-06-01/runtime/invocation/next", status=200, headers=rinv.headers if rinv else {})
         env.emit("environment", "invoke", "Invoke phase starts in {} (timeout {} s)", env.id, env.snapshot.timeout,
                  request_id=inv.request_id, state="invoking", phase="invoke", timeout=env.snapshot.timeout)
     if env.extensions_api is not None:
@@ -58,8 +58,8 @@ def run_in_process(env, inv) -> None:
     start_lines(env, inv)
     timeout = env.snapshot.timeout
     budget = vtime.Budget(env._engine.now, float(timeout), lab.epoch)
-    if inv.trace_id:
-        env.environ["_X_AMZN_TRACE_ID"] = inv.trace_id      # the runtime sets it for each invoke
+    coded = not isinstance(env.runtime, NullRuntime)
+    env.trace_header(inv, at_once=coded)
     pre = suppressed_init(env, inv, budget) if getattr(env.runtime, "needs_init", False) else None
     if pre is not None and pre.status != "ok":
         outcome = pre
@@ -70,7 +70,7 @@ def run_in_process(env, inv) -> None:
         snap = env.snapshot
         context = LambdaContext(inv.request_id, snap.name, snap.version, inv.invoked_arn, snap.memory,
                                 f"/aws/lambda/{snap.name}", env.log_stream, budget, env.tmp_dir, inv.client_context) \
-            if not isinstance(env.runtime, NullRuntime) else None
+            if coded else None
         outcome = env.runtime.invoke(inv.payload, context, budget)
         if pre is not None:
             outcome.lines[:0] = pre.lines

@@ -30,20 +30,30 @@ PREFIX = "/2018-06-01/runtime"
 
 
 class RuntimeInvocation:
-    """What ``/next`` hands the runtime: the event bytes and the headers that describe it."""
+    """What ``/next`` hands the runtime: the event bytes and the headers that describe it. ``trace_id`` may be
+    given as a function that makes the X-Ray header when it is first read (a synthetic function's invoke in a
+    full trace may never need it)."""
 
-    __slots__ = ("request_id", "payload", "deadline_ms", "invoked_function_arn", "trace_id", "client_context",
+    __slots__ = ("request_id", "payload", "deadline_ms", "invoked_function_arn", "_trace_id", "client_context",
                  "cognito_identity")
 
     def __init__(self, request_id: str, payload: bytes, deadline_ms: int, invoked_function_arn: str,
-                 trace_id: str, client_context: str | None = None, cognito_identity: str | None = None):
+                 trace_id: str | Callable[[], str], client_context: str | None = None,
+                 cognito_identity: str | None = None):
         self.request_id = request_id
         self.payload = payload
         self.deadline_ms = deadline_ms
         self.invoked_function_arn = invoked_function_arn
-        self.trace_id = trace_id
+        self._trace_id = trace_id
         self.client_context = client_context
         self.cognito_identity = cognito_identity
+
+    @property
+    def trace_id(self) -> str:
+        trace_id = self._trace_id
+        if type(trace_id) is not str:
+            trace_id = self._trace_id = trace_id()
+        return trace_id
 
     def headers(self) -> dict[str, str]:
         h = {
