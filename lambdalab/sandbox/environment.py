@@ -320,8 +320,8 @@ class ExecutionEnvironment:
     # --- how an invoke ends -----------------------------------------------------------------------------------
     def _on_response(self, rinv, body: bytes) -> None:
         if self.lab.trace.full:
-            self.emit("runtime_api", "response", "POST /2018-06-01/runtime/invocation/{}.../response -> 202",
-                      rinv.request_id[:8], request_id=rinv.request_id, method="POST",
+            self.emit("runtime_api", "response", "POST /2018-06-01/runtime/invocation/{:.8}.../response -> 202",
+                      rinv.request_id, request_id=rinv.request_id, method="POST",
                       path=f"/2018-06-01/runtime/invocation/{rinv.request_id}/response", status=202, bytes=len(body))
         self.complete(self.current, "ok", body, None)
 
@@ -332,8 +332,8 @@ class ExecutionEnvironment:
 
     def _on_error(self, rinv, body: bytes, error_type: str) -> None:
         if self.lab.trace.full:
-            self.emit("runtime_api", "error", "POST /2018-06-01/runtime/invocation/{}.../error -> 202 ({})",
-                      rinv.request_id[:8], error_type, request_id=rinv.request_id, method="POST",
+            self.emit("runtime_api", "error", "POST /2018-06-01/runtime/invocation/{:.8}.../error -> 202 ({})",
+                      rinv.request_id, error_type, request_id=rinv.request_id, method="POST",
                       path=f"/2018-06-01/runtime/invocation/{rinv.request_id}/error", status=202,
                       headers={"Lambda-Runtime-Function-Error-Type": error_type})
         self.complete(self.current, "error", body, error_type)

@@ -40,12 +40,14 @@ def start_lines(env, inv) -> None:
         env.log("START RequestId: {} Version: {}", values=(inv.request_id, env.snapshot.version))
     if lab.trace.full:
         rinv = env.api.current
+        rid = inv.request_id
         env.emit("runtime_api", "next",
-                 "GET /2018-06-01/runtime/invocation/next -> 200, Lambda-Runtime-Aws-Request-Id: {}...",
-                 inv.request_id[:8], request_id=inv.request_id, method="GET",
-                 path="/2018-06-01/runtime/invocation/next", status=200, headers=rinv.headers if rinv else {})
-        env.emit("environment", "invoke", "Invoke phase starts in {} (timeout {} s)", env.id, env.snapshot.timeout,
-                 request_id=inv.request_id, state="invoking", phase="invoke", timeout=env.snapshot.timeout)
+                 "GET /2018-06-01/runtime/invocation/next -> 200, Lambda-Runtime-Aws-Request-Id: {:.8}...",
+                 rid, request_id=rid, method="GET", path="/2018-06-01/runtime/invocation/next", status=200,
+                 headers=rinv.headers if rinv else {})
+        timeout = env.snapshot.timeout
+        env.emit("environment", "invoke", "Invoke phase starts in {} (timeout {} s)", env.id, timeout,
+                 request_id=rid, state="invoking", phase="invoke", timeout=timeout)
     if env.extensions_api is not None:
         env.companions.invoke_event(inv)
     if env.telemetry is not None:
@@ -55,33 +57,34 @@ def start_lines(env, inv) -> None:
 def run_in_process(env, inv) -> None:
     """Call the runtime now; its outcome reaches the Runtime API at the handler's virtual end."""
     lab = env.lab
+    full = lab.trace.full
     start_lines(env, inv)
-    timeout = env.snapshot.timeout
+    snap, runtime = env.snapshot, env.runtime
+    timeout = snap.timeout
     budget = vtime.Budget(env._engine.now, float(timeout), lab.epoch)
-    coded = not isinstance(env.runtime, NullRuntime)
+    coded = not isinstance(runtime, NullRuntime)
     env.trace_header(inv, at_once=coded)
-    pre = suppressed_init(env, inv, budget) if getattr(env.runtime, "needs_init", False) else None
+    pre = suppressed_init(env, inv, budget) if getattr(runtime, "needs_init", False) else None
     if pre is not None and pre.status != "ok":
         outcome = pre
     else:
-        if lab.trace.full:
-            env.emit("runtime", "call", "The runtime calls {}(event, context)", env.snapshot.handler,
+        if full:
+            env.emit("runtime", "call", "The runtime calls {}(event, context)", snap.handler,
                      request_id=inv.request_id)
-        snap = env.snapshot
         context = LambdaContext(inv.request_id, snap.name, snap.version, inv.invoked_arn, snap.memory,
                                 f"/aws/lambda/{snap.name}", env.log_stream, budget, env.tmp_dir, inv.client_context) \
             if coded else None
-        outcome = env.runtime.invoke(inv.payload, context, budget)
+        outcome = runtime.invoke(inv.payload, context, budget)
         if pre is not None:
             outcome.lines[:0] = pre.lines
-    dist = env.snapshot.model.get("duration")
+    dist = snap.model.get("duration")
     if dist is not None and outcome.status in ("ok", "error"):
         outcome.elapsed += dist(lab.rng)
         if outcome.elapsed >= timeout:
             outcome.status, outcome.elapsed = "timeout", float(timeout)
     if outcome.lines:
         env.output(outcome.lines, inv)
-    if lab.trace.full:
+    if full:
         words = _RUN_WORDS.get(outcome.status) or f"raises {outcome.error_type}"
         run = outcome.elapsed - (pre.elapsed if pre is not None and pre is not outcome else 0.0)
         if pre is outcome:
