@@ -182,3 +182,49 @@ def test_nothing_outside_the_engine_touches_its_privates():
                 if "engine" in owner:
                     found.append(f"{path.relative_to(root)}:{node.lineno} {owner}.{node.attr}")
     assert not found, found
+
+
+def test_timers_run_in_time_then_scheduling_order_near_and_far():
+    """Timers far ahead wait off the heap; whatever their times (ties, a quarter second's edge, hours away,
+    infinity) and however they were made (at, schedule from a callback, place with an old ticket), they run
+    in the order of (time, place in the order), cancelled ones never."""
+    import random
+    rng = random.Random(7)
+    engine = Engine(seed=0)
+    expected, seen = [], []
+
+    def times():
+        return rng.choice([rng.uniform(0, 2000), round(rng.uniform(0, 5), 2), 0.25 * rng.randrange(40),
+                           engine.now + rng.expovariate(1 / 30), 1e13, float("inf")])
+
+    def make(time, key):
+        timer = engine.at(time, seen.append, key)
+        expected.append((max(time, engine.now), timer[1], key))
+        if rng.random() < 0.1:
+            engine.cancel(timer)
+            expected.pop()
+
+    def spawn(key):
+        seen.append(key)
+        for j in range(2):
+            if len(expected) < 3000:
+                make(times(), f"{key}.{j}")
+        if rng.random() < 0.3:                   # a timer made now whose place was drawn earlier
+            ticket = tickets.pop(0) if tickets else engine.ticket()
+            time = engine.now + rng.choice([0.25, 0.5, 700.0])
+            engine.place(time, ticket, seen.append, f"{key}.p")
+            expected.append((time, ticket, f"{key}.p"))
+        tickets.append(engine.ticket())
+
+    tickets = []
+    for i in range(200):
+        time = times()
+        engine.at(time, spawn, f"s{i}")
+        expected.append((time, None, f"s{i}"))
+    engine.run()
+    assert len(seen) == len(expected)
+    # (the spawners' own order is checked through the timers they made: sort all by what the engine promises)
+    runs = [key for key in seen if key.startswith("s") and "." not in key]
+    assert len(runs) == 200
+    made = sorted((e for e in expected if e[1] is not None), key=lambda e: (e[0], e[1]))
+    assert [key for key in seen if "." in key] == [e[2] for e in made if "." in e[2]]
