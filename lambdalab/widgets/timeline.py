@@ -96,12 +96,17 @@ class TimeMap:
                         out.append((t, float(self(t))))
                     t += step
             out.append((b, float(self(b))))
-        kept: list[tuple[float, str]] = []
-        last_x = -1.0
+        spaced: list[tuple[float, float]] = []
         for t, x in sorted(out, key=lambda p: p[1]):
-            if x - last_x >= 0.07:
-                kept.append((x, _seconds(t)))
-                last_x = x
+            if not spaced or x - spaced[-1][1] >= 0.07:
+                spaced.append((t, x))
+        # each label as precise as the distance to its neighbours asks ("600" and "600.3", never "600" twice)
+        kept: list[tuple[float, str]] = []
+        for i, (t, x) in enumerate(spaced):
+            near = [abs(t - spaced[j][0]) for j in (i - 1, i + 1) if 0 <= j < len(spaced)]
+            label = _seconds(t, min(near) if near else None)
+            if not kept or label != kept[-1][1]:
+                kept.append((x, label))
         return kept
 
 
@@ -113,14 +118,14 @@ def _nice(step: float) -> float:
     return 10 * power
 
 
-def _seconds(t: float) -> str:
+def _seconds(t: float, spacing: float | None = None) -> str:
+    """``t`` in seconds, with more decimals when a neighbouring label is closer than the usual precision."""
     if t == 0:
         return "0"
-    if abs(t) >= 100:
-        return f"{t:.0f}"
-    if abs(t) >= 1:
-        return f"{t:.2f}".rstrip("0").rstrip(".")
-    return f"{t:.3f}".rstrip("0").rstrip(".")
+    decimals = 0 if abs(t) >= 100 else 2 if abs(t) >= 1 else 3
+    if spacing and spacing < 1:
+        decimals = max(decimals, min(3, math.ceil(-math.log10(spacing))))
+    return f"{t:.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{t:.0f}"
 
 
 class Timeline(widgets.VBox):

@@ -11,6 +11,7 @@ from PIL import Image
 import lambdalab as ll
 from lambdalab.widgets import ArchitectureDiagram, LogPanel, MetricsPanel, Stepper, Timeline
 from lambdalab.widgets.index import Cursor, TraceIndex
+from lambdalab.widgets.timeline import TimeMap
 from lambdalab.widgets.render import is_png, is_svg
 
 from .conftest import png_size
@@ -133,6 +134,21 @@ def test_timeline_rows_and_cursor(lab):
     marks = {kind for kind, *_ in timeline.index.markers}
     assert {"cold", "error"} <= marks
     assert timeline.tmap.gaps, "the 600 s idle stretch should be shortened"
+
+
+@pytest.mark.parametrize("busy", [[(0, 0.2), (600, 600.3)], [(0, 0.2), (600, 600.3), (1200, 1200.5)],
+                                  [(0, 2.0), (130, 131)], [(0, 0.004), (0.5, 0.52)]])
+def test_timeline_tick_labels_never_repeat(busy):
+    """A short busy stretch after a long idle one (600 s, then 0.3 s of work) labels 600.1 and 600.2, not 600 twice."""
+    for count in (6, 9):
+        labels = [label for _, label in TimeMap(busy).ticks(count)]
+        assert len(labels) == len(set(labels)) and len(labels) >= 2, labels
+        assert [float(label) for label in labels] == sorted(float(label) for label in labels)
+
+
+def test_timeline_axis_of_a_lab_shows_distinct_times(lab):
+    labels = [t.get_text() for t in Timeline(lab).ax.get_xticklabels()]
+    assert len(labels) == len(set(labels)), labels
 
 
 def test_timeline_moves_only_the_cursor(lab):
