@@ -259,9 +259,12 @@ def pareto(ax, rows, extra=None):
     fixed = [r for r in rows if r["policy"] == "fixed"]
     ax.plot([r["idle_gb_s"] / baseline["idle_gb_s"] for r in fixed], [100 * r["p75_cold"] for r in fixed],
             "o-", color="tab:gray", label="fixed keep-alive")
-    for r in fixed:
+    for i, r in enumerate(fixed):  # labels above and below the curve in turn, the last one on its left
+        where = ((-4, -6), "right", "top") if i % 2 else ((5, 5), "left", "bottom")
+        if r is fixed[-1]:
+            where = ((-8, 0), "right", "center")
         ax.annotate(f"{r['minutes']} min", (r["idle_gb_s"] / baseline["idle_gb_s"], 100 * r["p75_cold"]),
-                    textcoords="offset points", xytext=(4, 4), fontsize=8)
+                    textcoords="offset points", xytext=where[0], ha=where[1], va=where[2], fontsize=11)
     for r in rows:
         if r["policy"] == "hybrid":
             ax.plot(r["idle_gb_s"] / baseline["idle_gb_s"], 100 * r["p75_cold"], "*", ms=14, color="tab:orange",
@@ -270,6 +273,7 @@ def pareto(ax, rows, extra=None):
         label, point = extra
         ax.plot(point["idle_gb_s"] / baseline["idle_gb_s"], 100 * point["p75_cold"], "D", ms=9,
                 color="tab:blue", label=label)
+    ax.margins(x=0.08, y=0.14)  # room for the labels of the points at the edges
     ax.set_xlabel("idle memory (× the 10-minute keep-alive)")
     ax.set_ylabel("75th-percentile function: % cold")
     ax.legend(loc="upper right")
