@@ -122,7 +122,7 @@ def main_widget(lab: str, widgets: list[dict]) -> dict | None:
 
 
 PANEL_PARTS = ("ll-logs", "ll-metrics", "ll-counter", "ll-heading", "ll-step", "ll-back", "ll-reset", "ll-play",
-               "ll-caption")
+               "ll-caption", "ll-slider")
 
 
 def projector_problems(report: dict) -> list[str]:

@@ -48,10 +48,12 @@ class Explorer(widgets.VBox):
         self.theme = theme(presentation)
         self.size = size
         self.sliders = {name: _slider(name, spec) for name, spec in sliders.items()}
-        # on a projector the slider labels and readouts grow with the rest (ipywidgets has no style for them)
-        style = (f"<style>.lambdalab-explorer.lambdalab-presentation .widget-label, .lambdalab-explorer"
-                 f".lambdalab-presentation .widget-readout {{font-size:{self.theme.panel_size};"
-                 f"line-height:1.3}}</style>") if presentation else ""
+        # on a projector the sliders' labels, readouts and option buttons grow with the rest (ipywidgets has no
+        # style for them); docs/screenshots.py measures them in the browser as "ll-slider" text
+        scope = ".lambdalab-explorer.lambdalab-presentation .ll-slider"
+        style = (f"<style>{scope} .widget-label, {scope} .widget-readout, {scope} button {{"
+                 f"font-size:{self.theme.panel_size};line-height:1.3}} {scope} button {{height:auto}}</style>"
+                 ) if presentation else ""
         self.heading = widgets.HTML(style + (f'<div style="font-size:{"28px" if presentation else "17px"};'
                                              f'font-weight:bold">{html.escape(title)}</div>' if title else ""))
         self.image = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width="1100px"))
@@ -59,6 +61,7 @@ class Explorer(widgets.VBox):
         self.draws = 0
         for slider in self.sliders.values():
             slider.observe(lambda _change: self.redraw(), names="value")
+            slider.add_class("ll-slider")
         super().__init__([self.heading, widgets.VBox(list(self.sliders.values())), self.image, self.caption])
         self.add_class("lambdalab-explorer")
         if presentation:

@@ -58,3 +58,14 @@ def test_bad_arguments():
         Explorer(lambda fig: None)
     with pytest.raises(TypeError, match="min, max, step, value"):
         Explorer(lambda fig, n: None, n=5)
+
+
+def test_on_a_projector_the_sliders_words_are_styled_at_the_panels_size():
+    view = Explorer(lambda fig, n, policy: None, presentation=True, n=(1, 3, 1, 1),
+                    policy=widgets.ToggleButtons(options=["a", "b"]))
+    assert all("ll-slider" in slider._dom_classes for slider in view.sliders.values())
+    style = view.heading.value
+    for part in (".ll-slider .widget-label", ".ll-slider .widget-readout", ".ll-slider button"):
+        assert part in style
+    assert "font-size:20px" in style
+    assert "<style>" not in Explorer(lambda fig, n: None, n=(1, 3, 1, 1)).heading.value
