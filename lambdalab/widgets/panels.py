@@ -173,8 +173,11 @@ class MetricsPanel(widgets.VBox):
             value = self.values[key]
             alert = key in ("throttles", "errors") and value > 0
             colour = "#D55E00" if alert else "#222"
+            # a label that wraps ("Max / concurrency") keeps its value on the row's common baseline
             tiles.append(f'<div title="{html.escape(meaning)}" style="border:1px solid #CCC;border-radius:4px;'
-                         f'padding:4px 8px;background:#FAFAFA"><div style="font-size:{small};color:#555">{label}</div>'
+                         f'padding:4px 8px;background:#FAFAFA;display:flex;flex-direction:column;'
+                         f'justify-content:space-between"><div style="font-size:{small};color:#555;line-height:1.25">'
+                         f'{label}</div>'
                          f'<div style="font-size:{big};font-weight:bold;color:{colour}">{value:,}</div></div>')
         # tiles wrap to as many columns as fit (two in the notebook's side panel); no label is ever cut off
         self.body.value = (f'<div style="display:grid;font-size:{small};grid-template-columns:repeat(auto-fill,'

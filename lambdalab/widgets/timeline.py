@@ -238,7 +238,7 @@ class Timeline(widgets.VBox):
             # the real length of the shortened stretch, written across it (nothing happens there anyway)
             ax.text((xa + xb) / 2, (n_rows - 1) / 2, f"idle {_seconds(b - a)} s", ha="center", va="center",
                     rotation=90, fontsize=th.small if th.presentation else th.small * 0.85, color="#333333",
-                    zorder=3,
+                    zorder=7,  # above the cursor's veil: the idle length is the axis's, not a future event
                     bbox=dict(fc="white", ec="#BBBBBB", lw=0.5, alpha=0.9, boxstyle="round,pad=0.2"))
         present = set()
         for kind, t, env_id, _ in index.markers:
