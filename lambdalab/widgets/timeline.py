@@ -231,15 +231,16 @@ class Timeline(widgets.VBox):
             colours.append(PHASE_COLOURS.get(phase, "#999999"))
         ax.add_collection(PolyCollection(verts, facecolors=colours, edgecolors="none" if compact else th.ink,
                                          linewidths=0 if compact else 0.4))
+        idle_words = []
         for a, b in tmap.gaps:
             xa, xb = float(tmap(a)), float(tmap(b))
             ax.add_patch(Rectangle((xa, -0.5), xb - xa, n_rows, fc="#F4F4F4", ec="#C4C4C4", lw=0, hatch="//",
                                    zorder=0.1))
             # the real length of the shortened stretch, written across it (nothing happens there anyway)
-            ax.text((xa + xb) / 2, (n_rows - 1) / 2, f"idle {_seconds(b - a)} s", ha="center", va="center",
-                    rotation=90, fontsize=th.small if th.presentation else th.small * 0.85, color="#333333",
-                    zorder=7,  # above the cursor's veil: the idle length is the axis's, not a future event
-                    bbox=dict(fc="white", ec="#BBBBBB", lw=0.5, alpha=0.9, boxstyle="round,pad=0.2"))
+            idle_words.append(ax.text(
+                (xa + xb) / 2, (n_rows - 1) / 2, f"idle {_seconds(b - a)} s", ha="center", va="center", rotation=90,
+                fontsize=th.small if th.presentation else th.small * 0.85, color="#333333", zorder=7,
+                bbox=dict(fc="white", ec="#BBBBBB", lw=0.5, alpha=0.9, boxstyle="round,pad=0.2")))
         present = set()
         for kind, t, env_id, _ in index.markers:
             row = 0 if kind == "throttle" else row_of.get(env_id)
@@ -277,7 +278,8 @@ class Timeline(widgets.VBox):
         ax.add_patch(veil)
         ax.add_patch(focus)
         ax.add_line(line)
-        self._cursor = self.canvas.sprite(veil, focus, line, label)
+        # the idle lengths belong to the axis, not to the future: drawn over the veil, always readable
+        self._cursor = self.canvas.sprite(veil, focus, line, label, *idle_words)
         self._row_of, self._bar_h = row_of, bar_h
 
     def _legend(self, fig, phases, marks) -> None:
@@ -314,7 +316,7 @@ class Timeline(widgets.VBox):
         self._cursor.look(key, lambda: self._style_cursor(x, row, t))
 
     def _style_cursor(self, x, row, t) -> None:
-        veil, focus, line, label = self._cursor.artists
+        veil, focus, line, label = self._cursor.artists[:4]
         veil.set_x(x)
         veil.set_width(max(0.0, 1.02 - x))
         line.set_xdata([x, x])
