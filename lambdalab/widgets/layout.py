@@ -27,7 +27,7 @@ _BOXES = {
     "frontend": (3.2, 4.6, 1.75, 1.05),
     "async_queue": (3.2, 7.55, 1.6, 0.95),
     "poller": (5.55, 7.55, 1.6, 0.95),
-    "destination": (8.1, 7.55, 2.2, 0.95),
+    "destination": (8.0, 7.55, 2.1, 0.95),
     "event_source_mapping": (3.2, 1.6, 1.75, 0.95),
     "worker_manager": (5.55, 4.6, 1.75, 1.05),
     "placement": (5.55, 1.6, 1.75, 0.95),
@@ -40,8 +40,8 @@ _BOXES = {
     "sns": (0.95, 7.55, 1.5, 0.95),
     "s3": (0.95, 1.6, 1.5, 0.95),
     # where code and image chunks come from when the worker's own cache misses (cold starts)
-    "az_cache": (9.8, 7.55, 1.05, 0.9),
-    "code_store": (10.98, 7.55, 1.15, 0.9),
+    "az_cache": (9.62, 7.55, 1.0, 0.9),
+    "code_store": (10.97, 7.55, 1.12, 0.9),
 }
 
 # hops drawn as lines; a hop between two components is highlighted on the line that joins them
