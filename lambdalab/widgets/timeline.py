@@ -321,7 +321,7 @@ class Timeline(widgets.VBox):
         veil.set_width(max(0.0, 1.02 - x))
         line.set_xdata([x, x])
         label.set_position((x, 1.0))
-        label.set_text(f"t = {_seconds(t)} s")
+        label.set_text(f"t = {t:.3f} s")  # as the step sentence writes it
         label.set_ha("left" if x < 0.1 else "right" if x > 0.9 else "center")
         focus.set_visible(row is not None)
         if row is not None:
