@@ -14,7 +14,9 @@ Each environment gets its own task directory (the code, extracted) as ``LAMBDA_T
 and ``PYTHONPATH`` (followed by a stand-in ``lambdalab`` package whose ``sleep`` is ``time.sleep``, so handler
 code written for the virtual-time labs runs in a process, in real time). The other variables are the
 environment's (REFERENCE.md §3), with ``AWS_LAMBDA_RUNTIME_API`` pointing at the environment's own server and
-``TMPDIR`` at its private ``/tmp``. stdout and stderr go to the environment's log stream line by line.
+``TMPDIR`` at its private ``/tmp``. stdout and stderr go to the environment's log stream line by line; when
+the runtime posts a response or error, what it wrote before is read from its pipes first (AWS reads the runtime's
+output before it reports the invoke), so those lines are in the Tail before END.
 
 Lifecycle, driven by the execution environment through a few hooks:
 Init ends when the process first calls ``/next`` (or fails on ``/init/error``, on exit, or at the 10 s Init
@@ -34,13 +36,16 @@ carries on at the next thaw.
 """
 from __future__ import annotations
 
+import array
+import asyncio
+import fcntl
 import json
 import os
-import select
 import shutil
 import signal
 import stat
 import sys
+import termios
 
 import anyio
 
@@ -102,6 +107,7 @@ class ProcessRuntime:
         self._extensions_waiting = 0
         self._partial = {}
         self.frozen = False            # its processes are SIGSTOPped (the environment is idle)
+        self.outputs = ()              # the runtime process's stdout and stderr (_Output)
 
     # --- files and command ----------------------------------------------------------------------------------
     def _extract(self) -> str:
@@ -293,22 +299,11 @@ class ProcessRuntime:
         self.generation += 1
         self.driver.check_waiters()
 
-    def output_pending(self) -> bool:
-        """Has the process printed something we have not logged yet? (So a POST waits for it, see
-        RuntimeServer._settled.) Peeks at asyncio's pipe readers; when in doubt, says yes."""
-        proc = self.proc
-        if proc is None:
-            return False
-        try:
-            fds = []
-            for wrapper in (proc.stdout, proc.stderr):
-                reader = wrapper._stream
-                if reader._buffer:
-                    return True
-                fds.append(reader._transport.get_extra_info("pipe").fileno())
-            return bool(select.select(fds, [], [], 0)[0])
-        except Exception:  # noqa: BLE001 - private asyncio details moved: fall back to always settling
-            return True
+    def drain_output(self) -> None:
+        """Log what the process wrote before its call that is still in its pipes (the server calls this when a
+        POST arrives: the process wrote that output first, so the Tail has it before END)."""
+        for output in self.outputs:
+            output.drain()
 
     # --- processes ----------------------------------------------------------------------------------------
     def _spawn(self) -> None:
@@ -317,10 +312,25 @@ class ProcessRuntime:
         self.initialising = True
         self.driver.spawn(self._run, self.generation, self.command())
 
+    async def _open(self, cmd: list[str], kind: str):
+        """Start ``cmd`` with its stdout and stderr on two pipes read into the log stream; returns the process
+        and its two outputs (``kind``: telemetry type ``function`` for the runtime, ``extension``)."""
+        outputs = (_Output(self, kind), _Output(self, kind))
+        try:
+            proc = await anyio.open_process(cmd, stdin=None, stdout=outputs[0].write_fd,
+                                            stderr=outputs[1].write_fd, cwd=self.task_dir, env=self.environ(),
+                                            start_new_session=True)
+        except OSError:
+            for output in outputs:
+                output.close()
+            raise
+        for output in outputs:
+            output.start()
+        return proc, outputs
+
     async def _run(self, generation: int, cmd: list[str]) -> None:
         try:
-            proc = await anyio.open_process(cmd, stdin=None, cwd=self.task_dir, env=self.environ(),
-                                            start_new_session=True)
+            proc, outputs = await self._open(cmd, "function")
         except OSError as exc:
             if generation == self.generation:
                 self.starting = False
@@ -329,36 +339,21 @@ class ProcessRuntime:
             return
         self.pids.append(proc.pid)
         self.session.track(proc)
-        if generation != self.generation:     # stopped before it even started (a newer start owns `starting`)
-            await self._stop(proc)
-            return
-        self.proc = proc
-        self.starting = False
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._pump, proc.stdout, "function")
-            tg.start_soon(self._pump, proc.stderr, "function")
+        try:
+            if generation != self.generation:     # stopped before it even started (a newer start owns `starting`)
+                await self._stop(proc)
+                return
+            self.proc, self.outputs = proc, outputs
+            self.starting = False
             code = await proc.wait()
+            for output in outputs:
+                await output.ended.wait()     # a child of the process may still hold the pipe
+        finally:
+            for output in outputs:
+                output.close()
         self.session.untrack(proc)
         if self.proc is proc:
             self._exited(generation, code)
-
-    async def _pump(self, stream, kind: str) -> None:
-        """Copy a process's output into the environment's log stream, one line at a time (telemetry type
-        ``function`` for the runtime's output, ``extension`` for an extension's)."""
-        buffer = b""
-        try:
-            async for chunk in stream:
-                buffer += chunk
-                *lines, buffer = buffer.split(b"\n")
-                if lines:
-                    self._log_lines(lines, kind)
-                if len(buffer) > 256 * 1024:      # a line without end: log it in pieces
-                    self._log_lines([buffer], kind)
-                    buffer = b""
-        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
-            pass
-        if buffer:
-            self._log_lines([buffer], kind)
 
     def _log_lines(self, lines: list[bytes], kind: str) -> None:
         self.driver.catch_up()
@@ -375,6 +370,8 @@ class ProcessRuntime:
                     env.telemetry.publish(kind, line)
 
     def _stop_process(self) -> None:
+        self.drain_output()
+        self.outputs = ()
         self.thaw()
         self.generation += 1
         self.starting = False                 # a start still in flight is stale now: _run stops it
@@ -402,8 +399,7 @@ class ProcessRuntime:
 
     async def _run_extension(self, cmd: list[str]) -> None:
         try:
-            proc = await anyio.open_process(cmd, stdin=None, cwd=self.task_dir, env=self.environ(),
-                                            start_new_session=True)
+            proc, outputs = await self._open(cmd, "extension")
         except OSError as exc:
             self.env.log(f"lambdalab: could not start the extension {cmd!r}: {exc}")
             self.extension_registered()
@@ -411,10 +407,13 @@ class ProcessRuntime:
         self.pids.append(proc.pid)
         self.extension_procs.append(proc)
         self.session.track(proc)
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._pump, proc.stdout, "extension")
-            tg.start_soon(self._pump, proc.stderr, "extension")
+        try:
             await proc.wait()
+            for output in outputs:
+                await output.ended.wait()
+        finally:
+            for output in outputs:
+                output.close()
         self.session.untrack(proc)
         if self.initialising and self.proc is None:
             self.extension_registered()          # it exited during Init: do not keep the runtime waiting
@@ -424,3 +423,80 @@ class ProcessRuntime:
         raise RuntimeError("a process runtime initialises through its own process (start_init)")
 
     needs_init = False
+
+
+LINE_LIMIT = 256 * 1024        # a line without end is logged in pieces of this size
+
+
+class _Output:
+    """One output pipe of a process (its stdout or stderr), copied into the log stream one line at a time.
+
+    Read by the loop when the pipe is readable (``add_reader``, no task), and at once by ``drain`` when the
+    process calls the Runtime API: a ``select``-style peek cannot order them, since asyncio's own subprocess
+    pipes hand what they read to the stream one loop turn later."""
+
+    __slots__ = ("runtime", "kind", "read_fd", "write_fd", "buffer", "ended", "loop")
+
+    def __init__(self, runtime: ProcessRuntime, kind: str) -> None:
+        self.runtime, self.kind = runtime, kind
+        self.read_fd, self.write_fd = os.pipe()
+        os.set_blocking(self.read_fd, False)
+        self.buffer = b""
+        self.ended = anyio.Event()
+        self.loop = None
+
+    def start(self) -> None:
+        """The process has its end of the pipe: close ours and read as output comes."""
+        os.close(self.write_fd)
+        self.write_fd = -1
+        self.loop = asyncio.get_running_loop()
+        self.loop.add_reader(self.read_fd, self.read)
+
+    def read(self, size: int = LINE_LIMIT) -> int:
+        """Read up to ``size`` bytes now and log the whole lines; returns how many bytes came."""
+        if self.read_fd < 0:
+            return 0
+        try:
+            chunk = os.read(self.read_fd, size)
+        except BlockingIOError:
+            return 0
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.close()
+            return 0
+        *lines, self.buffer = (self.buffer + chunk).split(b"\n")
+        if len(self.buffer) > LINE_LIMIT:
+            lines.append(self.buffer)
+            self.buffer = b""
+        if lines:
+            self.runtime._log_lines(lines, self.kind)
+        return len(chunk)
+
+    def drain(self) -> None:
+        """Read what the pipe holds now (bounded by that amount: a writer that never stops cannot keep us)."""
+        if self.read_fd < 0:
+            return
+        held = array.array("i", [0])
+        fcntl.ioctl(self.read_fd, termios.FIONREAD, held)
+        left = held[0]
+        while left > 0:
+            got = self.read(left)
+            if not got:
+                break
+            left -= got
+
+    def close(self) -> None:
+        """End of output (or the process is gone): log a last line without end, release the pipe."""
+        if self.write_fd >= 0:
+            os.close(self.write_fd)
+            self.write_fd = -1
+        if self.read_fd >= 0:
+            if self.loop is not None:
+                self.loop.remove_reader(self.read_fd)
+            os.close(self.read_fd)
+            self.read_fd = -1
+            if self.buffer:
+                buffer, self.buffer = self.buffer, b""
+                self.runtime._log_lines([buffer], self.kind)
+        self.ended.set()

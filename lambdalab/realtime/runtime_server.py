@@ -19,7 +19,6 @@ records carry the main fields (``time``, ``type``, ``record``) with a subset of 
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 
@@ -29,7 +28,6 @@ from .http_client import http_post
 
 __all__ = ["RuntimeServer", "ExtensionsRoutes", "TelemetryRoutes"]
 
-SETTLE_TURNS = 8                        # loop turns a process's POST may wait for its output to be logged
 EMPTY_EVENT = b"{}"                     # an Invoke without a Payload reaches the runtime as {}
 
 
@@ -298,25 +296,9 @@ class RuntimeServer:
         return result
 
     def _settled(self, api, runtime, request: Request):
-        """A POST from the process: first let the loop read what the process printed before it (its output
-        pipes and this socket race), so those lines land before END and in a LogType=Tail result. The answer
-        waits one loop turn, then more while the pipes still hold output (at most SETTLE_TURNS): a chain of
-        ``call_soon`` callbacks, no task."""
-        loop = asyncio.get_running_loop()
-        pending = Pending(lambda: self._settled_now(api, runtime, request), direct=True)
-        turns = 0
-
-        def step():
-            nonlocal turns
-            turns += 1
-            if turns < SETTLE_TURNS and runtime.output_pending():
-                loop.call_soon(step)
-            else:
-                pending.event.set()
-        loop.call_soon(step)
-        return pending
-
-    def _settled_now(self, api, runtime, request: Request):
+        """A POST from the process: first log what it printed before it (still in its pipes: the process wrote
+        it before this request), so those lines land before END and in a LogType=Tail result."""
+        runtime.drain_output()
         self.session.driver.catch_up()
         result = api.route(request.method, request.path, request.body, request.headers)
         runtime.after_route(request, result)
