@@ -170,22 +170,37 @@ class _AddressSpace:
 
     @classmethod
     def now(cls) -> int | None:
-        pid = os.getpid()
-        if cls.pid != pid:
+        if cls.pid != os.getpid():
             if cls.fd is not None:
                 os.close(cls.fd)             # the parent's, inherited through fork
-            try:
-                cls.fd = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
-            except OSError:
-                cls.fd = None                # no /proc: no limit
-            cls.pid = pid
+            cls._open()
+        size = cls._read()
+        if size is None and cls.fd is not None:
+            # learner code closed it (its number may be another file's now: never close that one); open it again
+            # and read at once, so this run is limited too
+            cls._open()
+            size = cls._read()
+        return size
+
+    @classmethod
+    def _open(cls) -> None:
+        try:
+            cls.fd = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            cls.fd = None                    # no /proc: no limit
+        cls.pid = os.getpid()
+
+    @classmethod
+    def _read(cls) -> int | None:
         if cls.fd is None:
             return None
         try:
-            return int(os.pread(cls.fd, 64, 0).split()[0]) * PAGE
-        except (OSError, ValueError, IndexError):   # learner code closed it (its number may be another file's now)
-            cls.fd = cls.pid = None                 # so it is opened again next time, and never closed by us
-            return None
+            fields = os.pread(cls.fd, 128, 0).split()
+            if len(fields) == 7:             # statm's seven counts, not some other file now under this number
+                return int(fields[0]) * PAGE
+        except (OSError, ValueError):
+            pass
+        return None
 
 
 class memory_limit:

@@ -76,3 +76,29 @@ def test_a_handler_that_takes_2_gb_of_a_128_mb_function_is_still_out_of_memory()
     lab.create_function("f", "def handler(event, context):\n    return len(bytearray(2 * 1024 ** 3))\n")
     assert invoke(lab, "f")[1]["errorType"] == "Runtime.OutOfMemory"
     assert invoke(lab, "f")[1]["errorType"] == "Runtime.OutOfMemory"
+
+
+
+CLOSES_STATM_OR_ASKS_2_GB = """
+import os
+def handler(event, context):
+    if event.get("close"):
+        for name in os.listdir("/proc/self/fd"):
+            try:
+                if os.readlink(f"/proc/self/fd/{name}").endswith("/statm"):
+                    os.close(int(name))      # the lab's kept descriptor: code that closes fds it does not own
+            except OSError:
+                pass
+        return "closed"
+    return len(bytes(2 * 1024 ** 3))         # calloc: address space only, no page touched if it is allowed
+"""
+
+
+def test_code_that_closed_the_labs_statm_descriptor_is_still_limited_in_the_next_run():
+    """The limit of a run is armed from a kept /proc/self/statm descriptor; code that closed it used to leave the
+    next run of the same environment with no limit at all (2 GB in a 128 MB function went through)."""
+    lab = make_lab(wall_guard=3)
+    lab.create_function("f", CLOSES_STATM_OR_ASKS_2_GB)                   # MemorySize 128
+    assert invoke(lab, "f", {"close": True})[1] == "closed"
+    response, body = invoke(lab, "f", {})                                 # warm: the same environment
+    assert response.get("FunctionError") == "Unhandled" and body["errorType"] == "Runtime.OutOfMemory", body
