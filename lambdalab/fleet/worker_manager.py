@@ -353,7 +353,9 @@ class WorkerManager:
                 pool.armed = None     # environment (which made emptying it quadratic in its idle environments)
                 self._engine.cancel(armed.idle_event)
                 armed.idle_event = None
+            now = self._engine.now
             for env in list(pool):
+                env.idle_seconds += now - env.idle_since      # (out of its pool, reclaim cannot count this)
                 self.reclaim(env, "its function version changed or was deleted")
 
     def provisioned_init_failed(self, env: ExecutionEnvironment) -> None:
