@@ -1,10 +1,8 @@
-"""Helpers for the real-time tests: a real-clock lab, functions created in one batch (creation takes 1 s) and one
-plain HTTP request."""
+"""Helpers for the real-time tests: a real-clock lab and functions created in one batch (creation takes 1 s). One
+plain HTTP request is tests/http_helpers.py's (the wire tests use it too)."""
 from __future__ import annotations
 
-import http.client
 import os
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -88,20 +86,6 @@ def create_many(lab, specs: dict) -> None:
     lab.realtime.driver.call(create_all)
     lab.wait_for(lambda: all(lab.control_plane.functions[n].latest.config["State"] == "Active" for n in specs),
                  limit=lab.now + 10)
-
-
-def http_request(address: str, method: str, path: str, body: bytes = b"", headers: dict | None = None,
-                 timeout: float = 10.0) -> tuple[int, dict, bytes]:
-    """One request to ``address`` ("host:port" or a URL such as ``lab.serve()``'s) on a connection of its own:
-    (status, headers with lower-case names, body)."""
-    parts = urlsplit(address if "//" in address else f"http://{address}")
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        conn.close()
 
 
 def pid_alive(pid: int) -> bool:

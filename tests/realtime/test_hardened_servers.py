@@ -19,7 +19,9 @@ from botocore.exceptions import ClientError
 import lambdalab as ll
 from lambdalab.realtime import http as H
 
-from .conftest import create_many, http_request
+from http_helpers import http_request
+
+from .conftest import create_many
 
 MB = 1024 * 1024
 

@@ -16,7 +16,9 @@ import pytest
 
 import lambdalab as ll
 
-from .conftest import PY_ERR, PY_OK, create_many, http_request
+from http_helpers import http_request
+
+from .conftest import PY_ERR, PY_OK, create_many
 
 
 def boto3_lambda(url):

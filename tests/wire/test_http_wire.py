@@ -14,7 +14,7 @@ import pytest
 import lambdalab as ll
 from lambdalab.lab import make_zip
 
-from realtime.conftest import http_request
+from http_helpers import http_request
 
 from .conftest import ROLE
 
