@@ -135,13 +135,8 @@ class WorkerManager:
                 env = self._pick(pool)
                 del pool[env]
             env.idle_seconds += self._engine.now - env.idle_since
-            sweep = env.idle_sweep
-            if sweep is not None:             # its expiry would have done nothing now: dropped
-                if sweep.armed is env:
-                    self._leave_sweep(env, True)
-                else:                         # (the usual case, the newest: only the clock's end is told)
-                    env.idle_sweep = None
-                    self._engine.dropped(env.idle_until)
+            if env.idle_sweep is not None:    # its expiry would have done nothing now: dropped
+                self._leave_sweep(env, True)
             if self._trace.full:
                 kind = "provisioned" if env.init_type != "on-demand" else "idle"
                 self.lab.trace.emit("worker_manager", "claim", "Reuse {} environment {} of {}:{}: warm start", kind,

@@ -180,9 +180,8 @@ class Stats:
             fs.m_cc = busy
 
     def busy_down(self, fs: _FunctionStats) -> None:
-        """... and is over: it never got an environment (one that ran is taken down by ``invocation_done``, which
-        does the same, saving a call a request). The busy count's time integral is kept here, in ``busy_up`` and
-        in ``invocation_done``, as a signed sum of change times (see ``_Integral``)."""
+        """... and is over (it ran: ``invocation_done``; or it never got an environment). The busy count's time
+        integral is kept here and in ``busy_up`` only, as a signed sum of change times (see ``_Integral``)."""
         fs.busy_signed -= self._engine.now
         if fs.reserved_busy and fs.busy == fs.reserved_busy:    # (an unreserved one, if any in flight, goes first)
             fs.reserved_busy -= 1
@@ -209,12 +208,7 @@ class Stats:
         its bill, its record."""
         fs = version.fs
         now = self._engine.now
-        fs.busy_signed -= now                     # no longer busy (as in busy_down)
-        if fs.reserved_busy and fs.busy == fs.reserved_busy:
-            fs.reserved_busy -= 1
-            self.reserved_busy -= 1
-        fs.busy -= 1
-        self.busy -= 1
+        self.busy_down(fs)
         if inv.cold:
             fs.cold_starts += 1
             fs.cold_waits.append(inv.t_start - inv.t_arrival)

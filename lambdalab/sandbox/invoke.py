@@ -33,11 +33,11 @@ def start_lines(env, inv) -> None:
     """The invoke begins: START line, the runtime's /next and the Invoke phase in the trace, INVOKE events."""
     lab = env.lab
     if inv.lines is not None:
-        start = f"START RequestId: {inv.request_id} Version: {env.snapshot.version}"
+        start = _START.format(inv.request_id, env.snapshot.version)
         env.log(start)
         inv.lines.append(start)
     elif lab.log_store.enabled:
-        env.log("START RequestId: {} Version: {}", values=(inv.request_id, env.snapshot.version))
+        env.log(_START, values=(inv.request_id, env.snapshot.version))
     if lab.trace.full:
         rinv = env.api.current
         rid = inv.request_id
@@ -193,6 +193,7 @@ def report_lines(env, inv, cold: bool) -> None:
         inv.lines.append(line)
 
 
+_START = "START RequestId: {} Version: {}"
 _END = "END RequestId: {}"
 _REPORT = "REPORT RequestId: {}\tDuration: {:.2f} ms\tBilled Duration: {} ms\tMemory Size: {} MB\t" \
     "Max Memory Used: {} MB{}"
