@@ -15,13 +15,15 @@ def recorded(monkeypatch):
     """Record every (from, to) transition any environment makes (every change of its ``state``)."""
     seen = []
 
+    slot = ExecutionEnvironment.state         # (where an environment keeps it)
+
     class Spy:
         def __get__(self, env, owner=None):
-            return env.__dict__["state"]
+            return slot.__get__(env, owner)
 
         def __set__(self, env, new):
-            before = env.__dict__.get("state")
-            env.__dict__["state"] = new
+            before = getattr(env, "state", None)
+            slot.__set__(env, new)
             if before is not None and before != new:
                 seen.append((before, new))
 
