@@ -107,11 +107,19 @@ def bare_loop(arrivals: int, seed: int) -> dict:
 
 def measure(which: str, arrivals: int, seed: int = 1, trace: str = "off") -> dict:
     """Run ``lab_run`` (``which="lab"``) or ``bare_loop`` (``"bare"``) in a fresh Python process."""
+    if which == "lab":
+        return in_fresh_process("_model", "lab_run", arrivals, seed, trace)
+    return in_fresh_process("_model", "bare_loop", arrivals, seed)
+
+
+def in_fresh_process(module: str, function: str, *args) -> dict:
+    """``module.function(*args)`` (a module of ``bench/``; arguments and result plain JSON values) run in a fresh
+    Python process with the repository on its path: its result, as the function returned it."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
-    code = (f"import sys, json; sys.path.insert(0, {HERE!r}); import _model; "
-            f"print(json.dumps(_model.{'lab_run' if which == 'lab' else 'bare_loop'}({arrivals}, {seed}"
-            f"{', ' + repr(trace) if which == 'lab' else ''})))")
-    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
+    code = (f"import sys, json; sys.path.insert(0, {HERE!r}); import {module}; "
+            f"print(json.dumps({module}.{function}(*json.loads(sys.argv[1]))))")
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(args)], env=env, check=True, capture_output=True,
+                         text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

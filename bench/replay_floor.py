@@ -33,13 +33,11 @@ interleaved, the best kept.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _model import in_fresh_process  # noqa: E402
 
 
 def collapsed_replay(minutes: int | None, seed: int = 0) -> dict:
@@ -192,14 +190,6 @@ def lab_replay(minutes: int | None, seed: int = 0) -> dict:
     return {"cpu": cpu, "invocations": s["invocations"], "cold_starts": s["cold_starts"]}
 
 
-def measure(kind: str, minutes: int | None) -> dict:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
-    code = (f"import sys, json; sys.path.insert(0, {HERE!r}); import replay_floor as r; "
-            f"print(json.dumps(r.{kind}({minutes!r})))")
-    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=int, default=None, help="replay only the first N minutes")
@@ -207,8 +197,8 @@ def main() -> None:
     args = parser.parse_args()
     lab, collapsed = [], []
     for _ in range(args.repeat):                 # interleaved, so load moves both alike
-        collapsed.append(measure("collapsed_replay", args.minutes))
-        lab.append(measure("lab_replay", args.minutes))
+        collapsed.append(in_fresh_process("replay_floor", "collapsed_replay", args.minutes))
+        lab.append(in_fresh_process("replay_floor", "lab_replay", args.minutes))
     lab_cpu, col_cpu = (min(r["cpu"] for r in runs) for runs in (lab, collapsed))
     n, m = lab[0]["invocations"], collapsed[0]["invocations"]
     print(f"bench: replay_floor minutes={args.minutes or 1440} invocations={n} lab_cpu_s={lab_cpu:.1f} "

@@ -22,9 +22,7 @@ p_cold=.. bare_p_cold=.. simfaas_p_cold=.. avg_env=.. bare_avg_env=.. simfaas_av
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -58,18 +56,12 @@ def main() -> None:
     parser.add_argument("--arrivals", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-simfaas", action="store_true")
-    parser.add_argument("--simfaas-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.simfaas_child:
-        print(json.dumps(run_simfaas(args.arrivals, args.seed)))
-        return
     ours = _model.measure("lab", args.arrivals, args.seed)
     bare = _model.measure("bare", args.arrivals, args.seed)
     theirs = {"seconds": float("nan"), "p_cold": float("nan"), "avg_env": float("nan")}
     if not args.no_simfaas:
-        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--simfaas-child", "--arrivals",
-                              str(args.arrivals), "--seed", str(args.seed)], check=True, capture_output=True, text=True)
-        theirs = json.loads(out.stdout.strip().splitlines()[-1])
+        theirs = _model.in_fresh_process("sim_vs_simfaas", "run_simfaas", args.arrivals, args.seed)
     print(f"bench: sim_{_model.label(args.arrivals)} lambdalab_s={ours['seconds']:.2f} bare_s={bare['seconds']:.2f} "
           f"ratio={ours['seconds'] / bare['seconds']:.2f} cpu_ratio={ours['cpu'] / bare['cpu']:.2f} "
           f"peak_mib={ours['peak_mib']:.1f} bare_peak_mib={bare['peak_mib']:.1f} "

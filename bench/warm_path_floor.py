@@ -25,9 +25,7 @@ Each run is a fresh process (``_model.measure``; ``collapsed`` the same way); ti
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -146,14 +144,6 @@ def collapsed_loop(arrivals: int, seed: int) -> dict:
             "avg_env": (state["live"] * now - state["live_signed"]) / now, "requests": arrivals}
 
 
-def measure_collapsed(arrivals: int, seed: int) -> dict:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (_model.ROOT, os.environ.get("PYTHONPATH")) if p))
-    code = (f"import sys, json; sys.path.insert(0, {HERE!r}); import warm_path_floor as w; "
-            f"print(json.dumps(w.collapsed_loop({arrivals}, {seed})))")
-    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arrivals", type=int, default=200_000)
@@ -163,7 +153,7 @@ def main() -> None:
     lab, collapsed, bare = [], [], []
     for _ in range(args.repeat):                 # interleaved, so load moves all three alike
         lab.append(_model.measure("lab", n))
-        collapsed.append(measure_collapsed(n, 1))
+        collapsed.append(_model.in_fresh_process("warm_path_floor", "collapsed_loop", n, 1))
         bare.append(_model.measure("bare", n))
     lab_cpu, col_cpu, bare_cpu = (min(r["cpu"] for r in runs) for runs in (lab, collapsed, bare))
     print(f"bench: warm_path_floor arrivals={_model.label(n)} lab_cpu_s={lab_cpu:.3f} collapsed_cpu_s={col_cpu:.3f} "
