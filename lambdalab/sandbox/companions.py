@@ -30,13 +30,16 @@ def ms(seconds: float) -> str:
 
 
 class Companions:
+    __slots__ = ("env", "specs", "need_init")
+
     def __init__(self, env) -> None:
         self.env = env
         lab = env.lab
         snapshot = env.snapshot
-        self.specs = list(snapshot.model.get("extensions") or ())
+        self.specs = tuple(snapshot.model.get("extensions") or ())
         self.need_init = False            # extensions start again inside the next invoke (after a reset)
         if self.specs:
+            env.extensions = []
             env.extensions_api = ExtensionsAPI(snapshot.name, snapshot.version, snapshot.handler,
                                                lab.ids.uuid)
             if any(e.telemetry is not None for e in self.specs):

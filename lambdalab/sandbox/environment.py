@@ -57,8 +57,17 @@ TRANSITIONS = {
 }
 
 
+_BITS_64, _BITS_160 = (1 << 64) - 1, (1 << 160) - 1
+
+
 class IllegalTransition(RuntimeError):
     pass
+
+
+def _request_in_init_of(env):
+    """The trace recorder's ``request_id_of``: it must not keep the environment alive."""
+    me = weakref.ref(env)
+    return lambda: me()._request_in_init()
 
 
 class ExecutionEnvironment:
@@ -70,7 +79,7 @@ class ExecutionEnvironment:
         "current", "state", "invocations", "init_reported", "init_type", "prewarmed", "_quiet", "_engine",
         "_counters", "stats", "_fleet", "snapshot", "worker", "expires_at", "idle_since", "idle_seconds",
         "idle_event", "idle_sweep", "idle_until", "idle_ticket", "_plain", "_bulk", "id", "timeout_s", "_rate",
-        "_random", "_draw", "_complete", "_timeout", "_logs", "telemetry", "extensions", "deadline", "_freezes",
+        "_rng", "_draw", "_complete", "_timeout", "_logs", "telemetry", "extensions", "deadline", "_freezes",
         # the rest of its life
         "lab", "emit", "created_at", "pending", "init_duration", "init_started_at", "draining", "extensions_api",
         "companions", "log_stream", "tmp_path", "runtime", "runtime_is_external", "runtime_starts", "opt_path",
@@ -82,11 +91,11 @@ class ExecutionEnvironment:
         self.id = env_id
         self.snapshot = snapshot
         self.worker = worker
-        me = weakref.ref(self)                    # (the recorder must not keep the environment alive)
         #: ``emit(component, action, words, *values, request_id=None, **detail)``: ``trace.emit`` with this
-        #: environment's ids (see ``engine.trace`` for words and values)
+        #: environment's ids (see ``engine.trace`` for words and values; outside "full" it records nothing, and
+        #: needs no request ids)
         self.emit = lab.trace.recorder(snapshot.name, snapshot.version, env_id, worker.id,
-                                       lambda: me()._request_in_init())
+                                       _request_in_init_of(self) if lab.trace.full else None)
         self.init_type = init_type
         self.state = "Init"
         self.created_at = lab.now
@@ -105,7 +114,7 @@ class ExecutionEnvironment:
         self.init_reported = False
         self.draining = False
         self.deadline = None                      # an external runtime's invoke deadline timer
-        self.extensions = []                      # the Extension objects that registered
+        self.extensions = ()                      # the Extension objects that registered (a list: see companions)
         self.extensions_api = None
         self.telemetry = None
         self.companions = Companions(self)
@@ -117,8 +126,10 @@ class ExecutionEnvironment:
         self.opt_path = None                      # /opt: the function's layers, unpacked (see layer_extraction)
         self.restore = None                       # SnapStart: (Restore Duration, Billed Restore Duration) seconds
         self.restore_seed = None                  # ... and the snapshot's random stream, for the runtime
-        # its credentials are drawn now (the ids stream keeps its order), the variables made when first read
-        self._credentials = ("ASIA" + lab.ids.hex(16).upper(), lab.ids.hex(40), lab.ids.hex(64))
+        # its credentials are drawn now (the ids stream keeps its order: key id, secret, session token), their
+        # text and the variables made when first read
+        bits = lab.ids.bits
+        self._credentials = bits(64) | bits(160) << 64 | bits(256) << 224
         self._environ = None
         self._header_of = None            # the invoke whose X-Ray header the variables take when read (trace_header)
         synthetic = snapshot.model.get("synthetic", False)
@@ -132,10 +143,11 @@ class ExecutionEnvironment:
         # nothing beyond the counters watches how its invokes end: no trace, logs, extensions, telemetry or process
         self._quiet = not lab.trace.full and not self.companions.specs and not self._freezes \
             and not self.runtime_is_external
-        self._draw = draw_from(snapshot.model.get("duration"), lab.rng)   # the modelled duration, or None
-        duration = snapshot.model.get("duration")
+        duration = snapshot.model.get("duration")     # the modelled duration (None: no time), drawn by
+        # _invoke_bulk itself when exponential, else by _draw
         self._rate = 1.0 / duration.mean if type(duration) is Exponential and duration.mean > 0 else None
-        self._random = lab.rng.random
+        self._draw = draw_from(duration, lab.rng) if self._rate is None else None
+        self._rng = lab.rng
         self.timeout_s = float(snapshot.timeout)
         self.stats = lab.counters.version(snapshot)      # its version's counters (observability.stats)
         self._engine = lab.engine
@@ -196,9 +208,9 @@ class ExecutionEnvironment:
             "AWS_LAMBDA_RUNTIME_API": getattr(self.runtime, "address", DEFAULT_ADDRESS),
             "AWS_REGION": lab.region,
             "AWS_DEFAULT_REGION": lab.region,
-            "AWS_ACCESS_KEY_ID": self._credentials[0],
-            "AWS_SECRET_ACCESS_KEY": self._credentials[1],
-            "AWS_SESSION_TOKEN": self._credentials[2],
+            "AWS_ACCESS_KEY_ID": f"ASIA{self._credentials & _BITS_64:016X}",
+            "AWS_SECRET_ACCESS_KEY": f"{self._credentials >> 64 & _BITS_160:040x}",
+            "AWS_SESSION_TOKEN": f"{self._credentials >> 224:064x}",
             "LAMBDA_TASK_ROOT": "/var/task",
             "LAMBDA_RUNTIME_DIR": "/var/runtime",
             "TZ": ":UTC",
@@ -323,7 +335,7 @@ class ExecutionEnvironment:
         inv.init_type = self.init_type
         rate = self._rate
         if rate:                          # an exponential duration, drawn as random.expovariate does
-            elapsed = -log(1.0 - self._random()) / rate
+            elapsed = -log(1.0 - self._rng.random()) / rate
         else:
             elapsed = self._draw() if self._draw is not None else 0.0
         if elapsed >= self.timeout_s:

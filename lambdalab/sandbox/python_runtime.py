@@ -468,6 +468,7 @@ class PythonRuntime:
 class NullRuntime:
     """The runtime of a function created without code (``handler=None``): returns null, takes no time."""
 
+    __slots__ = ("env",)
     needs_init = False
 
     def __init__(self, environment) -> None:

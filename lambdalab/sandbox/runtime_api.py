@@ -95,6 +95,8 @@ class RuntimeAPI:
     ``on_next()`` the runtime is waiting for work (first call: Init is over),
     ``on_response(inv, body)``, ``on_error(inv, body, error_type)``, ``on_init_error(body, error_type)``.
     """
+    __slots__ = ("state", "current", "pending", "waiter", "_last_id", "_on_next", "_on_response", "_on_error",
+                 "_on_init_error", "_on_chunk")     # (one per execution environment: a replay holds thousands)
 
     def __init__(self, on_next: Callable[[], None], on_response: Callable[[RuntimeInvocation, bytes], None],
                  on_error: Callable[[RuntimeInvocation, bytes, str], None],
