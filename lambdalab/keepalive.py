@@ -54,9 +54,10 @@ class KeepAlivePolicy:
 def windows(policy, function: str, now: float) -> tuple[float, float]:
     """``policy.on_idle(function, now)`` as a checked (prewarm, keep_alive) pair of seconds."""
     answer = policy.on_idle(function, now)
-    pair = (0.0, answer) if isinstance(answer, (int, float)) else answer
     try:
-        prewarm, keep_alive = (float(x) for x in pair)
+        # (unpacked, then converted: the Worker Manager asks at every release, and a generator costs a frame)
+        prewarm, keep_alive = (0.0, answer) if isinstance(answer, (int, float)) else answer
+        prewarm, keep_alive = float(prewarm), float(keep_alive)
     except (TypeError, ValueError):
         raise TypeError(f"{policy!r}.on_idle() must return keep_alive seconds or (prewarm, keep_alive), "
                         f"got {answer!r}") from None

@@ -23,6 +23,9 @@ __all__ = ["PolicyKeepAlive"]
 
 
 class PolicyKeepAlive:
+    __slots__ = ("fleet", "policy", "learns", "_engine", "_counters", "_last_end", "_prewarms", "_prewarm_keep",
+                 "_timers", "_expiry")
+
     def __init__(self, fleet, policy) -> None:
         self.fleet = fleet
         self.policy = policy

@@ -15,6 +15,11 @@ __all__ = ["Worker"]
 
 
 class Worker:
+    # (slots: every release reads its environment's worker.draining, and an object with slots is one cache line
+    # to read instead of the object and its values)
+    __slots__ = ("fleet", "id", "capacity_mb", "used_mb", "lease_end", "environments", "code_cache", "draining",
+                 "retired", "drain_event", "joined", "room_key", "_boot_rate", "_boot_tokens", "_boot_refill_at")
+
     def __init__(self, fleet, worker_id: str, capacity_mb: int, lease_end: float, boot_rate: float) -> None:
         self.fleet = fleet
         self.id = worker_id
