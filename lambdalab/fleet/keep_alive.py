@@ -21,10 +21,12 @@ from ..keepalive import learns, windows
 
 __all__ = ["PolicyKeepAlive"]
 
+INF = float("inf")
+
 
 class PolicyKeepAlive:
     __slots__ = ("fleet", "policy", "learns", "_engine", "_counters", "_last_end", "_prewarms", "_prewarm_keep",
-                 "_timers", "_expiry")
+                 "_kept_until")
 
     def __init__(self, fleet, policy) -> None:
         self.fleet = fleet
@@ -35,8 +37,9 @@ class PolicyKeepAlive:
         self._last_end: dict[str, float] = {}     # function -> when its last invocation ended
         self._prewarms: dict[int, list] = {}      # snapshot key -> its pending pre-warm event
         self._prewarm_keep: dict[str, float] = {}  # pre-warmed environment id -> its keep-alive once ready
-        self._timers: dict[str, list] = {}        # environment id -> its pending expiry timer
-        self._expiry: dict[str, float] = {}       # environment id -> when it expires if still idle
+        # environment id -> [when it expires if still idle, its pending expiry timer or None] (one entry: a
+        # release under a policy reads and writes both)
+        self._kept_until: dict[str, list] = {}
 
     # --- what the policy hears ------------------------------------------------------------------------------
     def invoked(self, name: str) -> None:
@@ -78,8 +81,11 @@ class PolicyKeepAlive:
     def forget(self, env) -> float:
         """``env`` is gone (or handed to another keeper): nothing of it stays pending. Returns its expiry."""
         self._prewarm_keep.pop(env.id, None)
-        self._engine.cancel(self._timers.pop(env.id, None))
-        return self._expiry.pop(env.id, float("inf"))
+        kept = self._kept_until.pop(env.id, None)
+        if kept is None:
+            return INF
+        self._engine.cancel(kept[1])
+        return kept[0]
 
     def close(self) -> None:
         """Another policy takes over: pending pre-warms are dropped."""
@@ -89,25 +95,27 @@ class PolicyKeepAlive:
 
     def keep(self, env, expire: float) -> None:
         """``env`` expires at ``expire``: its timer stays if it fires no later (it then moves on)."""
-        self._expiry[env.id] = expire
-        timer = self._timers.get(env.id)
-        if timer is not None:
-            if timer[0] <= expire:
-                return
-            self._engine.cancel(timer)
-        if expire == float("inf"):
-            self._timers.pop(env.id, None)
+        kept = self._kept_until.get(env.id)
+        if kept is None:
+            kept = self._kept_until[env.id] = [expire, None]
         else:
-            self._timers[env.id] = self._engine.at(expire, self._kept, env)
+            kept[0] = expire
+            timer = kept[1]
+            if timer is not None:
+                if timer[0] <= expire:
+                    return
+                self._engine.cancel(timer)
+        kept[1] = None if expire == INF else self._engine.at(expire, self._kept, env)
 
     def _kept(self, env) -> None:
-        del self._timers[env.id]
+        kept = self._kept_until[env.id]
+        kept[1] = None
         if env.state != "Idle":
             return                                # serving a request: its next release sets a new expiry
         now = self._engine.now
-        expire = self._expiry[env.id]
+        expire = kept[0]
         if now < expire:
-            self._timers[env.id] = self._engine.at(expire, self._kept, env)
+            kept[1] = self._engine.at(expire, self._kept, env)
             return
         self.fleet.reclaim(env, "idle for longer than the keep-alive" if now < env.expires_at else
                            "it reached its maximum lifetime")
