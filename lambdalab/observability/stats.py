@@ -134,6 +134,7 @@ class Stats:
         self.lab = lab
         self._engine = lab.engine        # read ``now`` straight from the clock: these methods run per request
         self.functions: dict[str, _FunctionStats] = {}
+        self._versions: dict[int, _VersionStats] = {}     # snapshot key -> its version's view (see version)
         self.environments = _Integral()
         self.busy = self.busy_peak = 0   # requests being served, all functions (their time integral is the sum
         #                                  of the functions' own)
@@ -200,8 +201,12 @@ class Stats:
         self.environments.add(now, -1)
 
     def version(self, snapshot) -> "_VersionStats":
-        """What ``invocation_done`` needs of one function version, looked up once (an environment keeps it)."""
-        return _VersionStats(self.function(snapshot.function.name), snapshot)
+        """What ``invocation_done`` needs of one function version, looked up once (an environment keeps it): one
+        object per version, shared by its environments (read at the end of every invoke, it stays in cache)."""
+        version = self._versions.get(snapshot.key)
+        if version is None:
+            version = self._versions[snapshot.key] = _VersionStats(self.function(snapshot.function.name), snapshot)
+        return version
 
     def invocation_done(self, inv, version: "_VersionStats") -> None:
         """An invocation is over (its invoke phase ended): it is no longer busy; count it, its minute's metrics,
