@@ -142,3 +142,18 @@ def test_a_trace_curve_is_drawn_from_its_own_stream_wherever_it_is_drawn():
     a, b = PercentileDuration(points, "s"), PercentileDuration(points, "s")
     draw = draw_from(a, random.Random(1))
     assert [draw() for _ in range(5)] == [b(random.Random(2)) for _ in range(5)]
+
+
+def test_a_trace_curve_pickles_and_copies_with_its_stream_where_it_was():
+    import copy
+    import pickle
+    points = ((0.0, 10.0), (0.5, 100.0), (1.0, 1000.0))
+    d, twin = PercentileDuration(points, "s"), PercentileDuration(points, "s")
+    assert [d() for _ in range(3)] == [twin() for _ in range(3)]
+    for other in (pickle.loads(pickle.dumps(d)), copy.deepcopy(d)):
+        assert other.mean == d.mean and other.quantile(0.75) == d.quantile(0.75)
+        assert [other() for _ in range(5)] == [twin() for _ in range(5)]     # it goes on where d was
+        twin = PercentileDuration(points, "s")
+        for _ in range(3):
+            twin()
+    assert [d() for _ in range(5)] == [twin() for _ in range(5)]             # and d's own stream did not move
