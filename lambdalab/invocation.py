@@ -25,7 +25,7 @@ def uuid_text(bits: int) -> str:
 
 class _Made:
     """A field made from the others the first time it is read, then kept (a non-data descriptor: once the value
-    is in the instance's dict, reads find it there, and assigning the field simply sets it)."""
+    is one of the instance's attributes, reads find it there, and assigning the field simply sets it)."""
 
     __slots__ = ("name", "make")
 
@@ -36,7 +36,8 @@ class _Made:
     def __get__(self, inv, owner=None):
         if inv is None:
             return self
-        value = inv.__dict__[self.name] = self.make(inv)
+        value = self.make(inv)
+        setattr(inv, self.name, value)        # (not through inv.__dict__: reading that makes the instance a dict)
         return value
 
 
@@ -70,6 +71,8 @@ class Invocation:
     epoch = VIRTUAL_EPOCH        # what virtual time 0 reads as (the X-Ray header's time)
     answer = None                # makes the 200 response when it is first read (set by the frontend)
     stream = None                # a streamed response's caller side (lambdalab.streaming), if streamed
+    bits = None                  # the request id's 128 random bits, drawn on arrival (its text is made when read)
+    _response = None             # the response, once set or made
 
     def __init__(self, request_id: str | None, payload: bytes = b"", invocation_type: str = "RequestResponse",
                  log_type: str = "None", client_context: str | None = None, source: str = "client") -> None:
@@ -88,7 +91,7 @@ class Invocation:
 
     @_Made
     def request_id(self) -> str:
-        bits = self.__dict__.get("bits")
+        bits = self.bits
         return "" if bits is None else uuid_text(bits)
 
     @_Made
@@ -108,14 +111,14 @@ class Invocation:
     @property
     def response(self) -> dict | None:
         """The invoke response: set by whoever answered, or made by ``answer`` once the request is done."""
-        made = self.__dict__.get("_response")
+        made = self._response
         if made is None and self.answer is not None and self.done:
-            made = self.__dict__["_response"] = self.answer(self)
+            made = self._response = self.answer(self)
         return made
 
     @response.setter
     def response(self, value: dict | None) -> None:
-        self.__dict__["_response"] = value
+        self._response = value
 
     @_Made
     def callbacks(self) -> list:
@@ -134,3 +137,27 @@ class Invocation:
 
     def __repr__(self) -> str:
         return f"<Invocation {self.request_id} {self.status}{' cold' if self.cold else ''}>"
+
+
+def _share_keys(cls, names) -> None:
+    """Give ``cls``'s instances one shared key table holding ``names``, so they keep their fields in a plain
+    array and make no dict of their own.
+
+    CPython 3.11 keeps the instance fields of a class in one key table shared by all its instances; a field
+    whose name is not in it makes that instance a dict of its own (about 830 bytes, one more object for the
+    cyclic GC to scan). The table takes at most 30 names and, to keep classes that add fields at random from
+    growing it, every new instance takes one place from it: after about 30 instances only names set by then
+    are in it. A bulk run makes hundreds of Invocations before the first one starts (its environment is in
+    Init), so ``t_start``, ``env_id``, ``init_type``... came too late and every Invocation had its own dict.
+    One instance that sets ``names`` (the most used first) at import puts them all there first."""
+    template = object.__new__(cls)
+    for name in names:
+        setattr(template, name, None)
+
+
+# the fields every invocation sets, in the order it sets them, then the ones a reader makes or some paths set
+# (at most 29 fit; those left out (log_type, client_context, error, attempt) only cost their invocations a dict)
+_share_keys(Invocation, ("bits", "t_arrival", "lines", "done", "cold", "stream", "function", "snapshot", "status",
+                         "t_start", "env_id", "init_type", "t_end", "body", "duration", "billed_ms", "answer",
+                         "init_duration", "error_type", "source", "epoch", "request_id", "trace_id", "invoked_arn",
+                         "_response", "callbacks", "payload", "invocation_type", "qualifier"))

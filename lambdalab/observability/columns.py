@@ -110,7 +110,7 @@ class Records:
         self._env_numbers: dict = {None: 0}        # environment id -> n (-1: another shape), parsed once each
 
     def append(self, inv, version) -> None:
-        bits = inv.__dict__.get("bits")
+        bits = inv.bits
         if bits is None:
             self.id_text[len(self.cold)] = inv.request_id
             bits = 0
