@@ -73,6 +73,7 @@ class Invocation:
     stream = None                # a streamed response's caller side (lambdalab.streaming), if streamed
     bits = None                  # the request id's 128 random bits, drawn on arrival (its text is made when read)
     _response = None             # the response, once set or made
+    _callbacks = None            # ``callbacks``, once made or set
 
     def __init__(self, request_id: str | None, payload: bytes = b"", invocation_type: str = "RequestResponse",
                  log_type: str = "None", client_context: str | None = None, source: str = "client") -> None:
@@ -120,9 +121,17 @@ class Invocation:
     def response(self, value: dict | None) -> None:
         self._response = value
 
-    @_Made
+    @property
     def callbacks(self) -> list:
-        return []
+        """What to call with the invocation when it is done (``finish``); the list is made when first read."""
+        made = self._callbacks
+        if made is None:
+            made = self._callbacks = []
+        return made
+
+    @callbacks.setter
+    def callbacks(self, value: list) -> None:
+        self._callbacks = value
 
     @property
     def function_error(self) -> str | None:
@@ -130,8 +139,9 @@ class Invocation:
 
     def finish(self) -> None:
         self.done = True
-        callbacks = self.__dict__.pop("callbacks", None)
-        if callbacks:
+        callbacks = self._callbacks
+        if callbacks is not None:
+            self._callbacks = None
             for callback in callbacks:
                 callback(self)
 
@@ -160,4 +170,4 @@ def _share_keys(cls, names) -> None:
 _share_keys(Invocation, ("bits", "t_arrival", "lines", "done", "cold", "stream", "function", "snapshot", "status",
                          "t_start", "env_id", "init_type", "t_end", "body", "duration", "billed_ms", "answer",
                          "init_duration", "error_type", "source", "epoch", "request_id", "trace_id", "invoked_arn",
-                         "_response", "callbacks", "payload", "invocation_type", "qualifier"))
+                         "_response", "_callbacks", "payload", "invocation_type", "qualifier"))

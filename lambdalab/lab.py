@@ -319,7 +319,7 @@ class Lab:
         return holder
 
     def _arrive(self, holder: Invocation, params: dict) -> None:
-        callbacks = holder.__dict__.pop("callbacks", None)    # the caller's, added before the arrival: keep them
+        callbacks = holder.__dict__.pop("_callbacks", None)   # the caller's, added before the arrival: keep them
         inv = self.frontend.submit(params)
         _copy_fields(inv, holder)
         if callbacks is not None:
@@ -446,12 +446,12 @@ class Lab:
 
 def _copy_fields(inv: Invocation, holder: Invocation) -> None:
     inv.request_id                          # (made now, so the holder has the same text)
-    holder.__dict__.update((k, v) for k, v in inv.__dict__.items() if k != "callbacks")
+    holder.__dict__.update((k, v) for k, v in inv.__dict__.items() if k != "_callbacks")
 
 
 def _copy_into(inv: Invocation, holder: Invocation) -> None:
     """``inv`` is done: ``holder`` (what ``lab.submit(at=...)`` returned) becomes it, and its callbacks run."""
-    callbacks = holder.__dict__.pop("callbacks", None) or ()
+    callbacks = holder.__dict__.pop("_callbacks", None) or ()
     _copy_fields(inv, holder)
     for cb in callbacks:
         cb(holder)
