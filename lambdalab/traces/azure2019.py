@@ -52,8 +52,7 @@ class PercentileDuration:
     purpose: a trace function's durations must not depend on the other functions replayed in the same Lab (so
     a replay sharded by app gives the same numbers as one in one piece).
     """
-    __slots__ = ("qs", "seconds", "mean", "_table", "_stream", "own_draw")
-    _STATE = ("qs", "seconds", "mean", "_table", "_stream")
+    __slots__ = ("qs", "seconds", "mean", "_table", "_random")
 
     def __init__(self, points, stream: str) -> None:
         points = sorted(points)
@@ -63,24 +62,7 @@ class PercentileDuration:
         self.mean = sum((q1 - q0) * (s0 + s1) / 2 for q0, q1, s0, s1 in
                         zip(self.qs, self.qs[1:], self.seconds, self.seconds[1:]))
         self._table = [self.quantile(k / 100) for k in range(101)]
-        self._draw_from(random.Random(stream))
-
-    def _draw_from(self, stream: random.Random) -> None:
-        #: ``own_draw()``: a draw from this curve's own stream (what ``engine.distributions.draw_from`` hands an
-        #: environment to call per invoke). It resumes a generator whose locals hold the stream and the table:
-        #: cheaper than a method call that reads them off ``self``, and the same numbers
-        self._stream = stream
-        self.own_draw = _draws(stream.random, self._table).__next__
-
-    def __getstate__(self) -> dict:
-        """Pickled (``ll.sweep``, Dask) or copied, the curve keeps its stream where it is (a generator cannot be
-        pickled: the copy makes its own over the copied stream)."""
-        return {name: getattr(self, name) for name in self._STATE}
-
-    def __setstate__(self, state: dict) -> None:
-        for name, value in state.items():
-            setattr(self, name, value)
-        self._draw_from(self._stream)
+        self._random = random.Random(stream).random
 
     def quantile(self, u: float) -> float:
         qs, s = self.qs, self.seconds
@@ -95,14 +77,13 @@ class PercentileDuration:
     def __call__(self, rng=None) -> float:
         return self.own_draw()
 
-
-def _draws(uniform, table: list):
-    """Draws of the curve whose table at every whole percent is ``table``, from the stream ``uniform``."""
-    while True:
-        u = uniform() * 100.0
+    def own_draw(self) -> float:
+        """A draw from this curve's own stream (what ``engine.distributions.draw_from`` calls per invoke)."""
+        u = self._random() * 100.0
         k = int(u)
+        table = self._table
         low = table[k]
-        yield low + (table[k + 1] - low) * (u - k)
+        return low + (table[k + 1] - low) * (u - k)
 
 
 @dataclass(eq=False)
