@@ -52,7 +52,7 @@ class PercentileDuration:
     purpose: a trace function's durations must not depend on the other functions replayed in the same Lab (so
     a replay sharded by app gives the same numbers as one in one piece).
     """
-    __slots__ = ("qs", "seconds", "mean", "_table", "_random")
+    __slots__ = ("qs", "seconds", "mean", "_table", "_stream")
 
     def __init__(self, points, stream: str) -> None:
         points = sorted(points)
@@ -62,7 +62,9 @@ class PercentileDuration:
         self.mean = sum((q1 - q0) * (s0 + s1) / 2 for q0, q1, s0, s1 in
                         zip(self.qs, self.qs[1:], self.seconds, self.seconds[1:]))
         self._table = [self.quantile(k / 100) for k in range(101)]
-        self._random = random.Random(stream).random
+        # the stream itself, not its bound random(): copy.deepcopy takes a builtin method as atomic, so a copy
+        # would share (and move) the original's stream; a Random pickles and copies with its position
+        self._stream = random.Random(stream)
 
     def quantile(self, u: float) -> float:
         qs, s = self.qs, self.seconds
@@ -79,7 +81,7 @@ class PercentileDuration:
 
     def own_draw(self) -> float:
         """A draw from this curve's own stream (what ``engine.distributions.draw_from`` calls per invoke)."""
-        u = self._random() * 100.0
+        u = self._stream.random() * 100.0
         k = int(u)
         table = self._table
         low = table[k]
